@@ -1,0 +1,97 @@
+/**
+ * The job as clients submit it and as it is stored: one zod schema per shape, shared by the API
+ * (validation, OpenAPI), the worker (what it reads back from BullMQ) and the CLI.
+ * Wire shapes are snake_case because clients see them verbatim.
+ */
+import { z } from 'zod';
+import { ERROR_CLASSES } from './errors.ts';
+import { parseModelRef } from './models.ts';
+
+export const MAX_MESSAGES = 1_000;
+export const MAX_FALLBACKS = 8;
+
+export const modelRefSchema = z
+  .string()
+  .min(3)
+  .max(200)
+  .superRefine((value, ctx) => {
+    const parsed = parseModelRef(value);
+    if ('error' in parsed) ctx.addIssue({ code: 'custom', message: parsed.error });
+  });
+
+export const chatMessageSchema = z.object({
+  role: z.enum(['system', 'user', 'assistant', 'tool', 'developer']),
+  content: z.string().max(1_000_000),
+  name: z.string().max(64).optional(),
+});
+export type ChatMessage = z.infer<typeof chatMessageSchema>;
+
+export const jobRequestSchema = z
+  .object({
+    model: modelRefSchema.optional(),
+    messages: z.array(chatMessageSchema).min(1, 'messages needs at least one {role, content}').max(MAX_MESSAGES),
+    fallbacks: z.array(modelRefSchema).max(MAX_FALLBACKS).optional(),
+    max_tokens: z.number().int().positive().max(1_000_000).optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    budget_ms: z.number().int().min(100).max(600_000).optional(),
+    priority: z.number().int().min(0).max(1_000).optional(),
+    metadata: z.record(z.string().max(64), z.unknown()).optional(),
+    stream: z.boolean().optional(),
+  })
+  .strict();
+export type JobRequest = z.infer<typeof jobRequestSchema>;
+
+export const usageSchema = z.object({
+  prompt_tokens: z.number().int().nonnegative(),
+  completion_tokens: z.number().int().nonnegative(),
+  total_tokens: z.number().int().nonnegative(),
+});
+export type Usage = z.infer<typeof usageSchema>;
+
+export const attemptOutcomeSchema = z.union([z.literal('success'), z.enum(ERROR_CLASSES)]);
+
+/** One provider call made for a job: the router records every one, winners and losers. */
+export const attemptSchema = z.object({
+  provider: z.string(),
+  model: z.string(),
+  outcome: attemptOutcomeSchema,
+  /** Milliseconds after the job started that this call started. */
+  started_ms: z.number().nonnegative(),
+  latency_ms: z.number().nonnegative(),
+  hedge: z.boolean(),
+  message: z.string().optional(),
+});
+export type Attempt = z.infer<typeof attemptSchema>;
+
+export const jobResultSchema = z.object({
+  provider: z.string(),
+  model: z.string(),
+  content: z.string(),
+  finish_reason: z.string(),
+  usage: usageSchema,
+  latency_ms: z.number().nonnegative(),
+  attempts: z.array(attemptSchema),
+});
+export type JobResult = z.infer<typeof jobResultSchema>;
+
+export const jobErrorSchema = z.object({
+  class: z.enum(ERROR_CLASSES),
+  message: z.string(),
+  provider: z.string().optional(),
+  attempts: z.array(attemptSchema).optional(),
+});
+export type JobError = z.infer<typeof jobErrorSchema>;
+
+export const JOB_STATUSES = ['queued', 'active', 'completed', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const jobViewSchema = z.object({
+  id: z.string(),
+  status: z.enum(JOB_STATUSES),
+  model: z.string().optional(),
+  created_at: z.string().optional(),
+  finished_at: z.string().optional(),
+  result: jobResultSchema.optional(),
+  error: jobErrorSchema.optional(),
+});
+export type JobView = z.infer<typeof jobViewSchema>;

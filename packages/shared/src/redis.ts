@@ -1,0 +1,84 @@
+/**
+ * Owns Redis connections: one factory for single-node and cluster, with a connect deadline so
+ * nothing at start-up or on a request path waits on a dead Redis.
+ */
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { redactUrl } from './secrets.ts';
+
+export type RedisClient = Redis | Cluster;
+
+export interface RedisConnectionSettings {
+  REDIS_URL: string;
+  REDIS_CLUSTER_NODES?: string[] | undefined;
+  REDIS_CONNECT_TIMEOUT_MS: number;
+}
+
+/**
+ * `blocking`: for BullMQ workers and QueueEvents (retries forever, as BullMQ requires).
+ * `request`: for request paths (fails fast while Redis is down instead of queueing commands).
+ */
+export type RedisRole = 'blocking' | 'request';
+
+export function createRedis(settings: RedisConnectionSettings, role: RedisRole, name = 'switchyard'): RedisClient {
+  const common: RedisOptions = {
+    connectionName: name,
+    connectTimeout: settings.REDIS_CONNECT_TIMEOUT_MS,
+    lazyConnect: false,
+    // Reconnect for ever, but never faster than every 50 ms and never slower than every 1 s.
+    retryStrategy: (times) => Math.min(50 * times, 1000),
+    ...(role === 'blocking'
+      ? { maxRetriesPerRequest: null, enableOfflineQueue: true }
+      : { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 1000 }),
+  };
+  if (settings.REDIS_CLUSTER_NODES && settings.REDIS_CLUSTER_NODES.length > 0) {
+    const nodes = settings.REDIS_CLUSTER_NODES.map((hostPort) => {
+      const [host, port] = hostPort.split(':') as [string, string];
+      return { host, port: Number(port) };
+    });
+    return new Cluster(nodes, {
+      redisOptions: common,
+      enableOfflineQueue: common.enableOfflineQueue,
+      clusterRetryStrategy: (times) => Math.min(100 * times, 1000),
+    });
+  }
+  return new Redis(settings.REDIS_URL, common);
+}
+
+/** Waits until the client is ready, or rejects with a clear message after `timeoutMs`. */
+export async function waitForRedis(client: RedisClient, timeoutMs: number, url: string): Promise<void> {
+  if (client.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`Redis at ${redactUrl(url)} did not answer within ${timeoutMs} ms. Fix: start Redis or set REDIS_URL.`));
+    }, timeoutMs);
+    const onReady = () => {
+      cleanup();
+      resolve();
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+    };
+    client.on('ready', onReady);
+  });
+}
+
+/** One PING with a hard deadline and no retry: for readiness checks. */
+export async function pingWithDeadline(client: RedisClient, timeoutMs: number): Promise<boolean> {
+  if (client.status !== 'ready') return false;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const result = await Promise.race([
+      client.ping(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
+      }),
+    ]);
+    return result === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Helpers for this project's tests: a real Redis (whatever ensureRedis found; never mocked), a
+ * private namespace per test so parallel tests and the developer's own data never meet, and
+ * cleanup that deletes only that namespace's keys.
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+
+export { freePort, startPrivateRedis } from './ensure-redis.ts';
+
+export function testRedisUrl(): string {
+  return process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+}
+
+/** A namespace unique to one test: `t<hex>`. Use it for SWITCHYARD_NAMESPACE and state stores. */
+export function testNamespace(label = 't'): string {
+  return `${label.replace(/[^A-Za-z0-9]/g, '').slice(0, 12)}${randomBytes(5).toString('hex')}`;
+}
+
+/** Deletes every key that contains the namespace (queue keys, state keys, events). */
+export async function deleteNamespace(url: string, namespace: string): Promise<number> {
+  const client = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: false });
+  let deleted = 0;
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `*${namespace}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) deleted += await client.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    client.disconnect();
+  }
+  return deleted;
+}
+
+/** Polls `check` until it returns a truthy value or the deadline passes (then throws with `what`). */
+export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 10_000, everyMs = 25): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value) return value as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
