@@ -36,3 +36,43 @@ export function cancelKey(namespace: string, jobId: string): string {
 export function cancelChannel(namespace: string): string {
   return `${namespace}:{cancel}:channel`;
 }
+
+/**
+ * Workers publish one message per job that reaches a final state; each API process holds one
+ * subscription to it and wakes the requests waiting on that job (long-poll, SSE, the OpenAI
+ * facade). The id comes first so a process can skip jobs nobody waits for without parsing JSON.
+ */
+export function jobDoneChannel(namespace: string): string {
+  return `${namespace}:{events}:done`;
+}
+
+export type FinalStatus = 'completed' | 'failed' | 'cancelled';
+
+export interface JobDoneMessage {
+  id: string;
+  status: FinalStatus;
+  result?: JobResult;
+  error?: import('./job.ts').JobError;
+}
+
+export function encodeJobDone(message: JobDoneMessage): string {
+  return `${message.id}\n${JSON.stringify(message)}`;
+}
+
+export function jobDoneId(raw: string): string {
+  const newline = raw.indexOf('\n');
+  return newline === -1 ? '' : raw.slice(0, newline);
+}
+
+export function decodeJobDone(raw: string): JobDoneMessage | null {
+  const newline = raw.indexOf('\n');
+  if (newline === -1) return null;
+  try {
+    return JSON.parse(raw.slice(newline + 1)) as JobDoneMessage;
+  } catch {
+    return null;
+  }
+}
+
+/** BullMQ stores a failure as a string; ours is the JobError as JSON behind this marker. */
+export const JOB_ERROR_MARKER = 'switchyard-error:';

@@ -1,0 +1,188 @@
+/**
+ * Owns the API's side of a job's life on the queue: submission (with idempotency keys), reading a
+ * job back as the client-facing view, and waiting for its final state.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  type Config,
+  cancelKey,
+  JOB_ERROR_MARKER,
+  type JobError,
+  type JobRequest,
+  type JobResult,
+  type JobStatus,
+  type JobView,
+  jobErrorSchema,
+  QUEUE_NAME,
+  type QueuedJobData,
+  queuePrefix,
+  type RedisClient,
+} from '@switchyard/shared';
+import { type Job, Queue } from 'bullmq';
+import type { CompletionHub } from './completion-hub.ts';
+
+export const MAX_WAIT_MS = 60_000;
+
+export interface SubmitOptions {
+  idempotencyKey?: string;
+  /** Scopes idempotency keys per client, so two clients never collide. */
+  clientId?: string;
+}
+
+export interface Submitted {
+  id: string;
+  /** True when an Idempotency-Key matched an existing job. */
+  existing: boolean;
+}
+
+export class JobService {
+  readonly queue: Queue<QueuedJobData, JobResult>;
+
+  constructor(
+    private readonly config: Config,
+    private readonly redis: RedisClient,
+    readonly hub: CompletionHub,
+  ) {
+    this.queue = new Queue<QueuedJobData, JobResult>(QUEUE_NAME, {
+      connection: redis,
+      prefix: queuePrefix(config.SWITCHYARD_NAMESPACE),
+      skipVersionCheck: true,
+    });
+    // The queue shares the request connection; its errors are answered per request as 503s.
+    this.queue.on('error', () => {});
+  }
+
+  jobId(options: SubmitOptions): string {
+    if (!options.idempotencyKey) return randomUUID();
+    const digest = createHash('sha256')
+      .update(`${options.clientId ?? ''}\0${options.idempotencyKey}`)
+      .digest('hex');
+    return `idem-${digest.slice(0, 32)}`;
+  }
+
+  buildData(request: JobRequest): QueuedJobData {
+    return {
+      request,
+      model: request.model ?? this.config.DEFAULT_MODEL,
+      budget_ms: request.budget_ms ?? this.config.JOB_BUDGET_MS,
+      submitted_at: Date.now(),
+      stream: request.stream === true,
+    };
+  }
+
+  jobOptions(id: string, request: JobRequest) {
+    return {
+      jobId: id,
+      attempts: this.config.JOB_ATTEMPTS,
+      backoff: { type: 'exponential' as const, delay: this.config.JOB_BACKOFF_MS, jitter: 0.5 },
+      removeOnComplete: { age: this.config.RESULT_TTL_S, count: this.config.RESULT_MAX_COUNT },
+      removeOnFail: { age: this.config.FAILED_TTL_S },
+      ...(request.priority ? { priority: request.priority } : {}),
+    };
+  }
+
+  async submit(request: JobRequest, options: SubmitOptions = {}): Promise<Submitted> {
+    const id = this.jobId(options);
+    if (options.idempotencyKey) {
+      const existing = await this.queue.getJob(id);
+      if (existing) return { id, existing: true };
+    }
+    await this.queue.add('llm', this.buildData(request), this.jobOptions(id, request));
+    return { id, existing: false };
+  }
+
+  async submitMany(requests: JobRequest[], options: SubmitOptions[] = []): Promise<string[]> {
+    const jobs = requests.map((request, i) => {
+      const id = this.jobId(options[i] ?? {});
+      return { name: 'llm', data: this.buildData(request), opts: this.jobOptions(id, request) };
+    });
+    const added = await this.queue.addBulk(jobs);
+    return added.map((job) => job.id as string);
+  }
+
+  async view(id: string): Promise<JobView | null> {
+    const job = await this.queue.getJob(id);
+    if (!job) {
+      const cancelled = await this.redis.exists(cancelKey(this.config.SWITCHYARD_NAMESPACE, id));
+      return cancelled ? { id, status: 'cancelled' } : null;
+    }
+    const state = await job.getState();
+    return this.toView(job, state);
+  }
+
+  private async toView(job: Job<QueuedJobData, JobResult>, state: string): Promise<JobView> {
+    const view: JobView = {
+      id: job.id as string,
+      status: mapState(state),
+      model: job.data.model,
+      created_at: new Date(job.timestamp).toISOString(),
+    };
+    if (job.finishedOn) view.finished_at = new Date(job.finishedOn).toISOString();
+    if (view.status === 'completed' && job.returnvalue) view.result = job.returnvalue;
+    if (view.status === 'failed') {
+      view.error = parseJobError(job.failedReason);
+      if (view.error.class === 'aborted' && (await this.redis.exists(cancelKey(this.config.SWITCHYARD_NAMESPACE, view.id)))) {
+        view.status = 'cancelled';
+      }
+    }
+    return view;
+  }
+
+  /** The job's view once final, or as it stands when `waitMs` runs out. */
+  async waitForFinal(id: string, waitMs: number, signal?: AbortSignal): Promise<JobView | null> {
+    const waiter = this.hub.wait(id, Math.min(waitMs, MAX_WAIT_MS), signal);
+    try {
+      const now = await this.view(id);
+      if (!now || isFinal(now.status)) return now;
+      const message = await waiter.promise;
+      if (message) {
+        const view: JobView = {
+          id,
+          status: message.status,
+          model: now.model,
+          created_at: now.created_at,
+          finished_at: new Date().toISOString(),
+        };
+        if (message.result) view.result = message.result;
+        if (message.error) view.error = message.error;
+        return view;
+      }
+      return (await this.view(id)) ?? now;
+    } finally {
+      waiter.cancel();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}
+
+export function isFinal(status: JobStatus): boolean {
+  return status === 'completed' || status === 'failed' || status === 'cancelled';
+}
+
+function mapState(state: string): JobStatus {
+  switch (state) {
+    case 'active':
+      return 'active';
+    case 'completed':
+      return 'completed';
+    case 'failed':
+      return 'failed';
+    default:
+      return 'queued';
+  }
+}
+
+export function parseJobError(failedReason: string | undefined): JobError {
+  if (failedReason?.startsWith(JOB_ERROR_MARKER)) {
+    try {
+      const parsed = jobErrorSchema.safeParse(JSON.parse(failedReason.slice(JOB_ERROR_MARKER.length)));
+      if (parsed.success) return parsed.data;
+    } catch {
+      // fall through: an unreadable reason is reported as it is
+    }
+  }
+  return { class: 'service_unavailable', message: failedReason || 'job failed without a reason' };
+}

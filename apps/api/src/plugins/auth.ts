@@ -1,0 +1,69 @@
+/**
+ * Owns client authentication: with API_KEYS set, every /v1/*, /metrics and dashboard data request
+ * needs `Authorization: Bearer <key>`. Keys are compared in constant time (hash, then
+ * timingSafeEqual over every configured key), and only a key's short digest ever identifies a client.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { ApiError } from './errors.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** A stable, non-secret id of the calling client: `key:<digest>` or `ip:<address>`. */
+    clientId: string;
+  }
+}
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+export interface AuthOptions {
+  apiKeys: string[] | undefined;
+  /** Paths (prefixes) that need a key. */
+  protectedPrefixes?: string[];
+}
+
+const DEFAULT_PROTECTED = ['/v1/', '/metrics', '/dashboard/api', '/admin'];
+
+export function isProtected(url: string, prefixes: string[]): boolean {
+  const path = url.split('?')[0] ?? url;
+  return prefixes.some((prefix) => path === prefix.replace(/\/$/, '') || path.startsWith(prefix));
+}
+
+async function authPlugin(app: FastifyInstance, options: AuthOptions) {
+  const keys = (options.apiKeys ?? []).map(digest);
+  const prefixes = options.protectedPrefixes ?? DEFAULT_PROTECTED;
+  app.decorateRequest('clientId', '');
+  if (keys.length === 0) {
+    app.log.warn('API_KEYS is not set: the API is open to anyone who can reach it. Set API_KEYS to require Bearer keys.');
+  }
+
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    const presented = bearer(request.headers.authorization);
+    if (keys.length === 0) {
+      request.clientId = presented ? `key:${digest(presented).toString('hex').slice(0, 16)}` : `ip:${request.ip}`;
+      return;
+    }
+    if (!isProtected(request.url, prefixes)) return;
+    if (!presented) {
+      throw new ApiError(
+        401,
+        'authentication_error',
+        'Missing API key. Fix: send the header "Authorization: Bearer <key>" with a key from API_KEYS.',
+      );
+    }
+    const given = digest(presented);
+    let match = false;
+    for (const key of keys) match = timingSafeEqual(given, key) || match;
+    if (!match) throw new ApiError(401, 'authentication_error', 'Invalid API key. Fix: use one of the keys configured in API_KEYS.');
+    request.clientId = `key:${given.toString('hex').slice(0, 16)}`;
+  });
+}
+
+function bearer(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}
+
+export default fp(authPlugin, { name: 'switchyard-auth' });

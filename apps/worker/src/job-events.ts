@@ -1,0 +1,30 @@
+/**
+ * Owns what a worker tells the rest of the fleet about a job: the final-state message every API
+ * process's CompletionHub waits on, and per-job events (state changes, tokens) for SSE streams.
+ * Publishing never fails a job: a Redis hiccup here is logged and dropped.
+ */
+import { encodeJobDone, type JobDoneMessage, jobDoneChannel, jobEventsChannel, type Logger, type RedisClient } from '@switchyard/shared';
+
+export type JobEvent =
+  | { type: 'state'; status: 'active' | 'completed' | 'failed' | 'cancelled'; at: number }
+  | { type: 'token'; delta: string; index: number };
+
+export class JobEventPublisher {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly namespace: string,
+    private readonly logger: Logger,
+  ) {}
+
+  done(message: JobDoneMessage): void {
+    this.redis.publish(jobDoneChannel(this.namespace), encodeJobDone(message)).catch((err: Error) => {
+      this.logger.warn({ jobId: message.id, err: { message: err.message } }, 'could not publish job completion');
+    });
+  }
+
+  event(jobId: string, event: JobEvent): void {
+    this.redis.publish(jobEventsChannel(this.namespace, jobId), JSON.stringify(event)).catch((err: Error) => {
+      this.logger.debug({ jobId, err: { message: err.message } }, 'could not publish job event');
+    });
+  }
+}

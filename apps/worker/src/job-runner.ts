@@ -1,0 +1,26 @@
+/** The seam between the queue and the routing of one job: the worker calls a JobRunner per job. */
+import type { JobError, JobResult, QueuedJobData } from '@switchyard/shared';
+
+export interface RunInput {
+  jobId: string;
+  data: QueuedJobData;
+  /** Aborts on client cancel and on shutdown past the drain deadline. */
+  signal: AbortSignal;
+  /** Set when the job streams: receives each token as it arrives. */
+  onToken?: (delta: string) => void;
+}
+
+export interface JobRunner {
+  run(input: RunInput): Promise<JobResult>;
+}
+
+/** What a runner throws when a job fails: the client-facing error and whether retrying can help. */
+export class JobFailure extends Error {
+  constructor(
+    readonly jobError: JobError,
+    readonly permanent: boolean,
+  ) {
+    super(jobError.message);
+    this.name = 'JobFailure';
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * Owns the BullMQ side of a worker replica: takes jobs with WORKER_CONCURRENCY, runs each through
+ * the JobRunner with an AbortController of its own, turns failures into BullMQ's retry or
+ * UnrecoverableError, publishes final states, aborts jobs their clients cancel, and drains on
+ * shutdown within a deadline (jobs still running then are put back on the queue, not failed).
+ */
+
+import {
+  type Config,
+  cancelChannel,
+  cancelKey,
+  JOB_ERROR_MARKER,
+  type JobError,
+  type JobResult,
+  type Logger,
+  QUEUE_NAME,
+  type QueuedJobData,
+  queuePrefix,
+  type RedisClient,
+} from '@switchyard/shared';
+import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { JobEventPublisher } from './job-events.ts';
+import { JobFailure, type JobRunner } from './job-runner.ts';
+
+export interface JobWorkerDeps {
+  config: Config;
+  logger: Logger;
+  /** Blocking connection for BullMQ (maxRetriesPerRequest: null). */
+  connection: RedisClient;
+  /** Connection for commands and publishing. */
+  commands: RedisClient;
+  /** Dedicated connection for the cancel subscription. */
+  subscriber: RedisClient;
+  runner: JobRunner;
+  events: JobEventPublisher;
+  workerId: string;
+}
+
+const SHUTDOWN = 'shutdown';
+const CLIENT_CANCEL = 'cancelled by client';
+
+export class JobWorker {
+  readonly worker: Worker<QueuedJobData, JobResult>;
+  private readonly active = new Map<string, AbortController>();
+  private readonly namespace: string;
+
+  constructor(private readonly deps: JobWorkerDeps) {
+    this.namespace = deps.config.SWITCHYARD_NAMESPACE;
+    this.worker = new Worker<QueuedJobData, JobResult>(QUEUE_NAME, (job, token) => this.process(job, token), {
+      connection: deps.connection,
+      prefix: queuePrefix(this.namespace),
+      concurrency: deps.config.WORKER_CONCURRENCY,
+      autorun: false,
+      // A killed worker's jobs go back to the queue after this long (at-least-once delivery).
+      lockDuration: 15_000,
+      stalledInterval: 5_000,
+      maxStalledCount: 2,
+      skipVersionCheck: true,
+      name: deps.workerId,
+    });
+    this.worker.on('completed', (job, result) => {
+      deps.events.done({ id: job.id as string, status: 'completed', result });
+    });
+    this.worker.on('failed', (job, err) => {
+      if (!job || err instanceof DelayedError || err.name === 'DelayedError') return;
+      const final = err instanceof UnrecoverableError || err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+      if (!final) return;
+      const jobError = decodeFailure(err.message);
+      const cancelled = jobError.class === 'aborted' && jobError.message === CLIENT_CANCEL;
+      deps.events.done({ id: job.id as string, status: cancelled ? 'cancelled' : 'failed', error: jobError });
+    });
+    this.worker.on('error', (err) => deps.logger.warn({ err: { message: err.message } }, 'worker connection error'));
+    deps.subscriber.on('message', (channel: string, jobId: string) => {
+      if (channel === cancelChannel(this.namespace)) this.active.get(jobId)?.abort(CLIENT_CANCEL);
+    });
+  }
+
+  get activeCount(): number {
+    return this.active.size;
+  }
+
+  async start(): Promise<void> {
+    await this.deps.subscriber.subscribe(cancelChannel(this.namespace));
+    void this.worker.run().catch((err: Error) => this.deps.logger.error({ err: { message: err.message } }, 'worker stopped'));
+    await this.worker.waitUntilReady();
+  }
+
+  private async process(job: Job<QueuedJobData, JobResult>, token: string | undefined): Promise<JobResult> {
+    const jobId = job.id as string;
+    const log = this.deps.logger.child({ jobId });
+    if (await this.deps.commands.exists(cancelKey(this.namespace, jobId)).catch(() => 0)) {
+      throw new UnrecoverableError(encodeFailure({ class: 'aborted', message: CLIENT_CANCEL }));
+    }
+    const controller = new AbortController();
+    this.active.set(jobId, controller);
+    const started = Date.now();
+    this.deps.events.event(jobId, { type: 'state', status: 'active', at: started });
+    let tokenIndex = 0;
+    try {
+      const result = await this.deps.runner.run({
+        jobId,
+        data: job.data,
+        signal: controller.signal,
+        ...(job.data.stream
+          ? { onToken: (delta: string) => this.deps.events.event(jobId, { type: 'token', delta, index: tokenIndex++ }) }
+          : {}),
+      });
+      log.info(
+        { provider: result.provider, model: result.model, latencyMs: Date.now() - started, attempts: result.attempts.length },
+        'job completed',
+      );
+      this.deps.events.event(jobId, { type: 'state', status: 'completed', at: Date.now() });
+      return result;
+    } catch (err) {
+      if (controller.signal.aborted && controller.signal.reason === SHUTDOWN && token) {
+        // Our own shutdown is not the job's fault: hand it back to the queue without using an attempt.
+        await job.moveToDelayed(Date.now(), token);
+        log.info('job handed back to the queue on shutdown');
+        throw new DelayedError();
+      }
+      const failure = toFailure(err, controller.signal);
+      log.warn(
+        { provider: failure.jobError.provider, errorClass: failure.jobError.class, permanent: failure.permanent },
+        'job attempt failed',
+      );
+      const final = failure.permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (final) {
+        const status = failure.jobError.message === CLIENT_CANCEL ? 'cancelled' : 'failed';
+        this.deps.events.event(jobId, { type: 'state', status, at: Date.now() });
+      }
+      const message = encodeFailure(failure.jobError);
+      throw failure.permanent ? new UnrecoverableError(message) : new Error(message);
+    } finally {
+      this.active.delete(jobId);
+    }
+  }
+
+  /** Stops taking jobs, waits up to `deadlineMs` for in-flight ones, then aborts the rest. */
+  async close(deadlineMs: number): Promise<void> {
+    const closing = this.worker.close();
+    const timer = setTimeout(() => {
+      for (const controller of this.active.values()) controller.abort(SHUTDOWN);
+    }, deadlineMs);
+    try {
+      await closing;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function toFailure(err: unknown, signal: AbortSignal): JobFailure {
+  if (err instanceof JobFailure) {
+    if (signal.aborted && signal.reason === CLIENT_CANCEL) {
+      return new JobFailure({ ...err.jobError, class: 'aborted', message: CLIENT_CANCEL }, true);
+    }
+    return err;
+  }
+  if (signal.aborted && signal.reason === CLIENT_CANCEL) return new JobFailure({ class: 'aborted', message: CLIENT_CANCEL }, true);
+  const message = err instanceof Error ? err.message : String(err);
+  return new JobFailure({ class: 'service_unavailable', message: `worker error: ${message}` }, false);
+}
+
+export function encodeFailure(error: JobError): string {
+  return `${JOB_ERROR_MARKER}${JSON.stringify(error)}`;
+}
+
+function decodeFailure(message: string): JobError {
+  if (message.startsWith(JOB_ERROR_MARKER)) {
+    try {
+      return JSON.parse(message.slice(JOB_ERROR_MARKER.length)) as JobError;
+    } catch {
+      // fall through
+    }
+  }
+  return { class: 'service_unavailable', message };
+}
