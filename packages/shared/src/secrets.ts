@@ -20,6 +20,7 @@ const SECRET_PATTERNS: RegExp[] = [
   /(Bearer\s+)[A-Za-z0-9._~+/=-]{6,}/gi,
   /([?&](?:key|api_key|apikey|token)=)[^&\s"']+/gi,
   /(x-(?:api|goog-api)-key["']?\s*[:=]\s*["']?)[^"'\s,}]+/gi,
+  /([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s/]+(?=@)/gi,
 ];
 
 export const REDACTED = '[REDACTED]';

@@ -12,13 +12,11 @@ export default async function healthRoutes(app: FastifyInstance) {
     const redisUp = await pingWithDeadline(app.ctx.redis, READY_DEADLINE_MS);
     if (!redisUp) {
       reply.header('retry-after', '1');
-      return reply
-        .code(503)
-        .send({
-          status: 'unavailable',
-          checks: { redis: 'down' },
-          error: { type: 'service_unavailable', message: 'Redis did not answer PING within 250 ms.' },
-        });
+      return reply.code(503).send({
+        status: 'unavailable',
+        checks: { redis: 'down' },
+        error: { type: 'service_unavailable', message: 'Redis did not answer PING within 250 ms.' },
+      });
     }
     return { status: 'ready', checks: { redis: 'up' } };
   });

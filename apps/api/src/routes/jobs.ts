@@ -1,6 +1,6 @@
 /** Owns the job routes: submit, read, and long-poll a job. */
 
-import { JOB_STATUSES, jobRequestSchema, jobViewSchema } from '@switchyard/shared';
+import { JOB_STATUSES, type JobView, jobRequestSchema, jobViewSchema } from '@switchyard/shared';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -68,7 +68,7 @@ export default async function jobRoutes(app: FastifyInstance) {
     async (request) => {
       const { id } = request.params;
       const waitMs = request.query.wait_ms ?? 0;
-      let view;
+      let view: JobView | null;
       if (waitMs > 0) {
         const closed = new AbortController();
         request.raw.once('close', () => closed.abort());
