@@ -5,10 +5,6 @@
  */
 import { encodeJobDone, type JobDoneMessage, jobDoneChannel, jobEventsChannel, type Logger, type RedisClient } from '@switchyard/shared';
 
-export type JobEvent =
-  | { type: 'state'; status: 'active' | 'completed' | 'failed' | 'cancelled'; at: number }
-  | { type: 'token'; delta: string; index: number };
-
 export class JobEventPublisher {
   constructor(
     private readonly redis: RedisClient,

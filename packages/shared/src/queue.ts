@@ -76,3 +76,8 @@ export function decodeJobDone(raw: string): JobDoneMessage | null {
 
 /** BullMQ stores a failure as a string; ours is the JobError as JSON behind this marker. */
 export const JOB_ERROR_MARKER = 'switchyard-error:';
+
+/** Per-job events on jobEventsChannel: state changes, and tokens when the job streams. */
+export type JobEvent =
+  | { type: 'state'; status: 'active' | 'completed' | 'failed' | 'cancelled'; at: number }
+  | { type: 'token'; delta: string; index: number };
