@@ -1,0 +1,448 @@
+/**
+ * Owns the race of one job: which candidate is called when, and when the job is decided.
+ *
+ * The model is "lanes". The job opens one lane (the primary). A lane runs one call at a time; when
+ * its call fails with a fallback-worthy class it moves straight on to the next candidate (a
+ * fallback, free), and when a candidate is skipped (open circuit, cooldown) it moves on too. The
+ * hedge timer opens extra lanes: HEDGE_DELAY_MS after a lone call started, then HEDGE_STAGGER_MS
+ * apart, each only with a token from the process's hedge bucket. Same-provider retries
+ * (retrySameProvider classes) are tickets that become ready after a backoff or the provider's
+ * retry-after; a lane with nothing ready waits for them, within the budget.
+ *
+ * The job is decided by the first of: a success (wins, every other call aborted at once); a failure
+ * whose class forbids fallback (fails the job, every other call aborted); the committed stream's
+ * failure; the budget or the external signal (every call aborted, the job ends at that instant);
+ * no lane left (every candidate failed or was skipped).
+ * Streaming: the first token commits the job to its call; every other call is aborted and nothing
+ * new starts, so after that point a failure reaches the client as an error, never as a fallback.
+ */
+import type { ChatResult, ProviderAdapter } from '@switchyard/providers';
+import { type Attempt, CLASS_POLICY, type ErrorClass, type JobResult, type Logger, type ProviderName } from '@switchyard/shared';
+import { retryDelayMs } from './backoff.ts';
+import type { Budget, BudgetAbort } from './budget.ts';
+import type { EventEmitter } from './events.ts';
+import type { HedgeTokenBucket } from './hedge-tokens.ts';
+import { type AbortCause, CallAborted, type CallResult, type CallServices, ProviderCall } from './provider-call.ts';
+import { permanentFor, RouterError, type RouterErrorInit } from './router-error.ts';
+import type {
+  CallEndEvent,
+  CallKind,
+  CallStartEvent,
+  Candidate,
+  CommitEvent,
+  HedgeThrottledEvent,
+  RouteJob,
+  RouterConfig,
+  RouterTuning,
+  SkipEvent,
+  SkipReason,
+} from './types.ts';
+
+/** Router-level emitters the hedger fires into (payloads carry the job id). */
+export interface HedgerEmitters {
+  callStart: EventEmitter<CallStartEvent>;
+  callEnd: EventEmitter<CallEndEvent>;
+  skip: EventEmitter<SkipEvent>;
+  commit: EventEmitter<CommitEvent>;
+  hedgeThrottled: EventEmitter<HedgeThrottledEvent>;
+}
+
+export interface HedgerDeps {
+  config: RouterConfig;
+  tuning: RouterTuning;
+  adapters: ReadonlyMap<ProviderName, ProviderAdapter>;
+  services: CallServices;
+  bucket: HedgeTokenBucket;
+  emitters: HedgerEmitters;
+  logger: Logger;
+}
+
+/** A candidate that may be launched once `notBefore` (monotonic ms) has passed. */
+interface Ticket {
+  candidate: Candidate;
+  notBefore: number;
+  /** 0 for the candidate's first call; n for its n-th same-provider retry. */
+  retryNo: number;
+}
+
+interface Failure {
+  candidate: Candidate;
+  errorClass: ErrorClass;
+  message: string;
+}
+
+const THROTTLED_RECHECK_MS = 50;
+
+export class Hedger {
+  private readonly tickets: Ticket[];
+  private readonly calls = new Set<ProviderCall>();
+  private readonly attempts: Attempt[] = [];
+  private readonly failures: Failure[] = [];
+  private readonly skips: { candidate: Candidate; reason: SkipReason }[] = [];
+  private idleLanes = 0;
+  private hedgeTimer: NodeJS.Timeout | undefined;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private committed: ProviderCall | undefined;
+  private tokensEmitted = false;
+  private settled = false;
+  private resolve: (result: JobResult) => void = () => {};
+  private reject: (err: RouterError) => void = () => {};
+
+  constructor(
+    private readonly job: RouteJob,
+    candidates: readonly Candidate[],
+    private readonly budget: Budget,
+    private readonly deps: HedgerDeps,
+  ) {
+    this.tickets = candidates.map((candidate) => ({ candidate, notBefore: 0, retryNo: 0 }));
+  }
+
+  run(): Promise<JobResult> {
+    return new Promise<JobResult>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+      const ended = this.budget.endReason;
+      if (ended) {
+        this.endByBudget(ended);
+        return;
+      }
+      this.budget.onEnd((reason) => this.endByBudget(reason));
+      this.openLane('primary');
+    });
+  }
+
+  // ---- lanes -------------------------------------------------------------------------------
+
+  private openLane(kind: CallKind): void {
+    if (this.settled) return;
+    const ticket = this.takeReadyTicket();
+    if (ticket) {
+      this.launch(ticket, ticket.retryNo > 0 && kind !== 'hedge' ? 'retry' : kind);
+      return;
+    }
+    if (this.tickets.length > 0) {
+      this.idleLanes++;
+      this.armWake();
+      return;
+    }
+    this.decideIfStuck();
+  }
+
+  private launch(ticket: Ticket, kind: CallKind): void {
+    const { candidate } = ticket;
+    const call = new ProviderCall(
+      {
+        jobId: this.job.id,
+        candidate,
+        kind,
+        request: this.job.request,
+        adapter: this.deps.adapters.get(candidate.provider),
+        jobStartedAt: this.budget.startedAt,
+        jobSignal: this.budget.signal,
+        remainingMs: () => this.budget.remainingMs(),
+        logger: this.deps.logger,
+        ...(this.job.onToken ? { onToken: (c: ProviderCall, delta: string) => this.onToken(c, delta) } : {}),
+        onStarted: (c) => this.onStarted(c, kind),
+        onAttempt: (c, attempt) => this.onAttempt(c, kind, attempt),
+      },
+      this.deps.services,
+    );
+    this.calls.add(call);
+    this.armHedge(this.calls.size <= 1 ? this.deps.config.HEDGE_DELAY_MS : this.deps.config.HEDGE_STAGGER_MS);
+    call.run().then(
+      (result) => this.onCallDone(call, ticket, kind, result),
+      (err: unknown) => this.onCallDone(call, ticket, kind, { type: 'failed', errorClass: 'invalid_response', message: String(err) }),
+    );
+  }
+
+  private onCallDone(call: ProviderCall, ticket: Ticket, kind: CallKind, result: CallResult): void {
+    this.calls.delete(call);
+    if (this.settled) return;
+    switch (result.type) {
+      case 'success':
+        this.win(call, result.result);
+        return;
+      case 'skipped':
+        this.skips.push({ candidate: ticket.candidate, reason: result.reason });
+        this.deps.emitters.skip.emit({
+          jobId: this.job.id,
+          provider: ticket.candidate.provider,
+          model: ticket.candidate.model,
+          reason: result.reason,
+        });
+        this.deps.logger.info({ provider: ticket.candidate.provider, model: ticket.candidate.model, reason: result.reason }, 'router.skip');
+        // The same lane moves on, with the same right to exist (a hedge stays a hedge).
+        this.openLane(kind);
+        return;
+      case 'aborted':
+        // We aborted it (a stream committed elsewhere): its lane ends.
+        this.decideIfStuck();
+        return;
+      case 'failed':
+        this.onFailure(call, ticket, result.errorClass, result.message, result.retryAfterMs);
+        return;
+    }
+  }
+
+  private onFailure(call: ProviderCall, ticket: Ticket, errorClass: ErrorClass, message: string, retryAfterMs?: number): void {
+    const { candidate } = ticket;
+    this.failures.push({ candidate, errorClass, message });
+    if (this.committed) {
+      if (this.committed === call) this.failStream(call, errorClass, message);
+      return;
+    }
+    const policy = CLASS_POLICY[errorClass];
+    // `aborted` without our abort is the adapter's oddity, not a verdict on the request: move on.
+    if (errorClass !== 'aborted' && !policy.tryNextCandidate) {
+      this.fail({
+        errorClass,
+        reason: 'failed',
+        message: `${candidate.ref}: ${errorClass}: ${message}`,
+        provider: candidate.provider,
+        attempts: [],
+        permanent: policy.permanent,
+      });
+      return;
+    }
+    if (policy.retrySameProvider) this.scheduleRetry(ticket, errorClass, retryAfterMs);
+    this.openLane('fallback');
+  }
+
+  private scheduleRetry(ticket: Ticket, errorClass: ErrorClass, retryAfterMs?: number): void {
+    const { tuning } = this.deps;
+    if (ticket.retryNo >= tuning.maxSameProviderRetries) return;
+    const delay = retryDelayMs(errorClass, ticket.retryNo, retryAfterMs, {
+      baseMs: tuning.backoffBaseMs,
+      maxMs: tuning.backoffMaxMs,
+      random: tuning.random,
+    });
+    const notBefore = this.deps.services.clock.now() + delay;
+    if (this.budget.deadline - notBefore < tuning.retryMinRemainingMs) {
+      this.deps.logger.debug({ provider: ticket.candidate.provider, delayMs: delay }, 'router.retry.beyond_budget');
+      return;
+    }
+    this.tickets.push({ candidate: ticket.candidate, notBefore, retryNo: ticket.retryNo + 1 });
+  }
+
+  private takeReadyTicket(): Ticket | undefined {
+    const now = this.deps.services.clock.now();
+    const at = this.tickets.findIndex((t) => t.notBefore <= now);
+    return at === -1 ? undefined : this.tickets.splice(at, 1)[0];
+  }
+
+  /** Idle lanes wake when the earliest retry ticket is ready. */
+  private armWake(): void {
+    clearTimeout(this.wakeTimer);
+    if (this.idleLanes === 0 || this.tickets.length === 0) return;
+    const earliest = Math.min(...this.tickets.map((t) => t.notBefore));
+    this.wakeTimer = setTimeout(() => this.onWake(), Math.max(0, Math.ceil(earliest - this.deps.services.clock.now())));
+  }
+
+  private onWake(): void {
+    if (this.settled) return;
+    while (this.idleLanes > 0) {
+      const ticket = this.takeReadyTicket();
+      if (!ticket) break;
+      this.idleLanes--;
+      this.launch(ticket, 'retry');
+    }
+    if (this.idleLanes > 0 && this.tickets.length > 0) {
+      this.armWake();
+      return;
+    }
+    this.idleLanes = 0;
+    this.decideIfStuck();
+  }
+
+  /** Nothing runs and no lane waits: every candidate failed or was skipped. */
+  private decideIfStuck(): void {
+    if (this.settled || this.calls.size > 0 || this.idleLanes > 0) return;
+    if (this.tickets.length > 0) {
+      this.idleLanes++;
+      this.armWake();
+      return;
+    }
+    this.fail(this.exhausted());
+  }
+
+  // ---- hedging -----------------------------------------------------------------------------
+
+  private armHedge(delayMs: number): void {
+    clearTimeout(this.hedgeTimer);
+    if (this.settled || this.committed || this.tickets.length === 0) return;
+    this.hedgeTimer = setTimeout(() => this.onHedgeTimer(), Math.max(0, delayMs));
+  }
+
+  private onHedgeTimer(): void {
+    if (this.settled || this.committed) return;
+    const now = this.deps.services.clock.now();
+    // Future tickets are retries waiting out a backoff: they are not hedge material.
+    if (!this.tickets.some((t) => t.notBefore <= now)) return;
+    if (!this.deps.bucket.tryTake()) {
+      const tokens = this.deps.bucket.available;
+      this.deps.emitters.hedgeThrottled.emit({ jobId: this.job.id, tokens });
+      this.deps.logger.debug({ tokens }, 'router.hedge.throttled');
+      this.armHedge(Math.max(this.deps.config.HEDGE_STAGGER_MS, THROTTLED_RECHECK_MS));
+      return;
+    }
+    this.openLane('hedge');
+  }
+
+  // ---- call callbacks ------------------------------------------------------------------------
+
+  private onStarted(call: ProviderCall, kind: CallKind): void {
+    if (kind === 'primary') this.deps.bucket.earn();
+    const { candidate } = call;
+    this.deps.emitters.callStart.emit({
+      jobId: this.job.id,
+      provider: candidate.provider,
+      model: candidate.model,
+      kind,
+      startedMs: Math.round(this.budget.elapsedMs()),
+    });
+  }
+
+  private onAttempt(_call: ProviderCall, kind: CallKind, attempt: Attempt): void {
+    this.attempts.push(attempt);
+    this.deps.emitters.callEnd.emit({ jobId: this.job.id, kind, attempt });
+  }
+
+  private onToken(call: ProviderCall, delta: string): void {
+    if (this.settled) return;
+    if (!this.committed) this.commit(call);
+    if (this.committed !== call) return;
+    this.tokensEmitted = true;
+    try {
+      this.job.onToken?.(delta);
+    } catch (err) {
+      this.deps.logger.warn({ provider: call.candidate.provider, error: String(err) }, 'router.stream.sink_failed');
+    }
+  }
+
+  /** The first token: this call is the job's answer; nothing else runs or starts. */
+  private commit(call: ProviderCall): void {
+    this.committed = call;
+    clearTimeout(this.hedgeTimer);
+    clearTimeout(this.wakeTimer);
+    this.tickets.length = 0;
+    this.idleLanes = 0;
+    this.abortCalls('hedge_lost', call);
+    const { candidate } = call;
+    const atMs = Math.round(this.budget.elapsedMs());
+    this.deps.emitters.commit.emit({ jobId: this.job.id, provider: candidate.provider, model: candidate.model, atMs });
+    this.deps.logger.debug({ provider: candidate.provider, model: candidate.model, atMs }, 'router.stream.commit');
+  }
+
+  // ---- decisions ---------------------------------------------------------------------------
+
+  private win(call: ProviderCall, result: ChatResult): void {
+    this.settle('hedge_lost', call);
+    const { candidate } = call;
+    const jobResult: JobResult = {
+      provider: candidate.provider,
+      model: result.model || candidate.model,
+      content: result.content,
+      finish_reason: result.finishReason,
+      usage: {
+        prompt_tokens: result.usage.promptTokens,
+        completion_tokens: result.usage.completionTokens,
+        total_tokens: result.usage.totalTokens,
+      },
+      latency_ms: Math.round(this.budget.elapsedMs()),
+      attempts: this.sortedAttempts(),
+    };
+    this.resolve(jobResult);
+  }
+
+  private failStream(call: ProviderCall, errorClass: ErrorClass, message: string): void {
+    const { candidate } = call;
+    this.fail({
+      errorClass,
+      reason: 'failed',
+      message: `${candidate.ref}: stream failed after the first token: ${errorClass}: ${message}`,
+      provider: candidate.provider,
+      attempts: [],
+      // Tokens already reached the client: a queue-level retry would stream a second answer.
+      permanent: true,
+    });
+  }
+
+  private endByBudget(reason: BudgetAbort): void {
+    if (this.settled) return;
+    const kind = reason.kind;
+    // The calls have already recorded themselves as aborted (they listen to the budget's signal).
+    const inFlight = this.calls.size;
+    const last = this.failures.at(-1);
+    this.fail({
+      errorClass: 'aborted',
+      reason: kind,
+      message:
+        kind === 'budget'
+          ? `${reason.message}; ${inFlight} call(s) aborted${last ? `; last failure ${last.candidate.ref}: ${last.errorClass}` : ''}`
+          : `${reason.message}; ${inFlight} call(s) aborted`,
+      ...(this.committed ? { provider: this.committed.candidate.provider } : {}),
+      attempts: [],
+      permanent: true,
+      cause: reason.externalReason,
+    });
+  }
+
+  /** What to say when no lane is left. */
+  private exhausted(): RouterErrorInit {
+    const skipped = this.skips.map((s) => `${s.candidate.ref}: ${describeSkip(s.reason)}`);
+    const last = this.failures.at(-1);
+    if (!last) {
+      const allUnconfigured = this.skips.length > 0 && this.skips.every((s) => s.reason === 'not_configured');
+      return {
+        errorClass: allUnconfigured ? 'model_not_found' : 'no_provider_available',
+        reason: allUnconfigured ? 'invalid_job' : 'no_provider',
+        message: `no provider available: ${skipped.join('; ')}`,
+        attempts: [],
+        permanent: allUnconfigured,
+      };
+    }
+    const failed = this.failures.map((f) => `${f.candidate.ref}: ${f.errorClass}`);
+    const classes = this.failures.map((f) => f.errorClass).filter((c) => c !== 'aborted');
+    const anyWaiting = this.skips.some((s) => s.reason !== 'not_configured');
+    return {
+      errorClass: last.errorClass,
+      reason: 'failed',
+      message: `every candidate failed: ${[...failed, ...skipped].join('; ')}; last: ${last.message}`,
+      provider: last.candidate.provider,
+      attempts: [],
+      permanent: !anyWaiting && permanentFor(classes),
+    };
+  }
+
+  private fail(init: RouterErrorInit): void {
+    this.settle(init.reason === 'budget' || init.reason === 'cancelled' ? init.reason : 'job_failed');
+    this.reject(new RouterError({ ...init, attempts: this.sortedAttempts(), tokensEmitted: this.tokensEmitted }));
+  }
+
+  private settle(cause: AbortCause, winner?: ProviderCall): void {
+    this.settled = true;
+    clearTimeout(this.hedgeTimer);
+    clearTimeout(this.wakeTimer);
+    this.abortCalls(cause, winner);
+    this.budget.dispose();
+  }
+
+  private abortCalls(cause: AbortCause, except?: ProviderCall): void {
+    for (const call of [...this.calls]) if (call !== except) call.abort(new CallAborted(cause));
+  }
+
+  private sortedAttempts(): Attempt[] {
+    return [...this.attempts].sort((a, b) => a.started_ms - b.started_ms);
+  }
+}
+
+function describeSkip(reason: SkipReason): string {
+  switch (reason) {
+    case 'circuit_open':
+      return 'circuit open';
+    case 'cooldown':
+      return 'cooling down after 429';
+    case 'not_configured':
+      return 'provider not enabled on this worker';
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * Owns one provider call of a job, from start to its single recorded outcome:
+ * local denial check -> concurrency slot -> fleet admission -> adapter.chat -> outcome.
+ * It records exactly one Attempt and sends exactly one report per call that reached the provider,
+ * whatever races happen: a call we abort (hedge loser, budget, cancel, a failed job) is recorded
+ * and reported as `aborted` at the moment we abort it, and a late answer from the adapter is then
+ * ignored. Its concurrency slot is given back when the adapter settles (or, for an adapter that
+ * ignores its signal, `abortGraceMs` after the abort).
+ */
+import type { ChatResult, ProviderAdapter } from '@switchyard/providers';
+import { type Attempt, type ErrorClass, isErrorClass, type Logger } from '@switchyard/shared';
+import { AdmissionControl } from './admission.ts';
+import { BudgetAbort } from './budget.ts';
+import type { ProviderGates, Release } from './concurrency-gate.ts';
+import type { OutcomeReporter } from './reporter.ts';
+import type { CallKind, Candidate, Clock, RouteRequest, SkipReason } from './types.ts';
+
+export type CallResult =
+  | { type: 'success'; result: ChatResult }
+  | { type: 'failed'; errorClass: ErrorClass; message: string; retryAfterMs?: number }
+  | { type: 'skipped'; reason: SkipReason }
+  | { type: 'aborted' };
+
+/** Why we aborted a call; the adapter only sees that its signal aborted. */
+export type AbortCause = 'hedge_lost' | 'job_failed' | 'budget' | 'cancelled';
+
+export class CallAborted extends Error {
+  constructor(readonly why: AbortCause) {
+    super(`call aborted: ${why}`);
+    this.name = 'CallAborted';
+  }
+}
+
+/** What a call needs from the process (shared by every job). */
+export interface CallServices {
+  gates: ProviderGates;
+  admission: AdmissionControl;
+  reporter: OutcomeReporter;
+  clock: Clock;
+  abortGraceMs: number;
+  attemptTimeoutMs: number;
+  /** Hands an unused half-open probe lease back to the fleet. */
+  releaseLease: (provider: Candidate['provider'], model: string, probeLeaseId: string) => void;
+}
+
+/** What a call needs from its job. */
+export interface CallContext {
+  jobId: string;
+  candidate: Candidate;
+  kind: CallKind;
+  request: RouteRequest;
+  adapter: ProviderAdapter | undefined;
+  jobStartedAt: number;
+  jobSignal: AbortSignal;
+  remainingMs: () => number;
+  logger: Logger;
+  /** Set when the job streams: receives this call's text deltas. */
+  onToken?: (call: ProviderCall, delta: string) => void;
+  /** The request went to the provider (after slot and admission). */
+  onStarted: (call: ProviderCall) => void;
+  /** The call's one Attempt, recorded when its outcome is known (or when we aborted it). */
+  onAttempt: (call: ProviderCall, attempt: Attempt) => void;
+}
+
+const MAX_MESSAGE = 300;
+
+export class ProviderCall {
+  private readonly controller = new AbortController();
+  private phase: 'waiting' | 'calling' | 'done' = 'waiting';
+  private startedAt = 0;
+  private probeLeaseId: string | undefined;
+  private resolveCall: ((result: CallResult) => void) | undefined;
+  private readonly unlinkJob: () => void;
+
+  constructor(
+    readonly ctx: CallContext,
+    private readonly services: CallServices,
+  ) {
+    const onJobAbort = () => {
+      const reason: unknown = ctx.jobSignal.reason;
+      this.abort(new CallAborted(reason instanceof BudgetAbort && reason.kind === 'cancelled' ? 'cancelled' : 'budget'));
+    };
+    ctx.jobSignal.addEventListener('abort', onJobAbort, { once: true });
+    this.unlinkJob = () => ctx.jobSignal.removeEventListener('abort', onJobAbort);
+  }
+
+  get candidate(): Candidate {
+    return this.ctx.candidate;
+  }
+
+  /** The signal the adapter sees; aborted by `abort`, or when the job ends. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** The request is at the provider (not waiting for a slot or an admission). */
+  get calling(): boolean {
+    return this.phase === 'calling';
+  }
+
+  async run(): Promise<CallResult> {
+    const { candidate, adapter } = this.ctx;
+    const { admission, gates } = this.services;
+    if (!adapter) return this.end({ type: 'skipped', reason: 'not_configured' });
+    const known = admission.cachedDenial(candidate.provider);
+    if (known) return this.end({ type: 'skipped', reason: known.reason });
+
+    let release: Release;
+    try {
+      release = await gates.get(candidate.provider).acquire(this.signal);
+    } catch {
+      return this.end({ type: 'aborted' });
+    }
+    const decision = await admission.admit(candidate.provider, candidate.model, this.signal);
+    if (AdmissionControl.isAborted(decision)) {
+      release();
+      return this.end({ type: 'aborted' });
+    }
+    if (!decision.admitted) {
+      release();
+      return this.end({ type: 'skipped', reason: decision.reason });
+    }
+    if (this.signal.aborted) {
+      release();
+      if (decision.probeLeaseId) this.services.releaseLease(candidate.provider, candidate.model, decision.probeLeaseId);
+      return this.end({ type: 'aborted' });
+    }
+    this.probeLeaseId = decision.probeLeaseId;
+    return this.call(adapter, release);
+  }
+
+  /** Aborts the call. If the request is at the provider, records and reports it as `aborted` now. */
+  abort(cause: CallAborted): void {
+    if (this.phase === 'done' || this.signal.aborted) return;
+    this.controller.abort(cause);
+    if (this.phase === 'calling') {
+      this.finish('aborted', cause.why);
+      this.resolveCall?.({ type: 'aborted' });
+    }
+  }
+
+  private call(adapter: ProviderAdapter, release: Release): Promise<CallResult> {
+    const { candidate, request } = this.ctx;
+    const { attemptTimeoutMs, abortGraceMs } = this.services;
+    const remaining = this.ctx.remainingMs();
+    // The provider's own deadline only when it falls inside the budget; otherwise the budget ends the
+    // call first, as `aborted`, and a provider is never blamed (`timeout`) for our short budget.
+    const timeoutMs = attemptTimeoutMs < remaining ? attemptTimeoutMs : Math.ceil(remaining) + abortGraceMs;
+    const onToken = this.ctx.onToken;
+    this.phase = 'calling';
+    this.startedAt = this.services.clock.now();
+    this.ctx.onStarted(this);
+    this.ctx.logger.debug({ provider: candidate.provider, model: candidate.model, kind: this.ctx.kind }, 'router.call.start');
+
+    let pending: Promise<ChatResult>;
+    try {
+      pending = adapter.chat(
+        { ...request, model: candidate.model },
+        {
+          signal: this.signal,
+          timeoutMs,
+          ...(onToken
+            ? {
+                onToken: (delta: string) => {
+                  if (this.phase === 'calling') onToken(this, delta);
+                },
+              }
+            : {}),
+        },
+      );
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+
+    // The slot is held for as long as the upstream request really is in flight.
+    let grace: NodeJS.Timeout | undefined;
+    const releaseSlot = () => {
+      clearTimeout(grace);
+      release();
+    };
+    this.signal.addEventListener(
+      'abort',
+      () => {
+        grace = setTimeout(() => {
+          this.ctx.logger.warn({ provider: candidate.provider, model: candidate.model }, 'router.call.abort_ignored');
+          release();
+        }, abortGraceMs);
+        grace.unref?.();
+      },
+      { once: true },
+    );
+
+    return new Promise<CallResult>((resolve) => {
+      this.resolveCall = resolve;
+      pending.then(
+        (result) => {
+          releaseSlot();
+          if (this.phase !== 'calling') return;
+          this.finish('success');
+          resolve({ type: 'success', result });
+        },
+        (err: unknown) => {
+          releaseSlot();
+          if (this.phase !== 'calling') return;
+          const failure = classify(err);
+          this.finish(failure.errorClass, failure.message, failure.retryAfterMs);
+          resolve({ type: 'failed', ...failure });
+        },
+      );
+    });
+  }
+
+  private finish(outcome: 'success' | ErrorClass, message?: string, retryAfterMs?: number): void {
+    this.phase = 'done';
+    this.unlinkJob();
+    const { candidate } = this.ctx;
+    const { admission, reporter, clock } = this.services;
+    const latencyMs = Math.max(0, Math.round(clock.now() - this.startedAt));
+    const attempt: Attempt = {
+      provider: candidate.provider,
+      model: candidate.model,
+      outcome,
+      started_ms: Math.max(0, Math.round(this.startedAt - this.ctx.jobStartedAt)),
+      latency_ms: latencyMs,
+      hedge: this.ctx.kind === 'hedge',
+      ...(message ? { message: truncate(message) } : {}),
+    };
+    reporter.report({
+      provider: candidate.provider,
+      model: candidate.model,
+      outcome,
+      latencyMs,
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+      ...(message ? { message: truncate(message) } : {}),
+      ...(this.probeLeaseId ? { probeLeaseId: this.probeLeaseId } : {}),
+    });
+    if (outcome === 'rate_limited' && retryAfterMs !== undefined) admission.noteCooldown(candidate.provider, retryAfterMs);
+    if (outcome === 'success' && this.probeLeaseId) admission.forget(candidate.provider);
+    this.ctx.logger.debug(
+      { provider: candidate.provider, model: candidate.model, outcome, latencyMs, kind: this.ctx.kind },
+      'router.call.end',
+    );
+    this.ctx.onAttempt(this, attempt);
+  }
+
+  /** Ends a call that never reached the provider: nothing to record or report. */
+  private end(result: CallResult): CallResult {
+    this.phase = 'done';
+    this.unlinkJob();
+    return result;
+  }
+}
+
+/** Adapters reject with ProviderError; anything else is an adapter bug, classed invalid_response. */
+function classify(err: unknown): { errorClass: ErrorClass; message: string; retryAfterMs?: number } {
+  if (err !== null && typeof err === 'object' && 'errorClass' in err && isErrorClass(err.errorClass)) {
+    const e = err as { errorClass: ErrorClass; message?: unknown; retryAfterMs?: unknown };
+    return {
+      errorClass: e.errorClass,
+      message: typeof e.message === 'string' ? e.message : e.errorClass,
+      ...(typeof e.retryAfterMs === 'number' && Number.isFinite(e.retryAfterMs) ? { retryAfterMs: e.retryAfterMs } : {}),
+    };
+  }
+  return { errorClass: 'invalid_response', message: `adapter failed without a classified error: ${String(err)}` };
+}
+
+function truncate(message: string): string {
+  return message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}…` : message;
+}
