@@ -1,0 +1,149 @@
+/**
+ * Owns RedisFleetState, the FleetState port (packages/shared/src/fleet.ts) over Redis: admit()
+ * is one script call (circuit + cooldown, granting the half-open probe lease when due); report()
+ * sends one pipeline (breaker, provider state, cooldown, metrics: all in the provider's slot),
+ * bounded in time and in number, and never throws, because the job whose outcome is reported
+ * already has its answer and a Redis hiccup must not fail it.
+ */
+import {
+  type Admission,
+  type CallOutcome,
+  type FleetState,
+  isErrorClass,
+  isProviderName,
+  type ProviderName,
+  type ProviderState,
+  type RedisClient,
+  stateForClass,
+} from '@switchyard/shared';
+import type { CircuitBreaker } from './circuit-breaker.ts';
+import type { RateLimitCooldown } from './cooldown.ts';
+import { type StateLogger, ThrottledWarning } from './logger.ts';
+import type { MetricsRecorder } from './metrics.ts';
+import type { ProviderStateRecords } from './provider-state.ts';
+
+export interface FleetStateParts {
+  breaker: CircuitBreaker;
+  cooldown: RateLimitCooldown;
+  records: ProviderStateRecords;
+  metrics: MetricsRecorder;
+}
+
+export interface FleetStateOptions {
+  clock: () => number;
+  reportTimeoutMs: number;
+  maxPendingReports: number;
+  /** admit() answers "admitted" when Redis has not answered by then. Default 500 ms. */
+  admitTimeoutMs?: number;
+}
+
+/** Resolves with `fallback` if `promise` has not settled within `ms` (the promise keeps running). */
+function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+const TIMED_OUT = Symbol('timed out');
+
+export class RedisFleetState implements FleetState {
+  private pending = 0;
+  private readonly reportWarning: ThrottledWarning;
+  private readonly admitWarning: ThrottledWarning;
+  private readonly admitTimeoutMs: number;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly parts: FleetStateParts,
+    private readonly options: FleetStateOptions,
+    logger: StateLogger,
+  ) {
+    this.reportWarning = new ThrottledWarning(logger, 'state report dropped: Redis did not take it; the job is unaffected');
+    this.admitWarning = new ThrottledWarning(logger, 'admission check failed: Redis did not answer; admitting the call');
+    this.admitTimeoutMs = options.admitTimeoutMs ?? 500;
+  }
+
+  /** Reports sent and not yet answered by Redis. */
+  get pendingReports(): number {
+    return this.pending;
+  }
+
+  /**
+   * Fails open: when Redis cannot answer, the call is admitted. A state store outage must not
+   * take every provider out; the providers' own errors still reach the breaker once Redis is back.
+   */
+  async admit(provider: ProviderName): Promise<Admission> {
+    try {
+      const admission = await within<Admission | typeof TIMED_OUT>(
+        this.parts.breaker.admit(provider, this.options.clock()),
+        this.admitTimeoutMs,
+        TIMED_OUT,
+      );
+      if (admission !== TIMED_OUT) return admission;
+      this.admitWarning.warn({ provider, reason: 'timeout', timeoutMs: this.admitTimeoutMs });
+    } catch (err) {
+      this.admitWarning.warn({ provider, err: (err as Error).message });
+    }
+    return { admitted: true };
+  }
+
+  async report(outcome: CallOutcome): Promise<void> {
+    try {
+      await this.send(outcome);
+    } catch (err) {
+      this.reportWarning.warn({ provider: outcome?.provider, err: (err as Error).message });
+    }
+  }
+
+  private async send(o: CallOutcome): Promise<void> {
+    if (!isProviderName(o.provider) || (o.outcome !== 'success' && !isErrorClass(o.outcome))) {
+      this.reportWarning.warn({ reason: 'malformed outcome', provider: String(o.provider).slice(0, 32) });
+      return;
+    }
+    // A job-level verdict, not a provider call: nothing about the provider to record.
+    if (o.outcome === 'no_provider_available') return;
+    if (this.pending >= this.options.maxPendingReports) {
+      this.reportWarning.warn({ provider: o.provider, reason: 'too many reports in flight', pending: this.pending });
+      return;
+    }
+    const { breaker, cooldown, records, metrics } = this.parts;
+    const now = this.options.clock();
+    const pipeline = this.redis.pipeline();
+    breaker.queueOutcome(pipeline, o.provider, now, o.outcome, o.probeLeaseId);
+    const state: ProviderState | null = o.outcome === 'success' ? 'active' : stateForClass(o.outcome);
+    if (state) {
+      records.queueReport(
+        pipeline,
+        o.provider,
+        now,
+        o.outcome === 'success' ? { state } : { state, errorClass: o.outcome, message: o.message ?? o.outcome },
+      );
+    }
+    if (o.outcome === 'rate_limited') cooldown.queueStart(pipeline, o.provider, now, o.retryAfterMs);
+    metrics.queue(pipeline, { provider: o.provider, outcome: o.outcome, latencyMs: o.latencyMs }, now);
+
+    this.pending += 1;
+    const exec = pipeline.exec().finally(() => {
+      this.pending -= 1;
+    });
+    // Whatever happens after the deadline is still observed, so nothing is left unhandled.
+    exec.then(
+      (replies) => {
+        const failed = replies?.find(([err]) => err);
+        if (failed) this.reportWarning.warn({ provider: o.provider, err: (failed[0] as Error).message });
+      },
+      (err: Error) => this.reportWarning.warn({ provider: o.provider, err: err.message }),
+    );
+    const settled = await within(
+      exec.then(
+        () => true,
+        () => true,
+      ),
+      this.options.reportTimeoutMs,
+      false,
+    );
+    if (!settled) this.reportWarning.warn({ provider: o.provider, reason: 'timeout', timeoutMs: this.options.reportTimeoutMs });
+  }
+}

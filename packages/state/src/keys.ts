@@ -1,0 +1,78 @@
+/**
+ * Owns the Redis key layout of the state store. Every key a Lua script touches for a provider
+ * carries that provider's hash tag (`{p:<provider>}`), so a script call never spans two Redis
+ * Cluster slots; the worker registry lives under its own tag. Nothing else builds key strings.
+ */
+import type { ProviderName } from '@switchyard/shared';
+
+/** Hash tag shared by every key of one provider: all of them land in one Cluster slot. */
+export function providerTag(provider: ProviderName): string {
+  return `{p:${provider}}`;
+}
+
+/** `YYYY-MM-DD` in UTC: the day bucket of daily metrics. */
+export function utcDate(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** Minutes since the epoch: the bucket of per-minute metrics. */
+export function epochMinute(ms: number): number {
+  return Math.floor(ms / 60_000);
+}
+
+export interface ProviderKeys {
+  /** Hash: circuit breaker (state, consecutive_failures, opened_at, next_probe_at, lease...). */
+  circuit: string;
+  /** Hash: failure-rate sliding window buckets (`<bucket>:c`, `<bucket>:f`). */
+  window: string;
+  /** String: epoch ms until which a 429 cooldown holds; expires with it (PX). */
+  cooldown: string;
+  /** Hash: provider state record (state, last_error_*, checked_at, probed_at, credits). */
+  state: string;
+  /** String: the fleet-wide single-flight lock of a status refresh (SET NX PX). */
+  refreshLock: string;
+  /** Hash: lifetime counters, the source of Prometheus counters (no expiry, bounded size). */
+  metricsTotal: string;
+  /** Hash: one UTC day of counters (30-day retention). */
+  metricsDay(date: string): string;
+  /** Hash: one minute of counters (a few hours' retention). */
+  metricsMinute(minute: number): string;
+}
+
+export class StateKeys {
+  constructor(readonly namespace: string) {}
+
+  provider(provider: ProviderName): ProviderKeys {
+    const base = `${this.namespace}:${providerTag(provider)}`;
+    return {
+      circuit: `${base}:circuit`,
+      window: `${base}:window`,
+      cooldown: `${base}:cooldown`,
+      state: `${base}:state`,
+      refreshLock: `${base}:refresh-lock`,
+      metricsTotal: `${base}:m:all`,
+      metricsDay: (date) => `${base}:m:day:${date}`,
+      metricsMinute: (minute) => `${base}:m:min:${minute}`,
+    };
+  }
+
+  /** String per live worker (JSON, PX ttl). */
+  worker(id: string): string {
+    return `${this.namespace}:{workers}:w:${id}`;
+  }
+
+  /** Sorted set of worker ids scored by heartbeat expiry; scrubbed on read. */
+  workersLive(): string {
+    return `${this.namespace}:{workers}:live`;
+  }
+
+  /** Pub/sub channel of state-change events (circuit, provider state, cooldown). Not a key. */
+  eventsChannel(): string {
+    return stateEventsChannel(this.namespace);
+  }
+}
+
+/** The pub/sub channel on which every state change is published, for the dashboard's SSE. */
+export function stateEventsChannel(namespace: string): string {
+  return `${namespace}:{events}:state`;
+}

@@ -1,0 +1,199 @@
+/**
+ * Owns reading metrics back: `readDailyMetrics(days)` for GET /v1/metrics?days=N,
+ * `readMinuteSeries(minutes)` for the dashboard's charts and `readCounters()`, the fleet-wide
+ * snapshot behind GET /metrics. Each provider's keys are read in one pipeline (one Cluster slot);
+ * providers are read in parallel.
+ */
+import { type ErrorClass, PROVIDER_NAMES, type ProviderName, type ProviderState, type RedisClient } from '@switchyard/shared';
+import type { CircuitBreaker, CircuitSnapshot } from './circuit-breaker.ts';
+import type { RateLimitCooldown } from './cooldown.ts';
+import { epochMinute, type StateKeys, utcDate } from './keys.ts';
+import {
+  type CallCounts,
+  DAILY_RETENTION_DAYS,
+  decodeCounts,
+  emptyCounts,
+  LATENCY_BUCKETS_MS,
+  type LatencySummary,
+  summarizeLatency,
+} from './metrics.ts';
+import type { ProviderStateRecords } from './provider-state.ts';
+
+export const MAX_SERIES_MINUTES = 360;
+
+export interface ProviderMetrics {
+  provider: ProviderName;
+  total: number;
+  success: number;
+  /** All failures, whatever their class (aborted included: those are calls we cancelled). */
+  failed: number;
+  failures: Partial<Record<ErrorClass, number>>;
+  /** Latency of successful calls. */
+  latency_ms: LatencySummary;
+}
+
+export interface DailyMetrics {
+  days: number;
+  /** UTC dates, oldest first. */
+  from: string;
+  to: string;
+  daily: Array<{ date: string; providers: ProviderMetrics[] }>;
+  /** Sums over the whole range, per provider. */
+  totals: ProviderMetrics[];
+}
+
+export interface MinuteSeries {
+  step_ms: 60_000;
+  /** Epoch ms of the first and last minute (the last one is still filling). */
+  from: number;
+  to: number;
+  series: Array<{ provider: ProviderName; points: Array<{ t: number } & Omit<ProviderMetrics, 'provider'>> }>;
+}
+
+export interface ProviderCounters {
+  provider: ProviderName;
+  enabled: boolean;
+  calls_total: number;
+  success_total: number;
+  failures_total: Partial<Record<ErrorClass, number>>;
+  /** Cumulative buckets, Prometheus style (`le` in ms; the last is '+Inf'). */
+  latency_ms: { sum: number; count: number; buckets: Array<{ le: number | '+Inf'; count: number }> };
+  circuit: Pick<CircuitSnapshot, 'state' | 'consecutive_failures' | 'opened_at' | 'next_probe_at' | 'trips' | 'probes_granted'>;
+  cooldown_until: number | null;
+  state: ProviderState;
+}
+
+export interface CountersSnapshot {
+  at: number;
+  providers: ProviderCounters[];
+}
+
+function toProviderMetrics(provider: ProviderName, counts: CallCounts): ProviderMetrics {
+  const failed = Object.values(counts.failures).reduce((a, b) => a + (b ?? 0), 0);
+  return {
+    provider,
+    total: counts.total,
+    success: counts.success,
+    failed,
+    failures: counts.failures,
+    latency_ms: summarizeLatency(counts),
+  };
+}
+
+function clampInt(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, Math.floor(Number.isFinite(value) ? value : min)));
+}
+
+export class MetricsReader {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keys: StateKeys,
+    private readonly enabled: readonly ProviderName[],
+    private readonly clock: () => number,
+    private readonly parts: { breaker: CircuitBreaker; cooldown: RateLimitCooldown; records: ProviderStateRecords },
+  ) {}
+
+  /** HGETALL of `keyOf(i)` for each i, one pipeline per provider, all providers in parallel. */
+  private async readHashes(
+    count: number,
+    keyOf: (provider: ProviderName, i: number) => string,
+  ): Promise<Map<ProviderName, Array<Record<string, string>>>> {
+    const entries = await Promise.all(
+      PROVIDER_NAMES.map(async (provider) => {
+        const pipeline = this.redis.pipeline();
+        for (let i = 0; i < count; i++) pipeline.hgetall(keyOf(provider, i));
+        const replies = (await pipeline.exec()) ?? [];
+        const hashes = replies.map(([err, value]) => {
+          if (err) throw err;
+          return (value ?? {}) as Record<string, string>;
+        });
+        return [provider, hashes] as const;
+      }),
+    );
+    return new Map(entries);
+  }
+
+  /** Enabled providers, plus any other that has data in range (a provider disabled yesterday still shows). */
+  private shown(hashes: Map<ProviderName, Array<Record<string, string>>>): ProviderName[] {
+    return PROVIDER_NAMES.filter((p) => this.enabled.includes(p) || (hashes.get(p) ?? []).some((h) => Object.keys(h).length > 0));
+  }
+
+  async readDailyMetrics(days: number): Promise<DailyMetrics> {
+    const n = clampInt(days, 1, DAILY_RETENTION_DAYS);
+    const now = this.clock();
+    const dates = Array.from({ length: n }, (_, i) => utcDate(now - (n - 1 - i) * 86_400_000));
+    const hashes = await this.readHashes(n, (provider, i) => this.keys.provider(provider).metricsDay(dates[i] as string));
+    const providers = this.shown(hashes);
+    const daily = dates.map((date, i) => ({
+      date,
+      providers: providers.map((p) => toProviderMetrics(p, decodeCounts(hashes.get(p)?.[i] ?? {}))),
+    }));
+    const totals = providers.map((p) => {
+      const sum = emptyCounts();
+      for (const h of hashes.get(p) ?? []) decodeCounts(h, sum);
+      return toProviderMetrics(p, sum);
+    });
+    return { days: n, from: dates[0] as string, to: dates[n - 1] as string, daily, totals };
+  }
+
+  async readMinuteSeries(minutes: number): Promise<MinuteSeries> {
+    const n = clampInt(minutes, 1, MAX_SERIES_MINUTES);
+    const last = epochMinute(this.clock());
+    const first = last - n + 1;
+    const hashes = await this.readHashes(n, (provider, i) => this.keys.provider(provider).metricsMinute(first + i));
+    const series = this.shown(hashes).map((provider) => ({
+      provider,
+      points: (hashes.get(provider) ?? []).map((h, i) => {
+        const { provider: _, ...point } = toProviderMetrics(provider, decodeCounts(h));
+        return { t: (first + i) * 60_000, ...point };
+      }),
+    }));
+    return { step_ms: 60_000, from: first * 60_000, to: last * 60_000, series };
+  }
+
+  /** Lifetime counters, circuit and cooldown of every provider: the figures of GET /metrics. */
+  async readCounters(): Promise<CountersSnapshot> {
+    const now = this.clock();
+    const { breaker, cooldown, records } = this.parts;
+    const providers = await Promise.all(
+      PROVIDER_NAMES.map(async (provider): Promise<ProviderCounters | null> => {
+        const k = this.keys.provider(provider);
+        const replies =
+          (await this.redis.pipeline().hgetall(k.metricsTotal).hgetall(k.circuit).get(k.cooldown).hgetall(k.state).exec()) ?? [];
+        const [totals, circuitRaw, cooldownRaw, stateRaw] = replies.map(([err, value]) => {
+          if (err) throw err;
+          return value;
+        });
+        const counts = decodeCounts((totals ?? {}) as Record<string, string>);
+        const enabled = this.enabled.includes(provider);
+        if (!enabled && counts.total === 0) return null;
+        const circuit = breaker.parse(provider, (circuitRaw ?? {}) as Record<string, string>);
+        const record = records.parse(provider, (stateRaw ?? {}) as Record<string, string>);
+        let cumulative = 0;
+        const buckets = counts.latency.buckets.map((c, i) => {
+          cumulative += c;
+          return { le: i < LATENCY_BUCKETS_MS.length ? (LATENCY_BUCKETS_MS[i] as number) : ('+Inf' as const), count: cumulative };
+        });
+        return {
+          provider,
+          enabled,
+          calls_total: counts.total,
+          success_total: counts.success,
+          failures_total: counts.failures,
+          latency_ms: { sum: counts.latency.sum, count: counts.latency.count, buckets },
+          circuit: {
+            state: circuit.state,
+            consecutive_failures: circuit.consecutive_failures,
+            opened_at: circuit.opened_at,
+            next_probe_at: circuit.next_probe_at,
+            trips: circuit.trips,
+            probes_granted: circuit.probes_granted,
+          },
+          cooldown_until: cooldown.parse((cooldownRaw ?? null) as string | null, now),
+          state: record?.state ?? 'unknown',
+        };
+      }),
+    );
+    return { at: now, providers: providers.filter((p): p is ProviderCounters => p !== null) };
+  }
+}

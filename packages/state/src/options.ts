@@ -1,0 +1,80 @@
+/**
+ * Owns what the state store is configured with: the environment variables it reads (a slice of
+ * the shared Config, so tests and child processes can build one by hand) and the tuning knobs
+ * that are not environment variables, with their defaults.
+ */
+import type { Config, ProviderName } from '@switchyard/shared';
+import type { ScriptObserver } from './scripts.ts';
+import type { ProbeFn } from './status-cache.ts';
+
+export type StateConfig = Pick<
+  Config,
+  | 'SWITCHYARD_NAMESPACE'
+  | 'CIRCUIT_FAILURE_THRESHOLD'
+  | 'CIRCUIT_RESET_MS'
+  | 'CIRCUIT_PROBE_LEASE_MS'
+  | 'CIRCUIT_FAILURE_RATE'
+  | 'CIRCUIT_WINDOW_MS'
+  | 'CIRCUIT_MIN_CALLS'
+  | 'STATUS_FRESH_MS'
+  | 'STATUS_STALE_MS'
+  | 'PROBE_TIMEOUT_MS'
+> & {
+  /** The enabled providers: the status cache reports these. */
+  providers: ReadonlyArray<{ name: ProviderName }>;
+};
+
+export interface StateOptions {
+  /** Health probe of one provider (the providers package's adapter.probe). Without it, status is cache-only. */
+  prober?: ProbeFn;
+  /** Epoch milliseconds; every process of a fleet must agree to within a small fraction of the reset time. */
+  clock?: () => number;
+  /** Each failed probe multiplies the reset time by this (1 = constant). Default 2. */
+  resetMultiplier?: number;
+  /** Cap of the grown reset time. Default 8 x CIRCUIT_RESET_MS. */
+  maxResetMs?: number;
+  /** Cooldown after a 429 that named no retry-after. Default 1000 ms. */
+  defaultCooldownMs?: number;
+  /** Longest cooldown honoured, whatever retry-after says. Default 10 minutes. */
+  maxCooldownMs?: number;
+  /** A report that has not reached Redis by then is dropped (and logged). Default 1000 ms. */
+  reportTimeoutMs?: number;
+  /** Reports in flight beyond this are dropped at once instead of queueing while Redis is down. Default 10000. */
+  maxPendingReports?: number;
+  /** How long a status reader waits for another process's refresh before serving the cache. Default PROBE_TIMEOUT_MS + 500. */
+  refreshWaitMs?: number;
+  /** A worker missing heartbeats this long disappears from listWorkers(). Default 15000 ms. */
+  workerTtlMs?: number;
+  /** Per-minute series retention. Default 6 hours. */
+  minuteRetentionMs?: number;
+  /** Sees every Lua script call (keys only): used by the cluster-slot test. */
+  scriptObserver?: ScriptObserver;
+}
+
+export interface ResolvedOptions {
+  clock: () => number;
+  resetMultiplier: number;
+  maxResetMs: number;
+  defaultCooldownMs: number;
+  maxCooldownMs: number;
+  reportTimeoutMs: number;
+  maxPendingReports: number;
+  refreshWaitMs: number;
+  workerTtlMs: number;
+  minuteRetentionMs: number;
+}
+
+export function resolveOptions(config: StateConfig, options: StateOptions = {}): ResolvedOptions {
+  return {
+    clock: options.clock ?? Date.now,
+    resetMultiplier: options.resetMultiplier ?? 2,
+    maxResetMs: Math.max(options.maxResetMs ?? config.CIRCUIT_RESET_MS * 8, config.CIRCUIT_RESET_MS),
+    defaultCooldownMs: options.defaultCooldownMs ?? 1_000,
+    maxCooldownMs: options.maxCooldownMs ?? 600_000,
+    reportTimeoutMs: options.reportTimeoutMs ?? 1_000,
+    maxPendingReports: options.maxPendingReports ?? 10_000,
+    refreshWaitMs: options.refreshWaitMs ?? config.PROBE_TIMEOUT_MS + 500,
+    workerTtlMs: options.workerTtlMs ?? 15_000,
+    minuteRetentionMs: options.minuteRetentionMs ?? 6 * 3_600_000,
+  };
+}

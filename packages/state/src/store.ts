@@ -1,0 +1,120 @@
+/**
+ * Owns composition: createStateStore() builds every part of the state store on one Redis client
+ * and one namespace, wired explicitly (no part reaches for another's keys), and exposes the few
+ * calls the API and the worker need next to the parts themselves.
+ */
+import type { ProviderName, RedisClient } from '@switchyard/shared';
+import { CircuitBreaker, ConsecutiveFailures, FailureRateWindow, GrowingReset, ProbeLease } from './circuit-breaker.ts';
+import { RateLimitCooldown } from './cooldown.ts';
+import { type StateEvent, type StateEventSubscription, subscribeStateEvents } from './events.ts';
+import { RedisFleetState } from './fleet-state.ts';
+import { StateKeys } from './keys.ts';
+import type { StateLogger } from './logger.ts';
+import { MetricsRecorder } from './metrics.ts';
+import { MetricsReader } from './metrics-reader.ts';
+import { resolveOptions, type StateConfig, type StateOptions } from './options.ts';
+import { ProviderStateRecords } from './provider-state.ts';
+import { ScriptRunner } from './scripts.ts';
+import { StatusCache } from './status-cache.ts';
+import { WorkerRegistry } from './workers.ts';
+
+export interface StateStore {
+  readonly namespace: string;
+  readonly keys: StateKeys;
+  /** The FleetState port for the router. */
+  readonly fleet: RedisFleetState;
+  readonly breaker: CircuitBreaker;
+  readonly cooldown: RateLimitCooldown;
+  readonly records: ProviderStateRecords;
+  readonly status: StatusCache;
+  readonly metrics: MetricsReader;
+  readonly workers: WorkerRegistry;
+  /** The pub/sub channel of state events (see events.ts for the schema). */
+  readonly eventsChannel: string;
+
+  admit: RedisFleetState['admit'];
+  report: RedisFleetState['report'];
+  getStatus: StatusCache['getStatus'];
+  readDailyMetrics: MetricsReader['readDailyMetrics'];
+  readMinuteSeries: MetricsReader['readMinuteSeries'];
+  readCounters: MetricsReader['readCounters'];
+  heartbeat: WorkerRegistry['heartbeat'];
+  listWorkers: WorkerRegistry['listWorkers'];
+  /** Subscribes to state events on a connection of its own. */
+  subscribe(onEvent: (event: StateEvent) => void): StateEventSubscription;
+  /** Waits for background status refreshes; the Redis client stays the caller's to close. */
+  close(): Promise<void>;
+}
+
+export function createStateStore(redis: RedisClient, config: StateConfig, logger: StateLogger, options: StateOptions = {}): StateStore {
+  const o = resolveOptions(config, options);
+  const namespace = config.SWITCHYARD_NAMESPACE;
+  const keys = new StateKeys(namespace);
+  const channel = keys.eventsChannel();
+  const runner = new ScriptRunner(redis, options.scriptObserver);
+  const providers: ProviderName[] = config.providers.map((p) => p.name);
+
+  const breaker = new CircuitBreaker(
+    redis,
+    runner,
+    keys,
+    {
+      consecutive: new ConsecutiveFailures(config.CIRCUIT_FAILURE_THRESHOLD),
+      failureRate: new FailureRateWindow(config.CIRCUIT_FAILURE_RATE, config.CIRCUIT_WINDOW_MS, config.CIRCUIT_MIN_CALLS),
+      reset: new GrowingReset(config.CIRCUIT_RESET_MS, o.resetMultiplier, o.maxResetMs),
+      probe: new ProbeLease(config.CIRCUIT_PROBE_LEASE_MS),
+    },
+    channel,
+    logger,
+  );
+  const cooldown = new RateLimitCooldown(redis, runner, keys, channel, o.defaultCooldownMs, o.maxCooldownMs);
+  const records = new ProviderStateRecords(redis, runner, keys, channel, logger);
+  const recorder = new MetricsRecorder(keys, o.minuteRetentionMs);
+  const fleet = new RedisFleetState(
+    redis,
+    { breaker, cooldown, records, metrics: recorder },
+    { clock: o.clock, reportTimeoutMs: o.reportTimeoutMs, maxPendingReports: o.maxPendingReports },
+    logger,
+  );
+  const status = new StatusCache(
+    redis,
+    runner,
+    keys,
+    { records, breaker, cooldown },
+    providers,
+    options.prober,
+    {
+      freshMs: config.STATUS_FRESH_MS,
+      staleMs: config.STATUS_STALE_MS,
+      probeTimeoutMs: config.PROBE_TIMEOUT_MS,
+      refreshWaitMs: o.refreshWaitMs,
+      clock: o.clock,
+    },
+    logger,
+  );
+  const metrics = new MetricsReader(redis, keys, providers, o.clock, { breaker, cooldown, records });
+  const workers = new WorkerRegistry(redis, keys, o.clock, o.workerTtlMs, logger);
+
+  return {
+    namespace,
+    keys,
+    fleet,
+    breaker,
+    cooldown,
+    records,
+    status,
+    metrics,
+    workers,
+    eventsChannel: channel,
+    admit: (provider) => fleet.admit(provider),
+    report: (outcome) => fleet.report(outcome),
+    getStatus: (opts) => status.getStatus(opts),
+    readDailyMetrics: (days) => metrics.readDailyMetrics(days),
+    readMinuteSeries: (minutes) => metrics.readMinuteSeries(minutes),
+    readCounters: () => metrics.readCounters(),
+    heartbeat: (info) => workers.heartbeat(info),
+    listWorkers: () => workers.listWorkers(),
+    subscribe: (onEvent) => subscribeStateEvents(redis, namespace, onEvent, logger),
+    close: () => status.drain(),
+  };
+}
