@@ -24,9 +24,16 @@ export type CallResult =
 /** Why we aborted a call; the adapter only sees that its signal aborted. */
 export type AbortCause = 'hedge_lost' | 'job_failed' | 'budget' | 'cancelled';
 
+const ABORT_MESSAGES: Record<AbortCause, string> = {
+  hedge_lost: 'aborted: another call of the job won',
+  job_failed: 'aborted: the job failed on another call',
+  budget: 'aborted: the job budget ran out',
+  cancelled: 'aborted: the job was cancelled',
+};
+
 export class CallAborted extends Error {
   constructor(readonly why: AbortCause) {
-    super(`call aborted: ${why}`);
+    super(ABORT_MESSAGES[why]);
     this.name = 'CallAborted';
   }
 }
@@ -134,7 +141,7 @@ export class ProviderCall {
     if (this.phase === 'done' || this.signal.aborted) return;
     this.controller.abort(cause);
     if (this.phase === 'calling') {
-      this.finish('aborted', cause.why);
+      this.finish('aborted', cause.message);
       this.resolveCall?.({ type: 'aborted' });
     }
   }
