@@ -1,0 +1,119 @@
+/**
+ * Owns the adapter for every OpenAI-wire provider (OpenAI, OpenRouter, the mock provider's HTTP
+ * models). The official `openai` SDK builds and authenticates requests and types HTTP errors, with
+ * its retries off; the SSE body is read here, because the SDK ends a stream silently on abort and
+ * accepts a stream that stops before `[DONE]`, and both must be failures for the router.
+ */
+import type { Logger, ProviderName } from '@switchyard/shared';
+import { registerSecret } from '@switchyard/shared';
+import OpenAI from 'openai';
+import { parseErrorBody, providerErrorFromHttp } from '../classify/http.ts';
+import { classifyThrown, describeThrown } from '../classify/network.ts';
+import type { VendorErrorClassifier } from '../classify/vendor.ts';
+import { ProviderError } from '../provider-error.ts';
+import { defineAdapter } from '../transport/adapter.ts';
+import { invalidResponse } from '../transport/attempt.ts';
+import type { ProbeCheck } from '../transport/probe.ts';
+import { readSse } from '../transport/sse.ts';
+import type { ProviderAdapter } from '../types.ts';
+import { type OpenAIDialect, toChatCompletionBody } from './request.ts';
+import { ChatCompletionStream, fromChatCompletion } from './response.ts';
+
+export interface OpenAICompatibleSpec {
+  provider: ProviderName;
+  dialect: OpenAIDialect;
+  apiKey: string;
+  baseURL: string;
+  models: readonly string[];
+  classify: VendorErrorClassifier;
+  /** Used when a call gives no timeoutMs (ATTEMPT_TIMEOUT_MS). */
+  defaultTimeoutMs: number;
+  defaultHeaders?: Record<string, string>;
+  logger?: Logger | undefined;
+  /** Replaces the default probe (GET {baseURL}/models). */
+  probe?: (client: OpenAI, options: { timeoutMs: number }) => ProbeCheck;
+}
+
+/** Headroom so the SDK's own timer never fires before the attempt's deadline decides the class. */
+const SDK_TIMEOUT_SLACK_MS = 5_000;
+
+export function createOpenAIClient(spec: Pick<OpenAICompatibleSpec, 'apiKey' | 'baseURL' | 'defaultHeaders'>): OpenAI {
+  registerSecret(spec.apiKey);
+  return new OpenAI({
+    apiKey: spec.apiKey,
+    baseURL: spec.baseURL,
+    // Retries belong to the router (DESIGN 4): an SDK retry loop is the retry storm it exists to prevent.
+    maxRetries: 0,
+    // The SDK logs request details at its levels; ours logs outcomes only, secret-scrubbed.
+    logLevel: 'off',
+    // Without these the SDK would read OPENAI_ORG_ID/OPENAI_PROJECT_ID and send them to OpenRouter too.
+    organization: null,
+    project: null,
+    webhookSecret: null,
+    ...(spec.defaultHeaders ? { defaultHeaders: spec.defaultHeaders } : {}),
+  });
+}
+
+/** Maps whatever the SDK or the body reader threw to a ProviderError of the contract. */
+export function classifyOpenAISdkError(provider: ProviderName, err: unknown, classify: VendorErrorClassifier): ProviderError {
+  if (err instanceof ProviderError) return err;
+  if (err instanceof OpenAI.APIUserAbortError)
+    return new ProviderError({ errorClass: 'aborted', provider, message: `${provider}: aborted` });
+  if (err instanceof OpenAI.APIConnectionTimeoutError) {
+    return new ProviderError({ errorClass: 'timeout', provider, message: `${provider}: request timed out` });
+  }
+  if (err instanceof OpenAI.APIConnectionError) {
+    const cause = (err as { cause?: unknown }).cause ?? err;
+    return new ProviderError({ errorClass: classifyThrown(cause), provider, message: `${provider}: ${describeThrown(cause)}` });
+  }
+  if (err instanceof OpenAI.APIError && typeof err.status === 'number') {
+    const body = err.error !== undefined && err.error !== null ? { error: err.error } : err.message.replace(/^\d{3}\s*/, '');
+    return providerErrorFromHttp({ provider, status: err.status, headers: err.headers, body, classify });
+  }
+  return new ProviderError({ errorClass: classifyThrown(err), provider, message: `${provider}: ${describeThrown(err)}` });
+}
+
+export function createOpenAICompatibleAdapter(spec: OpenAICompatibleSpec): ProviderAdapter {
+  const client = createOpenAIClient(spec);
+  const { provider, classify } = spec;
+  const requestOptions = (signal: AbortSignal, timeoutMs: number) => ({ signal, timeout: timeoutMs + SDK_TIMEOUT_SLACK_MS, maxRetries: 0 });
+
+  return defineAdapter({
+    provider,
+    models: spec.models,
+    defaultTimeoutMs: spec.defaultTimeoutMs,
+    logger: spec.logger,
+    classify: (err) => classifyOpenAISdkError(provider, err, classify),
+
+    async complete({ request, signal, timeoutMs }) {
+      const params = toChatCompletionBody(request, { dialect: spec.dialect, stream: false });
+      const body: unknown = await client.chat.completions.create(
+        params as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming,
+        requestOptions(signal, timeoutMs),
+      );
+      return fromChatCompletion(provider, body, request.model, classify);
+    },
+
+    async stream({ request, signal, timeoutMs, emit }) {
+      const params = toChatCompletionBody(request, { dialect: spec.dialect, stream: true });
+      const response = await client.chat.completions
+        .create(params as unknown as OpenAI.ChatCompletionCreateParamsStreaming, requestOptions(signal, timeoutMs))
+        .asResponse();
+      if (!response.body) throw invalidResponse(provider, 'stream response without a body');
+      if (!(response.headers.get('content-type') ?? '').includes('text/event-stream')) {
+        // OpenRouter may answer a stream request with a plain JSON 200 that carries the error.
+        return fromChatCompletion(provider, parseErrorBody(await response.text()), request.model, classify);
+      }
+      const folder = new ChatCompletionStream(provider, classify, emit);
+      for await (const event of readSse(response.body)) {
+        if (folder.push(event)) break;
+      }
+      return folder.result(request.model);
+    },
+
+    probe(signal, timeoutMs) {
+      if (spec.probe) return spec.probe(client, { timeoutMs })(signal);
+      return client.models.list(requestOptions(signal, timeoutMs)).then(() => undefined);
+    },
+  });
+}

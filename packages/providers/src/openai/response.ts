@@ -1,0 +1,161 @@
+/**
+ * Owns the response side of the OpenAI chat-completions wire format: the chat.completion object and
+ * the chat.completion.chunk stream, including the rules for when a stream counts as finished
+ * (a finish_reason and `[DONE]`) and in-band errors (a chunk or body carrying `error`, or
+ * finish_reason "error", as OpenRouter sends mid-generation failures).
+ */
+import type { ProviderName } from '@switchyard/shared';
+import { z } from 'zod';
+import { providerErrorFromHttp } from '../classify/http.ts';
+import type { VendorErrorClassifier } from '../classify/vendor.ts';
+import { invalidResponse } from '../transport/attempt.ts';
+import type { SseEvent } from '../transport/sse.ts';
+import type { ChatResult, Usage } from '../types.ts';
+
+const UsageSchema = z.object({
+  prompt_tokens: z.number(),
+  completion_tokens: z.number(),
+  total_tokens: z.number().optional(),
+});
+
+const CompletionSchema = z.object({
+  model: z.string().optional(),
+  choices: z
+    .array(
+      z.object({
+        message: z.object({ content: z.string().nullish(), refusal: z.string().nullish() }),
+        finish_reason: z.string().nullish(),
+      }),
+    )
+    .min(1),
+  usage: UsageSchema.nullish(),
+});
+
+const ChunkSchema = z.object({
+  model: z.string().optional(),
+  choices: z
+    .array(
+      z.object({
+        delta: z.object({ content: z.string().nullish() }).nullish(),
+        finish_reason: z.string().nullish(),
+      }),
+    )
+    .optional(),
+  usage: UsageSchema.nullish(),
+});
+
+function toUsage(usage: z.infer<typeof UsageSchema> | null | undefined): Usage {
+  if (!usage) return { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+  return {
+    promptTokens: usage.prompt_tokens,
+    completionTokens: usage.completion_tokens,
+    totalTokens: usage.total_tokens ?? usage.prompt_tokens + usage.completion_tokens,
+  };
+}
+
+function hasError(value: unknown): boolean {
+  return !!value && typeof value === 'object' && 'error' in value && (value as { error: unknown }).error != null;
+}
+
+/** Maps a non-streamed chat.completion (already parsed JSON) to our result, or throws a ProviderError. */
+export function fromChatCompletion(
+  provider: ProviderName,
+  body: unknown,
+  requestModel: string,
+  classify: VendorErrorClassifier,
+): ChatResult {
+  if (hasError(body)) throw providerErrorFromHttp({ provider, status: undefined, body, classify, inBand: 'a 200 body' });
+  const parsed = CompletionSchema.safeParse(body);
+  if (!parsed.success) throw invalidResponse(provider, 'chat.completion body does not match the wire format (no choices[0].message)');
+  const choice = parsed.data.choices[0]!;
+  if (choice.finish_reason === 'error') {
+    throw providerErrorFromHttp({
+      provider,
+      status: undefined,
+      body: { error: { message: 'finish_reason "error"' } },
+      classify,
+      inBand: 'a 200 body',
+    });
+  }
+  return {
+    content: choice.message.content ?? choice.message.refusal ?? '',
+    finishReason: choice.finish_reason ?? 'stop',
+    usage: toUsage(parsed.data.usage),
+    model: parsed.data.model ?? requestModel,
+  };
+}
+
+/** Folds chat.completion.chunk events into a result; `push` says when `[DONE]` arrived. */
+export class ChatCompletionStream {
+  private content = '';
+  private finishReason: string | undefined;
+  private usage: Usage | undefined;
+  private model: string | undefined;
+  private done = false;
+
+  constructor(
+    private readonly provider: ProviderName,
+    private readonly classify: VendorErrorClassifier,
+    private readonly emit: (delta: string) => void,
+  ) {}
+
+  /** Returns true once the stream's terminator has been seen. */
+  push(event: SseEvent): boolean {
+    if (this.done) return true;
+    const data = event.data.trim();
+    if (data === '[DONE]') {
+      this.done = true;
+      return true;
+    }
+    let chunk: unknown;
+    try {
+      chunk = JSON.parse(data);
+    } catch {
+      throw invalidResponse(this.provider, 'stream event is not JSON');
+    }
+    if (event.event === 'error' || hasError(chunk)) {
+      throw providerErrorFromHttp({
+        provider: this.provider,
+        status: undefined,
+        body: chunk,
+        classify: this.classify,
+        inBand: 'a stream event',
+      });
+    }
+    const parsed = ChunkSchema.safeParse(chunk);
+    if (!parsed.success) throw invalidResponse(this.provider, 'stream chunk does not match chat.completion.chunk');
+    if (parsed.data.model) this.model = parsed.data.model;
+    if (parsed.data.usage) this.usage = toUsage(parsed.data.usage);
+    const choice = parsed.data.choices?.[0];
+    if (choice) {
+      if (choice.finish_reason === 'error') {
+        throw providerErrorFromHttp({
+          provider: this.provider,
+          status: undefined,
+          body: { error: { message: 'stream chunk with finish_reason "error"' } },
+          classify: this.classify,
+          inBand: 'a stream event',
+        });
+      }
+      const delta = choice.delta?.content;
+      if (delta) {
+        this.content += delta;
+        this.emit(delta);
+      }
+      if (choice.finish_reason) this.finishReason = choice.finish_reason;
+    }
+    return false;
+  }
+
+  /** The result, once the body has ended; a stream without finish_reason and `[DONE]` is not an answer. */
+  result(requestModel: string): ChatResult {
+    if (!this.done) throw invalidResponse(this.provider, 'stream ended before [DONE]');
+    if (!this.finishReason) throw invalidResponse(this.provider, 'stream ended without a finish_reason');
+    return {
+      content: this.content,
+      finishReason: this.finishReason,
+      usage: this.usage ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
+      model: this.model ?? requestModel,
+    };
+  }
+}
