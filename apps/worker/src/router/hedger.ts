@@ -23,7 +23,7 @@ import type { Budget, BudgetAbort } from './budget.ts';
 import type { EventEmitter } from './events.ts';
 import type { HedgeTokenBucket } from './hedge-tokens.ts';
 import { type AbortCause, CallAborted, type CallResult, type CallServices, ProviderCall } from './provider-call.ts';
-import { permanentFor, RouterError, type RouterErrorInit } from './router-error.ts';
+import { RouterError } from './router-error.ts';
 import type {
   CallEndEvent,
   CallKind,
@@ -35,8 +35,8 @@ import type {
   RouterConfig,
   RouterTuning,
   SkipEvent,
-  SkipReason,
 } from './types.ts';
+import { budgetEnded, exhausted, type Failure, refused, type Skip, streamBroken, successResult, type Verdict } from './verdicts.ts';
 
 /** Router-level emitters the hedger fires into (payloads carry the job id). */
 export interface HedgerEmitters {
@@ -65,12 +65,6 @@ interface Ticket {
   retryNo: number;
 }
 
-interface Failure {
-  candidate: Candidate;
-  errorClass: ErrorClass;
-  message: string;
-}
-
 const THROTTLED_RECHECK_MS = 50;
 
 export class Hedger {
@@ -78,7 +72,7 @@ export class Hedger {
   private readonly calls = new Set<ProviderCall>();
   private readonly attempts: Attempt[] = [];
   private readonly failures: Failure[] = [];
-  private readonly skips: { candidate: Candidate; reason: SkipReason }[] = [];
+  private readonly skips: Skip[] = [];
   private idleLanes = 0;
   private hedgeTimer: NodeJS.Timeout | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
@@ -185,23 +179,16 @@ export class Hedger {
   }
 
   private onFailure(call: ProviderCall, ticket: Ticket, errorClass: ErrorClass, message: string, retryAfterMs?: number): void {
-    const { candidate } = ticket;
-    this.failures.push({ candidate, errorClass, message });
+    const failure: Failure = { candidate: ticket.candidate, errorClass, message };
+    this.failures.push(failure);
     if (this.committed) {
-      if (this.committed === call) this.failStream(call, errorClass, message);
+      if (this.committed === call) this.fail(streamBroken(failure));
       return;
     }
     const policy = CLASS_POLICY[errorClass];
     // `aborted` without our abort is the adapter's oddity, not a verdict on the request: move on.
     if (errorClass !== 'aborted' && !policy.tryNextCandidate) {
-      this.fail({
-        errorClass,
-        reason: 'failed',
-        message: `${candidate.ref}: ${errorClass}: ${message}`,
-        provider: candidate.provider,
-        attempts: [],
-        permanent: policy.permanent,
-      });
+      this.fail(refused(failure));
       return;
     }
     if (policy.retrySameProvider) this.scheduleRetry(ticket, errorClass, retryAfterMs);
@@ -262,7 +249,7 @@ export class Hedger {
       this.armWake();
       return;
     }
-    this.fail(this.exhausted());
+    this.fail(exhausted(this.failures, this.skips));
   }
 
   // ---- hedging -----------------------------------------------------------------------------
@@ -337,86 +324,18 @@ export class Hedger {
 
   private win(call: ProviderCall, result: ChatResult): void {
     this.settle('hedge_lost', call);
-    const { candidate } = call;
-    const jobResult: JobResult = {
-      provider: candidate.provider,
-      model: result.model || candidate.model,
-      content: result.content,
-      finish_reason: result.finishReason,
-      usage: {
-        prompt_tokens: result.usage.promptTokens,
-        completion_tokens: result.usage.completionTokens,
-        total_tokens: result.usage.totalTokens,
-      },
-      latency_ms: Math.round(this.budget.elapsedMs()),
-      attempts: this.sortedAttempts(),
-    };
-    this.resolve(jobResult);
-  }
-
-  private failStream(call: ProviderCall, errorClass: ErrorClass, message: string): void {
-    const { candidate } = call;
-    this.fail({
-      errorClass,
-      reason: 'failed',
-      message: `${candidate.ref}: stream failed after the first token: ${errorClass}: ${message}`,
-      provider: candidate.provider,
-      attempts: [],
-      // Tokens already reached the client: a queue-level retry would stream a second answer.
-      permanent: true,
-    });
+    this.resolve(successResult(call.candidate, result, this.budget.elapsedMs(), this.sortedAttempts()));
   }
 
   private endByBudget(reason: BudgetAbort): void {
     if (this.settled) return;
-    const kind = reason.kind;
     // The calls have already recorded themselves as aborted (they listen to the budget's signal).
-    const inFlight = this.calls.size;
-    const last = this.failures.at(-1);
-    this.fail({
-      errorClass: 'aborted',
-      reason: kind,
-      message:
-        kind === 'budget'
-          ? `${reason.message}; ${inFlight} call(s) aborted${last ? `; last failure ${last.candidate.ref}: ${last.errorClass}` : ''}`
-          : `${reason.message}; ${inFlight} call(s) aborted`,
-      ...(this.committed ? { provider: this.committed.candidate.provider } : {}),
-      attempts: [],
-      permanent: true,
-      cause: reason.externalReason,
-    });
+    this.fail(budgetEnded(reason, this.calls.size, this.failures.at(-1), this.committed?.candidate));
   }
 
-  /** What to say when no lane is left. */
-  private exhausted(): RouterErrorInit {
-    const skipped = this.skips.map((s) => `${s.candidate.ref}: ${describeSkip(s.reason)}`);
-    const last = this.failures.at(-1);
-    if (!last) {
-      const allUnconfigured = this.skips.length > 0 && this.skips.every((s) => s.reason === 'not_configured');
-      return {
-        errorClass: allUnconfigured ? 'model_not_found' : 'no_provider_available',
-        reason: allUnconfigured ? 'invalid_job' : 'no_provider',
-        message: `no provider available: ${skipped.join('; ')}`,
-        attempts: [],
-        permanent: allUnconfigured,
-      };
-    }
-    const failed = this.failures.map((f) => `${f.candidate.ref}: ${f.errorClass}`);
-    const classes = this.failures.map((f) => f.errorClass).filter((c) => c !== 'aborted');
-    const anyWaiting = this.skips.some((s) => s.reason !== 'not_configured');
-    return {
-      errorClass: last.errorClass,
-      reason: 'failed',
-      message: `every candidate failed: ${[...failed, ...skipped].join('; ')}; last: ${last.message}`,
-      provider: last.candidate.provider,
-      attempts: [],
-      permanent: !anyWaiting && permanentFor(classes),
-    };
-  }
-
-  private fail(init: RouterErrorInit): void {
-    this.settle(init.reason === 'budget' || init.reason === 'cancelled' ? init.reason : 'job_failed');
-    this.reject(new RouterError({ ...init, attempts: this.sortedAttempts(), tokensEmitted: this.tokensEmitted }));
+  private fail(verdict: Verdict): void {
+    this.settle(verdict.reason === 'budget' || verdict.reason === 'cancelled' ? verdict.reason : 'job_failed');
+    this.reject(new RouterError({ ...verdict, attempts: this.sortedAttempts(), tokensEmitted: this.tokensEmitted }));
   }
 
   private settle(cause: AbortCause, winner?: ProviderCall): void {
@@ -433,16 +352,5 @@ export class Hedger {
 
   private sortedAttempts(): Attempt[] {
     return [...this.attempts].sort((a, b) => a.started_ms - b.started_ms);
-  }
-}
-
-function describeSkip(reason: SkipReason): string {
-  switch (reason) {
-    case 'circuit_open':
-      return 'circuit open';
-    case 'cooldown':
-      return 'cooling down after 429';
-    case 'not_configured':
-      return 'provider not enabled on this worker';
   }
 }
