@@ -1,0 +1,35 @@
+/**
+ * Owns the dashboard's data routes under /dashboard/api (the auth plugin protects that prefix
+ * when API_KEYS is set): the snapshot (optionally after a forced status refresh), the chart
+ * series, and the live SSE stream.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { SnapshotSource } from './snapshot.ts';
+import type { DashboardStream } from './stream.ts';
+
+const snapshotQuery = z.object({
+  force_refresh: z
+    .enum(['true', 'false', '1', '0'])
+    .optional()
+    .transform((v) => v === 'true' || v === '1'),
+});
+
+export function registerDataRoutes(app: FastifyInstance, source: SnapshotSource, stream: DashboardStream): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.get('/dashboard/api/snapshot', { schema: { hide: true, querystring: snapshotQuery } }, async (request, reply) => {
+    reply.header('cache-control', 'no-store');
+    return source.snapshot({ forceRefresh: request.query.force_refresh });
+  });
+
+  r.get('/dashboard/api/series', { schema: { hide: true } }, async (_request, reply) => {
+    reply.header('cache-control', 'no-store');
+    return source.series();
+  });
+
+  r.get('/dashboard/api/stream', { schema: { hide: true } }, (_request, reply) => {
+    stream.attach(reply);
+  });
+}

@@ -1,0 +1,99 @@
+// Owns the page's start-up and wiring: asks for the API key when the server requires one, opens
+// the live stream, routes its events (snapshot, series, state, problem) to the views, and runs
+// the force-refresh button. The page never reloads; everything arrives over the stream.
+import { apiJson, authRequired, forgetKey, getKey, openStream, setKey, Unauthorized } from './api.js';
+import { Charts } from './charts.js';
+import { renderQueue, renderWorkers } from './fleet.js';
+import { formatTime } from './format.js';
+import { ProviderBoard } from './providers.js';
+
+const $ = (id) => document.getElementById(id);
+
+const view = {
+  board: $('board'),
+  connection: $('connection'),
+  updated: $('updated'),
+  problem: $('problem'),
+  keyForm: $('key-form'),
+  keyInput: $('key-input'),
+  forget: $('forget-key'),
+  refresh: $('refresh'),
+};
+
+const providers = new ProviderBoard($('providers'));
+const charts = new Charts();
+let stream = null;
+
+function setConnection(state) {
+  view.connection.dataset.state = state;
+  view.connection.textContent = state;
+  if (state === 'unauthorized') askForKey('That key was not accepted.');
+}
+
+function showProblem(text) {
+  view.problem.textContent = text ?? '';
+  view.problem.hidden = !text;
+}
+
+function applySnapshot(snapshot) {
+  providers.update(snapshot.providers, snapshot.at);
+  renderQueue($('queue'), snapshot.queue);
+  renderWorkers($('workers'), $('workers-count'), snapshot.workers, snapshot.at);
+  view.updated.textContent = `updated ${formatTime(snapshot.at)}`;
+  showProblem(snapshot.errors.length > 0 ? `Partly unavailable: ${snapshot.errors.join('; ')}` : '');
+}
+
+function onEvent(event, data) {
+  if (event === 'snapshot') applySnapshot(data);
+  else if (event === 'series') charts.update(data);
+  else if (event === 'state') providers.applyEvent(data);
+  else if (event === 'problem') showProblem(`The state store is unreachable (${data.part}); retrying.`);
+}
+
+function connect() {
+  stream?.close();
+  view.keyForm.hidden = true;
+  view.board.hidden = false;
+  view.forget.hidden = !getKey();
+  stream = openStream('/dashboard/api/stream', onEvent, setConnection);
+}
+
+function askForKey(message) {
+  stream?.close();
+  stream = null;
+  forgetKey();
+  view.board.hidden = true;
+  view.keyForm.hidden = false;
+  view.forget.hidden = true;
+  showProblem(message ?? '');
+  view.keyInput.focus();
+}
+
+view.keyForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const key = view.keyInput.value.trim();
+  if (!key) return;
+  setKey(key);
+  view.keyInput.value = '';
+  showProblem('');
+  connect();
+});
+
+view.forget.addEventListener('click', () => askForKey());
+
+view.refresh.addEventListener('click', async () => {
+  view.refresh.disabled = true;
+  view.refresh.textContent = 'Refreshing…';
+  try {
+    applySnapshot(await apiJson('/dashboard/api/snapshot?force_refresh=true'));
+  } catch (err) {
+    if (err instanceof Unauthorized) askForKey('That key was not accepted.');
+    else showProblem(`Refresh failed: ${err.message}`);
+  } finally {
+    view.refresh.disabled = false;
+    view.refresh.textContent = 'Force refresh';
+  }
+});
+
+if (authRequired() && !getKey()) askForKey();
+else connect();
