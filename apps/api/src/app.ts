@@ -1,14 +1,23 @@
 /**
  * Owns the Fastify application: plugins and routes composed in one place, with the zod type
  * provider so every route's schema drives validation, serialization and the OpenAPI document.
+ * Order matters: errors, then auth (sets request.clientId), then rate limits (keyed by it), then
+ * docs (collects the routes registered after it), then the routes.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { ApiContext } from './context.ts';
 import authPlugin from './plugins/auth.ts';
+import docsPlugin from './plugins/docs.ts';
 import errorsPlugin from './plugins/errors.ts';
+import rateLimitPlugin from './plugins/rate-limit.ts';
+import chatCompletionRoutes from './routes/chat-completions.ts';
 import healthRoutes from './routes/health.ts';
+import jobBatchRoutes from './routes/job-batch.ts';
+import jobEventRoutes from './routes/job-events.ts';
 import jobRoutes from './routes/jobs.ts';
+import modelRoutes from './routes/models.ts';
+import { SseRegistry } from './sse.ts';
 
 export async function buildApp(ctx: ApiContext): Promise<FastifyInstance> {
   const app = Fastify({
@@ -24,12 +33,22 @@ export async function buildApp(ctx: ApiContext): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorate('ctx', ctx);
+  const sse = new SseRegistry();
+  app.decorate('sse', sse);
+  // Open event streams would otherwise hold server.close() until their clients leave.
+  app.addHook('preClose', async () => sse.closeAll());
   // Every body this API takes is JSON; anything else is a 415 rather than a confusing 400.
   app.removeContentTypeParser('text/plain');
 
   await app.register(errorsPlugin);
   await app.register(authPlugin, { apiKeys: ctx.config.API_KEYS });
+  await app.register(rateLimitPlugin, { rpm: ctx.config.RATE_LIMIT_RPM, redis: ctx.redis, namespace: ctx.config.SWITCHYARD_NAMESPACE });
+  await app.register(docsPlugin);
   await app.register(healthRoutes);
   await app.register(jobRoutes);
+  await app.register(jobBatchRoutes);
+  await app.register(jobEventRoutes);
+  await app.register(chatCompletionRoutes);
+  await app.register(modelRoutes);
   return app;
 }

@@ -1,7 +1,11 @@
-/** The API process's dependencies, built once in main.ts (or a test) and handed to the app. */
-import type { Config, Logger, RedisClient } from '@switchyard/shared';
-import type { CompletionHub } from './jobs/completion-hub.ts';
-import type { JobService } from './jobs/job-service.ts';
+/**
+ * Owns the API process's dependencies: built once by createApiContext() (main.ts, or a test) and
+ * handed to the app, and closed in the reverse order.
+ */
+import { type Config, createRedis, type Logger, type RedisClient, waitForRedis } from '@switchyard/shared';
+import { CompletionHub } from './jobs/completion-hub.ts';
+import { JobEventHub } from './jobs/event-hub.ts';
+import { JobService } from './jobs/job-service.ts';
 
 export interface ApiContext {
   config: Config;
@@ -10,10 +14,63 @@ export interface ApiContext {
   redis: RedisClient;
   jobs: JobService;
   hub: CompletionHub;
+  /** Per-job event subscriptions (SSE, streaming completions), on the hub's subscriber connection. */
+  events: JobEventHub;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     ctx: ApiContext;
   }
+}
+
+export interface ApiResources extends ApiContext {
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to Redis (within `connectDeadlineMs`, else throws with a clear message), subscribes to
+ * completions and builds the job service.
+ */
+export async function createApiContext(config: Config, logger: Logger, connectDeadlineMs: number): Promise<ApiResources> {
+  const redis = createRedis(config, 'request', 'switchyard-api');
+  const subscriber = createRedis(config, 'blocking', 'switchyard-api-sub');
+  redis.on('error', throttledWarning(logger, 'redis connection error'));
+  subscriber.on('error', throttledWarning(logger, 'redis subscriber error'));
+  try {
+    await waitForRedis(redis, connectDeadlineMs, config.REDIS_URL);
+  } catch (err) {
+    redis.disconnect();
+    subscriber.disconnect();
+    throw err;
+  }
+  const hub = new CompletionHub(subscriber, config.SWITCHYARD_NAMESPACE, logger);
+  await hub.start();
+  const events = new JobEventHub(subscriber, config.SWITCHYARD_NAMESPACE, logger);
+  const jobs = new JobService(config, redis, hub);
+  return {
+    config,
+    logger,
+    redis,
+    jobs,
+    hub,
+    events,
+    async close() {
+      await jobs.close().catch(() => {});
+      events.close();
+      await hub.close().catch(() => {});
+      redis.disconnect();
+    },
+  };
+}
+
+/** ioredis reports every failed reconnect: one warning per 10 s is enough to see an outage. */
+function throttledWarning(logger: Logger, text: string): (err: Error) => void {
+  let last = 0;
+  return (err) => {
+    const now = Date.now();
+    if (now - last < 10_000) return;
+    last = now;
+    logger.warn({ err: { message: err.message } }, text);
+  };
 }

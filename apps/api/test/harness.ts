@@ -1,25 +1,24 @@
 /** Builds the real API in-process against the real Redis, in a namespace of its own. */
 
 import { Writable } from 'node:stream';
-import { createLogger, createRedis, loadConfig, waitForRedis } from '@switchyard/shared';
+import { createLogger, loadConfig } from '@switchyard/shared';
 import { deleteNamespace, testNamespace, testRedisUrl } from '@switchyard/shared/testing';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.ts';
-import type { ApiContext } from '../src/context.ts';
-import { CompletionHub } from '../src/jobs/completion-hub.ts';
-import { JobService } from '../src/jobs/job-service.ts';
+import { type ApiResources, createApiContext } from '../src/context.ts';
 
 export interface TestApi {
   app: FastifyInstance;
-  ctx: ApiContext;
+  ctx: ApiResources;
   namespace: string;
+  redisUrl: string;
   logLines: string[];
   close(): Promise<void>;
 }
 
 export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
-  const namespace = testNamespace('api');
-  const redisUrl = testRedisUrl();
+  const namespace = env.SWITCHYARD_NAMESPACE ?? testNamespace('api');
+  const redisUrl = env.REDIS_URL ?? testRedisUrl();
   const config = loadConfig({ REDIS_URL: redisUrl, SWITCHYARD_NAMESPACE: namespace, LOG_LEVEL: 'info', ...env });
   const logLines: string[] = [];
   const sink = new Writable({
@@ -29,28 +28,19 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
     },
   });
   const logger = createLogger({ name: 'test-api', level: config.LOG_LEVEL }, sink);
-  const redis = createRedis(config, 'request', 'test-api');
-  const subscriber = createRedis(config, 'blocking', 'test-api-sub');
-  redis.on('error', () => {});
-  subscriber.on('error', () => {});
-  await waitForRedis(redis, 5000, redisUrl);
-  const hub = new CompletionHub(subscriber, namespace, logger);
-  await hub.start();
-  const jobs = new JobService(config, redis, hub);
-  const ctx: ApiContext = { config, logger, redis, jobs, hub };
+  const ctx = await createApiContext(config, logger, 5000);
   const app = await buildApp(ctx);
   await app.ready();
   return {
     app,
     ctx,
     namespace,
+    redisUrl,
     logLines,
     async close() {
       await app.close();
-      await jobs.close();
-      await hub.close();
-      redis.disconnect();
-      await deleteNamespace(redisUrl, namespace);
+      await ctx.close();
+      await deleteNamespace(redisUrl, namespace).catch(() => 0);
     },
   };
 }

@@ -7,6 +7,7 @@ import {
   type Config,
   cancelKey,
   JOB_ERROR_MARKER,
+  type JobDoneMessage,
   type JobError,
   type JobRequest,
   type JobResult,
@@ -22,11 +23,15 @@ import { type Job, Queue } from 'bullmq';
 import type { CompletionHub } from './completion-hub.ts';
 
 export const MAX_WAIT_MS = 60_000;
+/** The worker's message for a job its client cancelled (apps/worker job-worker.ts). */
+export const CLIENT_CANCEL_MESSAGE = 'cancelled by client';
 
 export interface SubmitOptions {
   idempotencyKey?: string;
   /** Scopes idempotency keys per client, so two clients never collide. */
   clientId?: string;
+  /** A job id chosen beforehand (jobId()), so a caller can start listening before the job exists. */
+  id?: string;
 }
 
 export interface Submitted {
@@ -82,7 +87,7 @@ export class JobService {
   }
 
   async submit(request: JobRequest, options: SubmitOptions = {}): Promise<Submitted> {
-    const id = this.jobId(options);
+    const id = options.id ?? this.jobId(options);
     if (options.idempotencyKey) {
       const existing = await this.queue.getJob(id);
       if (existing) return { id, existing: true };
@@ -93,7 +98,7 @@ export class JobService {
 
   async submitMany(requests: JobRequest[], options: SubmitOptions[] = []): Promise<string[]> {
     const jobs = requests.map((request, i) => {
-      const id = this.jobId(options[i] ?? {});
+      const id = options[i]?.id ?? this.jobId(options[i] ?? {});
       return { name: 'llm', data: this.buildData(request), opts: this.jobOptions(id, request) };
     });
     const added = await this.queue.addBulk(jobs);
@@ -104,7 +109,7 @@ export class JobService {
     const job = await this.queue.getJob(id);
     if (!job) {
       const cancelled = await this.redis.exists(cancelKey(this.config.SWITCHYARD_NAMESPACE, id));
-      return cancelled ? { id, status: 'cancelled' } : null;
+      return cancelled ? { id, status: 'cancelled', error: { class: 'aborted', message: CLIENT_CANCEL_MESSAGE } } : null;
     }
     const state = await job.getState();
     return this.toView(job, state);
@@ -153,9 +158,52 @@ export class JobService {
     }
   }
 
+  /** Registers a completion waiter for awaitFinal(): call it before adding the job. */
+  waiter(id: string, deadlineAt: number, signal?: AbortSignal) {
+    return this.hub.wait(id, Math.min(RECHECK_MS, Math.max(1, deadlineAt - Date.now())), signal);
+  }
+
+  /**
+   * Waits for the job's final state with `first` (from waiter()) already registered (before the job was added, so
+   * no read is needed up front). Pub/sub can drop a message while a connection is re-established,
+   * so every RECHECK_MS without news the job is read back once. Null when `deadlineAt` passes or
+   * `signal` aborts first.
+   */
+  async awaitFinal(
+    id: string,
+    first: { promise: Promise<JobDoneMessage | null>; cancel: () => void },
+    deadlineAt: number,
+    signal?: AbortSignal,
+  ): Promise<JobDoneMessage | null> {
+    let waiter = first;
+    try {
+      for (;;) {
+        const message = await waiter.promise;
+        if (message) return message;
+        if (signal?.aborted || Date.now() >= deadlineAt) return null;
+        const view = await this.view(id).catch(() => null);
+        if (view && isFinal(view.status)) return viewToDone(view);
+        waiter = this.waiter(id, deadlineAt, signal);
+      }
+    } finally {
+      waiter.cancel();
+    }
+  }
+
   async close(): Promise<void> {
     await this.queue.close();
   }
+}
+
+/** How long a waiter trusts pub/sub alone before reading the job back. */
+export const RECHECK_MS = 5_000;
+
+/** A final view as the completion message the worker would have published. */
+export function viewToDone(view: JobView): JobDoneMessage {
+  const message: JobDoneMessage = { id: view.id, status: view.status as JobDoneMessage['status'] };
+  if (view.result) message.result = view.result;
+  if (view.error) message.error = view.error;
+  return message;
 }
 
 export function isFinal(status: JobStatus): boolean {

@@ -17,7 +17,10 @@ export type ApiErrorType =
   | 'unsupported_media_type'
   | 'rate_limit_error'
   | 'service_unavailable'
-  | 'server_error';
+  | 'server_error'
+  | 'upstream_error'
+  | 'timeout_error'
+  | 'cancelled';
 
 export class ApiError extends Error {
   constructor(
@@ -25,14 +28,28 @@ export class ApiError extends Error {
     readonly type: ApiErrorType,
     message: string,
     readonly extra: Record<string, unknown> = {},
+    /** Response headers that go with the error, e.g. retry-after. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = 'ApiError';
   }
 }
 
+/**
+ * `param` and `code` are always present (null when not applicable), so every error is also a valid
+ * OpenAI `ErrorResponse` and the official SDKs read `.code` and `.param` from any of our errors.
+ */
 export function errorBody(type: ApiErrorType, message: string, extra: Record<string, unknown> = {}) {
-  return { error: { type, message: redactSecrets(message), ...extra } };
+  return { error: { type, message: redactSecrets(message), param: null, code: null, ...extra } };
+}
+
+/** The error a Redis outage surfaces as: the errors plugin answers it with a fast 503. */
+export class RedisUnavailableError extends Error {
+  constructor(what = 'Redis is unreachable') {
+    super(what);
+    this.name = 'RedisUnavailableError';
+  }
 }
 
 const REDIS_DOWN =
@@ -41,6 +58,7 @@ const REDIS_DOWN =
 /** True when an error means Redis could not be reached (so the answer is a 503, not a 500). */
 export function isRedisUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
+  if (err instanceof RedisUnavailableError) return true;
   if (REDIS_DOWN.test(err.message)) return true;
   const code = (err as NodeJS.ErrnoException).code;
   return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT';
@@ -69,6 +87,7 @@ function send(reply: FastifyReply, status: number, type: ApiErrorType, message: 
 async function errorsPlugin(app: FastifyInstance) {
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (err instanceof ApiError) {
+      for (const [name, value] of Object.entries(err.headers)) reply.header(name, value);
       return send(reply, err.statusCode, err.type, err.message, err.extra);
     }
     if (hasZodFastifySchemaValidationErrors(err) || err.validation) {

@@ -1,30 +1,13 @@
-/** Owns the job routes: submit, read, and long-poll a job. */
+/** Owns the job routes: submit, read, long-poll and cancel a job. */
 
 import { JOB_STATUSES, type JobView, jobRequestSchema, jobViewSchema } from '@switchyard/shared';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { MAX_WAIT_MS } from '../jobs/job-service.ts';
+import { cancelJob } from '../jobs/job-cancel.ts';
+import { isFinal, MAX_WAIT_MS } from '../jobs/job-service.ts';
 import { ApiError } from '../plugins/errors.ts';
-
-const idempotencyHeaders = z.object({
-  'idempotency-key': z
-    .string()
-    .min(1)
-    .max(255)
-    .regex(/^[\x21-\x7e]+$/, 'Idempotency-Key must be 1-255 printable ASCII characters without spaces')
-    .optional(),
-});
-
-const jobParams = z.object({
-  id: z
-    .string()
-    .min(1)
-    .max(128)
-    .regex(/^[A-Za-z0-9_-]+$/, 'job ids are letters, digits, _ and -'),
-});
-
-const errorSchema = z.object({ error: z.object({ type: z.string(), message: z.string() }).passthrough() });
+import { errorSchema, idempotencyHeaders, jobParams } from './schemas.ts';
 
 export default async function jobRoutes(app: FastifyInstance) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -78,6 +61,27 @@ export default async function jobRoutes(app: FastifyInstance) {
       }
       if (!view) throw new ApiError(404, 'not_found_error', `No job with id "${id}". Jobs are kept for RESULT_TTL_S after they finish.`);
       return view;
+    },
+  );
+
+  r.delete(
+    '/v1/jobs/:id',
+    {
+      schema: {
+        summary: 'Cancel a job: a queued one never runs, an active one has its provider calls aborted, a final one is left as it is',
+        description:
+          '200 with the final view (cancelled, or the state it had already reached); 202 with status active while the worker is still aborting it.',
+        tags: ['jobs'],
+        params: jobParams,
+        response: { 200: jobViewSchema, 202: jobViewSchema, 404: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const { jobs, redis, config } = app.ctx;
+      const outcome = await cancelJob({ jobs, redis, namespace: config.SWITCHYARD_NAMESPACE, markTtlS: config.FAILED_TTL_S }, id);
+      if (!outcome) throw new ApiError(404, 'not_found_error', `No job with id "${id}". Jobs are kept for RESULT_TTL_S after they finish.`);
+      return reply.code(isFinal(outcome.view.status) ? 200 : 202).send(outcome.view);
     },
   );
 }
