@@ -3,7 +3,15 @@
  * process's CompletionHub waits on, and per-job events (state changes, tokens) for SSE streams.
  * Publishing never fails a job: a Redis hiccup here is logged and dropped.
  */
-import { encodeJobDone, type JobDoneMessage, jobDoneChannel, jobEventsChannel, type Logger, type RedisClient } from '@switchyard/shared';
+import {
+  encodeJobDone,
+  type JobDoneMessage,
+  type JobEvent,
+  jobDoneChannel,
+  jobEventsChannel,
+  type Logger,
+  type RedisClient,
+} from '@switchyard/shared';
 
 export class JobEventPublisher {
   constructor(

@@ -1,0 +1,89 @@
+/**
+ * The worker process: one replica of the fleet. Loads configuration (exiting with a clear message
+ * on a bad value), connects to Redis with a deadline, builds adapters -> state store -> router ->
+ * BullMQ worker, heartbeats into the worker registry, and drains on SIGTERM/SIGINT, exiting 0.
+ */
+
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { createProviderRegistry } from '@switchyard/providers';
+import { createLogger, createRedis, loadConfigOrExit, redactUrl, waitForRedis } from '@switchyard/shared';
+import { createStateStore } from '@switchyard/state';
+import { JobEventPublisher } from './job-events.ts';
+import { JobWorker } from './job-worker.ts';
+import { Router } from './router/index.ts';
+import { RouterRunner } from './router-runner.ts';
+
+const HEARTBEAT_EVERY_MS = 2_000;
+
+const config = loadConfigOrExit();
+const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+const logger = createLogger({ name: 'switchyard-worker', level: config.LOG_LEVEL }).child({ workerId });
+
+const connection = createRedis(config, 'blocking', 'switchyard-worker');
+const commands = createRedis(config, 'request', 'switchyard-worker-cmd');
+const subscriber = createRedis(config, 'blocking', 'switchyard-worker-sub');
+for (const client of [connection, commands, subscriber]) {
+  client.on('error', (err: Error) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
+}
+try {
+  await waitForRedis(commands, Math.max(config.REDIS_CONNECT_TIMEOUT_MS, 5000), config.REDIS_URL);
+} catch (err) {
+  logger.fatal({ redis: redactUrl(config.REDIS_URL) }, (err as Error).message);
+  process.exit(1);
+}
+
+const adapters = createProviderRegistry(config, logger);
+const state = createStateStore(commands, config, logger);
+const router = new Router({ adapters, fleet: state.fleet, config, logger });
+const jobWorker = new JobWorker({
+  config,
+  logger,
+  connection,
+  commands,
+  subscriber,
+  runner: new RouterRunner(router),
+  events: new JobEventPublisher(commands, config.SWITCHYARD_NAMESPACE, logger),
+  workerId,
+});
+
+const startedAt = Date.now();
+const heartbeat = () =>
+  state
+    .heartbeat({
+      id: workerId,
+      host: hostname(),
+      pid: process.pid,
+      concurrency: config.WORKER_CONCURRENCY,
+      active_jobs: jobWorker.activeCount,
+      started_at: startedAt,
+    })
+    .catch((err: Error) => logger.warn({ err: { message: err.message } }, 'heartbeat failed'));
+await heartbeat();
+const heartbeatTimer = setInterval(heartbeat, HEARTBEAT_EVERY_MS);
+
+await jobWorker.start();
+logger.info({ concurrency: config.WORKER_CONCURRENCY, providers: [...adapters.keys()] }, 'worker ready');
+
+let closing = false;
+async function shutdown(signal: string) {
+  if (closing) return;
+  closing = true;
+  logger.info({ signal, activeJobs: jobWorker.activeCount }, 'worker draining');
+  clearInterval(heartbeatTimer);
+  const force = setTimeout(() => {
+    logger.error('drain overran its deadline; exiting');
+    process.exit(1);
+  }, config.SHUTDOWN_TIMEOUT_MS + 5_000).unref();
+  await jobWorker
+    .close(config.SHUTDOWN_TIMEOUT_MS)
+    .catch((err: Error) => logger.warn({ err: { message: err.message } }, 'worker close failed'));
+  await state.workers.deregister(workerId).catch(() => {});
+  await state.close().catch(() => {});
+  for (const client of [connection, commands, subscriber]) client.disconnect();
+  clearTimeout(force);
+  logger.info('worker stopped');
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
