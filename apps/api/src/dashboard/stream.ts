@@ -3,7 +3,7 @@
  * read loop and one state-event subscription per API process, shared by every open page, started
  * with the first client and stopped with the last. Pushes `snapshot` every snapshotIntervalMs,
  * `series` every seriesIntervalMs, each state-change event (`state`: circuit, provider state,
- * cooldown) the moment Redis publishes it, followed by a fresh snapshot. A client that stops
+ * cooldown) the moment Redis publishes it, followed by a fresh snapshot and series. A client that stops
  * reading is dropped rather than buffered without bound.
  */
 import type { ServerResponse } from 'node:http';
@@ -111,12 +111,13 @@ export class DashboardStream {
     this.subscriber = subscriber;
   }
 
-  /** Several events in a burst (a trip publishes more than one) give one snapshot. */
+  /** Several events in a burst (a trip publishes more than one) give one snapshot and one series. */
   private snapshotSoon(): void {
     if (this.eventSnapshot) return;
     this.eventSnapshot = setTimeout(() => {
       this.eventSnapshot = null;
       void this.push('snapshot');
+      void this.push('series');
     }, 100);
     this.eventSnapshot.unref();
   }

@@ -12,9 +12,11 @@ function colour(i) {
 }
 
 class Chart {
-  constructor(container, yLabel) {
+  /** points: draw a dot per value (for series with gaps, where a lone minute has no line). */
+  constructor(container, yLabel, points = false) {
     this.container = container;
     this.yLabel = yLabel;
+    this.points = points;
     this.plot = null;
     this.signature = '';
     new ResizeObserver(() => this.plot?.setSize({ width: this.width(), height: HEIGHT })).observe(container);
@@ -47,7 +49,7 @@ class Chart {
             width: 1.5,
             dash: l.dash,
             spanGaps: false,
-            points: { show: false },
+            points: { show: this.points, size: 4 },
           })),
         ],
         axes: [AXIS, { ...AXIS, label: this.yLabel, size: 50 }],
@@ -63,7 +65,7 @@ export class Charts {
   constructor() {
     this.throughput = new Chart(document.getElementById('chart-throughput'), 'calls/min');
     this.errors = new Chart(document.getElementById('chart-errors'), 'failures/min');
-    this.latency = new Chart(document.getElementById('chart-latency'), 'ms');
+    this.latency = new Chart(document.getElementById('chart-latency'), 'ms', true);
   }
 
   update(series) {
