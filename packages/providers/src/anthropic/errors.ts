@@ -40,6 +40,7 @@ export const ANTHROPIC_ERROR_CODE_TABLE: Readonly<Record<string, ErrorClass>> = 
 };
 
 const CREDIT_BALANCE_PATTERN = /credit balance is too low|insufficient credit|spend limit/i;
+const CONTENT_FILTER_PATTERN = /content filtering policy|blocked by content|usage policy/i;
 
 export function classifyAnthropicError({ status, body }: VendorFailure): VendorVerdict {
   const error = pick(body, 'error') ?? body;
@@ -50,6 +51,7 @@ export function classifyAnthropicError({ status, body }: VendorFailure): VendorV
   if (type === 'invalid_request_error' || (type === undefined && status === 400)) {
     if (looksLikeContextLength(message)) return { errorClass: 'context_length_exceeded', message };
     if (CREDIT_BALANCE_PATTERN.test(message)) return { errorClass: 'credits_exhausted', message };
+    if (CONTENT_FILTER_PATTERN.test(message)) return { errorClass: 'content_policy', message };
   }
   if (type && ANTHROPIC_TYPE_TABLE[type]) return { errorClass: ANTHROPIC_TYPE_TABLE[type]!, message };
   if (status === undefined) return { errorClass: 'service_unavailable', message };

@@ -3,6 +3,8 @@
  * sends `anthropic-version` (2026-10-21 for SDK 1.x). The key goes out as `x-api-key`, the header of
  * Anthropic's API reference; the SDK's default Bearer header is removed so the key is sent once. The
  * SSE body is read here (see response.ts) so a stream without message_stop is a failure.
+ * Requests go through the client's generic `post` rather than `messages.create`, which adds nothing
+ * for plain text turns but prints a console warning per call for models it deems deprecated.
  */
 import Anthropic from '@anthropic-ai/sdk';
 import type { Logger } from '@switchyard/shared';
@@ -19,7 +21,13 @@ import { toMessagesBody } from './request.ts';
 import { fromMessage, MessageStream } from './response.ts';
 
 export const ANTHROPIC_DEFAULT_BASE_URL = 'https://api.anthropic.com';
-export const ANTHROPIC_MODELS = ['claude-sonnet-4-5', 'claude-haiku-4-5', 'claude-opus-4-1'] as const;
+export const ANTHROPIC_MODELS = [
+  'claude-sonnet-5-5',
+  'claude-haiku-5-5',
+  'claude-opus-5-5',
+  'claude-sonnet-4-6',
+  'claude-haiku-4-5',
+] as const;
 
 export interface AnthropicAdapterOptions {
   apiKey: string;
@@ -80,9 +88,7 @@ export function createAnthropicAdapter(options: AnthropicAdapterOptions): Provid
 
     async stream({ request, signal, timeoutMs, emit }) {
       const body = toMessagesBody(request, { stream: true });
-      const response = await client.messages
-        .create(body as Anthropic.MessageCreateParamsStreaming, requestOptions(signal, timeoutMs))
-        .asResponse();
+      const response = await client.post('/v1/messages', { body, ...requestOptions(signal, timeoutMs), stream: true }).asResponse();
       if (!response.body) throw invalidResponse(provider, 'stream response without a body');
       if (!(response.headers.get('content-type') ?? '').includes('text/event-stream')) {
         const parsed = parseErrorBody(await response.text());

@@ -31,6 +31,9 @@ const MessageSchema = z.object({
 });
 
 export function fromMessage(provider: ProviderName, body: unknown, requestModel: string): ChatResult {
+  if (body && typeof body === 'object' && (body as { type?: unknown }).type === 'error') {
+    throw providerErrorFromHttp({ provider, status: undefined, body, classify: classifyAnthropicError, inBand: 'a 200 body' });
+  }
   const parsed = MessageSchema.safeParse(body);
   if (!parsed.success) throw invalidResponse(provider, 'messages answer is not a `message` object');
   const { content, stop_reason: stopReason, usage, model } = parsed.data;
