@@ -6,7 +6,7 @@
  */
 import type { ErrorKind } from '../faults.ts';
 import { countTokens, header, json, randomId, textOf } from './common.ts';
-import type { ChatCall, ErrorContext, Rendered, WireFormat } from './types.ts';
+import type { ErrorContext, Rendered, WireFormat } from './types.ts';
 
 const MODELS = ['claude-sonnet-5-5', 'claude-haiku-5-5', 'claude-opus-5-5', 'claude-sonnet-4-6', 'claude-haiku-4-5'];
 

@@ -6,7 +6,7 @@
  */
 import type { ErrorKind } from '../faults.ts';
 import { bearer, countTokens, json, maskKey, randomId, textOf, unixSeconds } from './common.ts';
-import type { ChatCall, ChatInput, ErrorContext, Rendered, Reply, StreamPlan, WireFormat } from './types.ts';
+import type { ChatCall, ErrorContext, Rendered, Reply, WireFormat } from './types.ts';
 
 export type OpenAIDialect = 'openai' | 'openrouter' | 'mock';
 
