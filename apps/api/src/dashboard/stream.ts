@@ -31,6 +31,8 @@ export class DashboardStream {
   private subscriber: RedisClient | null = null;
   private readonly busy = new Set<Part>();
   private eventSnapshot: NodeJS.Timeout | null = null;
+  /** Settles once the state-event subscription is live (or after a second, whatever happens). */
+  private subscribed: Promise<void> = Promise.resolve();
   private closed = false;
 
   constructor(
@@ -62,9 +64,12 @@ export class DashboardStream {
     this.clients.add(res);
     res.on('close', () => this.detach(res));
     if (this.clients.size === 1) this.start();
-    // The newcomer gets both parts at once instead of waiting for the next tick.
-    void this.push('snapshot', res);
-    void this.push('series', res);
+    // The newcomer gets both parts at once instead of waiting for the next tick, once the event
+    // subscription is live (at most a second), so no change after its first snapshot is missed.
+    void this.subscribed.then(() => {
+      void this.push('snapshot', res);
+      void this.push('series', res);
+    });
   }
 
   private detach(res: ServerResponse): void {
@@ -105,9 +110,13 @@ export class DashboardStream {
       this.broadcast(frame('state', event));
       this.snapshotSoon();
     });
-    subscriber.subscribe(this.state.eventsChannel).catch((err: Error) => {
-      this.logger.warn({ err: { message: err.message } }, 'dashboard could not subscribe to state events; snapshots continue');
-    });
+    const subscribing = subscriber.subscribe(this.state.eventsChannel).then(
+      () => {},
+      (err: Error) => {
+        this.logger.warn({ err: { message: err.message } }, 'dashboard could not subscribe to state events; snapshots continue');
+      },
+    );
+    this.subscribed = Promise.race([subscribing, new Promise<void>((resolve) => setTimeout(resolve, 1_000).unref())]);
     this.subscriber = subscriber;
   }
 

@@ -103,7 +103,7 @@ describe('dashboard in headless Chromium', () => {
     for (const chart of ['throughput', 'errors', 'latency']) {
       await page.locator(`#chart-${chart} canvas`).waitFor({ timeout: 5_000 });
     }
-    expect(await page.evaluate(() => sessionStorage.getItem('switchyard.apiKey'))).toBe(KEY);
+    expect(await page.evaluate(() => (globalThis as any).sessionStorage.getItem('switchyard.apiKey'))).toBe(KEY);
     expect(consoleErrors).toEqual([]);
   });
 
@@ -117,7 +117,7 @@ describe('dashboard in headless Chromium', () => {
 
     const badge = open.locator('.badge.circuit-open');
     expect(await badge.textContent()).toBe('circuit open');
-    expect(await badge.evaluate((node) => getComputedStyle(node).backgroundColor)).toBe('rgb(224, 70, 60)');
+    expect(await badge.evaluate((node) => (globalThis as any).getComputedStyle(node).backgroundColor)).toBe('rgb(224, 70, 60)');
     await expect.poll(() => open.locator('.probe').textContent(), { timeout: 3_000 }).toMatch(/^next probe in 1m \d\ds$/);
     await expect.poll(() => open.locator('.error').textContent(), { timeout: 5_000 }).toContain('service_unavailable');
 
