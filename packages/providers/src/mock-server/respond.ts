@@ -242,7 +242,13 @@ export async function respond(ctx: CallContext): Promise<void> {
       ...(call?.model ? { model: call.model } : {}),
       ...(call?.apiKey ? { apiKey: call.apiKey } : {}),
     });
-    return send(res, { ...rendered, status: fault.status ?? rendered.status }, retryHeaders(fault));
+    const status = fault.status ?? rendered.status;
+    if (status < 300 && call?.stream) {
+      // A "failure" the vendor reports in a 200 (Gemini's blocked prompt) arrives as a stream event when streaming.
+      const plan = route.wire.stream(call, buildReply(call, echo, fault));
+      return send(res, { status, contentType: plan.contentType, body: `data: ${rendered.body}\r\n\r\n` });
+    }
+    return send(res, { ...rendered, status }, retryHeaders(fault));
   }
   if (denied) return send(res, denied);
 

@@ -1,0 +1,85 @@
+/**
+ * Shared test fixtures: real-looking keys, one factory per adapter pointed at a mock server, and
+ * small helpers to catch a ProviderError.
+ */
+import type { Logger } from '@switchyard/shared';
+import { createAnthropicAdapter } from '../src/anthropic/index.ts';
+import { createGeminiAdapter } from '../src/gemini/index.ts';
+import type { MockServer } from '../src/mock-server/index.ts';
+import { createMockAdapter } from '../src/mock/index.ts';
+import { createOllamaAdapter } from '../src/ollama/index.ts';
+import { createOpenAIAdapter } from '../src/openai/index.ts';
+import { createOpenRouterAdapter } from '../src/openrouter/index.ts';
+import { ProviderError } from '../src/provider-error.ts';
+import type { CallOptions, ChatRequest, ProviderAdapter } from '../src/types.ts';
+
+/** Keys shaped like the vendors' real ones (random enough that a leak is unambiguous). */
+export const KEYS = {
+  openai: 'sk-proj-Q7vR2mXk9LwT4nB8cJ1hF6dS3aZ0yP5eU9iO2kL7mN4bV8cX1zA6sD3fG0hJ5kW2',
+  openrouter: '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',
+  anthropic: 'sk-ant-api03-Xy7Qw2Er5Ty8Ui1Op4As7Df0Gh3Jk6Lz9Xc2Vb5Nm8Qw1Er4Ty7Ui0Op3As6Df9Gh2Jk5L-AbCdEfGhAA',
+  gemini: 'AIzaSyD3k9Lm2Np5Qr8St1Uv4Wx7Yz0Ab3Cd6Ef',
+} as const;
+
+export type AdapterName = 'openai' | 'openrouter' | 'anthropic' | 'gemini' | 'ollama' | 'mock';
+
+export const ADAPTER_NAMES: AdapterName[] = ['openai', 'openrouter', 'anthropic', 'gemini', 'ollama', 'mock'];
+
+export const MODEL_FOR: Record<AdapterName, string> = {
+  openai: 'gpt-4o-mini',
+  openrouter: 'meta-llama/llama-3.1-8b-instruct',
+  anthropic: 'claude-sonnet-5-5',
+  gemini: 'gemini-2.5-flash',
+  ollama: 'llama3.2',
+  // Any mock model other than echo goes over HTTP to the mock server.
+  mock: 'http',
+};
+
+export function makeAdapter(name: AdapterName, baseUrls: MockServer['baseUrls'], logger?: Logger): ProviderAdapter {
+  const common = { defaultTimeoutMs: 5_000, logger };
+  switch (name) {
+    case 'openai':
+      return createOpenAIAdapter({ apiKey: KEYS.openai, baseUrl: baseUrls.openai, ...common });
+    case 'openrouter':
+      return createOpenRouterAdapter({ apiKey: KEYS.openrouter, baseUrl: baseUrls.openrouter, ...common });
+    case 'anthropic':
+      return createAnthropicAdapter({ apiKey: KEYS.anthropic, baseUrl: baseUrls.anthropic, ...common });
+    case 'gemini':
+      return createGeminiAdapter({ apiKey: KEYS.gemini, baseUrl: baseUrls.gemini, ...common });
+    case 'ollama':
+      return createOllamaAdapter({ baseUrl: baseUrls.ollama, ...common });
+    case 'mock':
+      return createMockAdapter({ url: baseUrls.mock, ...common });
+  }
+}
+
+/** Base URLs of every adapter pointed at `url` (for refused-connection and TLS cases). */
+export function baseUrlsAt(url: string): MockServer['baseUrls'] {
+  return {
+    openai: `${url}/openai/v1`,
+    openrouter: `${url}/openrouter/api/v1`,
+    anthropic: `${url}/anthropic`,
+    gemini: `${url}/gemini`,
+    ollama: `${url}/ollama`,
+    mock: url,
+  };
+}
+
+export function userRequest(model: string, text: string): ChatRequest {
+  return { model, messages: [{ role: 'user', content: text }] };
+}
+
+/** Runs the call and returns the ProviderError it rejects with; fails the test if it resolves or rejects otherwise. */
+export async function expectFailure(promise: Promise<unknown>): Promise<ProviderError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof ProviderError) return err;
+    throw new Error(`rejected with a non-ProviderError: ${String(err)}`);
+  }
+  throw new Error('expected the call to fail, it succeeded');
+}
+
+export function callOptions(stream: boolean, extra: Partial<CallOptions> = {}): CallOptions {
+  return { signal: new AbortController().signal, ...(stream ? { onToken: () => {} } : {}), ...extra };
+}
