@@ -55,7 +55,7 @@ describe('circuit breaker: closed -> open', () => {
 
 describe('circuit breaker: half-open probe lease', () => {
   beforeEach(async () => {
-    t = await setup('cbh', { CIRCUIT_FAILURE_THRESHOLD: 2, CIRCUIT_RESET_MS: 150, CIRCUIT_PROBE_LEASE_MS: 200 });
+    t = await setup('cbh', { CIRCUIT_FAILURE_THRESHOLD: 2, CIRCUIT_RESET_MS: 150, CIRCUIT_PROBE_LEASE_MS: 500 });
   });
 
   const trip = async () => {

@@ -14,18 +14,18 @@ describe('429 cooldowns', () => {
     t = await setup('cd');
     const other = t.makeStore();
     const before = Date.now();
-    await t.store.report(failure('openai', 'rate_limited', { retryAfterMs: 400 }));
+    await t.store.report(failure('openai', 'rate_limited', { retryAfterMs: 800 }));
     const admission = await other.admit('openai');
     expect(admission).toMatchObject({ admitted: false, reason: 'cooldown' });
     const retryAt = (admission as { retryAtMs: number }).retryAtMs;
-    expect(retryAt).toBeGreaterThanOrEqual(before + 400);
-    expect(retryAt).toBeLessThanOrEqual(Date.now() + 400);
+    expect(retryAt).toBeGreaterThanOrEqual(before + 800);
+    expect(retryAt).toBeLessThanOrEqual(Date.now() + 800);
 
     await other.report(failure('openai', 'rate_limited', { retryAfterMs: 10 })); // shorter: ignored
     expect(await t.store.admit('openai')).toMatchObject({ retryAtMs: retryAt });
     const ttl = await t.redis.pttl(t.store.keys.provider('openai').cooldown);
     expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(400);
+    expect(ttl).toBeLessThanOrEqual(800);
 
     // The breaker is not involved: a 429 is not a counted failure.
     expect(await t.store.breaker.read('openai')).toMatchObject({ state: 'closed', consecutive_failures: 0 });

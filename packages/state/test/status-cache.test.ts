@@ -138,7 +138,7 @@ describe('status cache', () => {
     t = await setup('sc7', { PROBE_TIMEOUT_MS: 100, providers: [{ name: 'openai' }] }, { prober: hang });
     const started = Date.now();
     const [s] = await t.store.getStatus();
-    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(Date.now() - started).toBeLessThan(2_000);
     expect(s).toMatchObject({ state: 'timeout', cache_hit: false, last_error: { class: 'timeout' } });
   });
 
