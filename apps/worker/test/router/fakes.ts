@@ -279,6 +279,22 @@ export function makeRouter(options: {
 
 export const REQUEST = { messages: [{ role: 'user' as const, content: 'hi' }] };
 
+/**
+ * Options for describe blocks that assert real-time bounds. The bounds are generous but
+ * meaningful (a final sweep, a missed abort or a wait for the hedge timer fails every try); the
+ * retries absorb a shared 2-core machine descheduling this process for a few hundred ms.
+ */
+export const REAL_TIMERS = { retry: 2 } as const;
+
+/**
+ * When a `ms` timer armed now really fires, minus `ms`: the event loop's lag on this (possibly
+ * loaded) machine. Timing assertions add it, so they test the router, not the scheduler.
+ */
+export function timerLag(ms: number): Promise<number> {
+  const armed = now();
+  return new Promise((resolve) => setTimeout(() => resolve(Math.max(0, now() - armed - ms)), ms));
+}
+
 /** Runs `fn`, returning its outcome and how long it took. */
 export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value?: T; error?: unknown }> {
   const start = now();

@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RouterError, SkipEvent } from '../../src/router/index.ts';
-import { FakeAdapter, FakeFleet, makeRouter, REQUEST, sleep, timed } from './fakes.ts';
+import { FakeAdapter, FakeFleet, makeRouter, REAL_TIMERS, REQUEST, sleep, timed } from './fakes.ts';
 
-describe('admission', () => {
+describe('admission', REAL_TIMERS, () => {
   it('skips a candidate whose circuit is open, without calling it', async () => {
     const openai = new FakeAdapter('openai');
     const anthropic = new FakeAdapter('anthropic');
@@ -18,7 +18,7 @@ describe('admission', () => {
     router.onSkip((e) => skips.push(e));
     const { ms, value } = await timed(() => router.route({ id: 'a1', candidates: ['openai/a', 'anthropic/b'], request: REQUEST }));
     expect(value?.provider).toBe('anthropic');
-    expect(ms).toBeLessThan(100);
+    expect(ms).toBeLessThan(400);
     expect(openai.calls).toHaveLength(0);
     expect(skips).toEqual([{ jobId: 'a1', provider: 'openai', model: 'a', reason: 'circuit_open' }]);
     // The skipped candidate leaves no attempt; the fallback is this job's primary, not a hedge.
@@ -45,7 +45,8 @@ describe('admission', () => {
       router.route({ id: 'a3', candidates: ['openai/a', 'anthropic/b'], request: REQUEST, budgetMs: 30_000 }),
     );
     const err = error as RouterError;
-    expect(ms).toBeLessThan(20);
+    // Milliseconds (about 1 on an idle machine), not the 30 s budget.
+    expect(ms).toBeLessThan(100);
     expect(err.errorClass).toBe('no_provider_available');
     expect(err.reason).toBe('no_provider');
     expect(err.permanent).toBe(false);
@@ -122,7 +123,7 @@ describe('admission', () => {
   });
 });
 
-describe('a failing state store never fails a job', () => {
+describe('a failing state store never fails a job', REAL_TIMERS, () => {
   it('admission that errors or hangs lets the call go (fail-open, within its deadline)', async () => {
     const fleet = new FakeFleet();
     fleet.admitError = new Error('redis down');
@@ -135,7 +136,7 @@ describe('a failing state store never fails a job', () => {
     fleet.admitDelayMs = 5000;
     const { ms, value } = await timed(() => router.route({ id: 's2', candidates: ['openai/a'], request: REQUEST }));
     expect(value?.provider).toBe('openai');
-    expect(ms).toBeLessThan(150);
+    expect(ms).toBeLessThan(500);
     expect(failOpen).toEqual(['redis down', 'no answer within 50 ms']);
   });
 
@@ -159,7 +160,7 @@ describe('a failing state store never fails a job', () => {
     fleet.report = () => new Promise<void>(() => {});
     const { router } = makeRouter({ adapters: [new FakeAdapter('openai', { latencyMs: 5 })], fleet });
     const { ms } = await timed(() => router.route({ id: 's5', candidates: ['openai/a'], request: REQUEST }));
-    expect(ms).toBeLessThan(100);
+    expect(ms).toBeLessThan(500);
     expect(router.stats().reports.pending).toBe(1);
     expect(await router.drain(20)).toBe(false);
   });

@@ -4,23 +4,25 @@
  */
 import { describe, expect, it } from 'vitest';
 import { isRouterError, type RouterError } from '../../src/router/index.ts';
-import { FakeAdapter, makeRouter, now, REQUEST, sleep, timed } from './fakes.ts';
+import { FakeAdapter, makeRouter, now, REAL_TIMERS, REQUEST, sleep, timed, timerLag } from './fakes.ts';
 
 const HANG = { latencyMs: Number.POSITIVE_INFINITY };
 
-describe('budget', () => {
+describe('budget', REAL_TIMERS, () => {
   it('holds: every candidate hangs, a 500 ms budget ends by ~550 ms, every call aborted and reported aborted', async () => {
     const openai = new FakeAdapter('openai', HANG);
     const anthropic = new FakeAdapter('anthropic', HANG);
     const gemini = new FakeAdapter('gemini', HANG);
     const { router, fleet } = makeRouter({ adapters: [openai, anthropic, gemini], config: { HEDGE_DELAY_MS: 100, HEDGE_STAGGER_MS: 50 } });
 
+    const lag = timerLag(500);
     const { ms, error } = await timed(() =>
       router.route({ id: 'j1', candidates: ['openai/a', 'anthropic/b', 'gemini/c'], request: REQUEST, budgetMs: 500 }),
     );
 
     expect(ms).toBeGreaterThanOrEqual(495);
-    expect(ms).toBeLessThan(550);
+    // By budget + 50 ms, plus whatever lag this machine's event loop had for a plain 500 ms timer.
+    expect(ms).toBeLessThan(550 + (await lag));
     expect(isRouterError(error)).toBe(true);
     const err = error as RouterError;
     expect(err.errorClass).toBe('aborted');
@@ -41,11 +43,12 @@ describe('budget', () => {
   });
 
   it('no final sweep: a success arriving right after the budget is not taken', async () => {
-    const openai = new FakeAdapter('openai', { latencyMs: 330 });
+    const openai = new FakeAdapter('openai', { latencyMs: 400 });
     const { router } = makeRouter({ adapters: [openai] });
+    const lag = timerLag(300);
     const { ms, error } = await timed(() => router.route({ id: 'j2', candidates: ['openai/a'], request: REQUEST, budgetMs: 300 }));
     expect((error as RouterError).reason).toBe('budget');
-    expect(ms).toBeLessThan(325);
+    expect(ms).toBeLessThan(350 + (await lag));
     expect(openai.calls[0]?.signal.aborted).toBe(true);
   });
 
@@ -60,7 +63,7 @@ describe('budget', () => {
   });
 });
 
-describe('external cancel', () => {
+describe('external cancel', REAL_TIMERS, () => {
   it('aborts every call within a few ms and reports them aborted', async () => {
     const openai = new FakeAdapter('openai', HANG);
     const anthropic = new FakeAdapter('anthropic', HANG);
@@ -80,7 +83,7 @@ describe('external cancel', () => {
     cancel.abort(new Error('client cancel'));
     const error = (await job.catch((e: unknown) => e)) as RouterError;
     const settledIn = now() - cancelledAt;
-    expect(settledIn).toBeLessThan(20);
+    expect(settledIn).toBeLessThan(50);
     expect(error.reason).toBe('cancelled');
     expect(error.errorClass).toBe('aborted');
     expect((error.cause as Error).message).toBe('client cancel');

@@ -4,9 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RouterError } from '../../src/router/index.ts';
-import { FakeAdapter, makeRouter, REQUEST, sleep, timed } from './fakes.ts';
+import { FakeAdapter, makeRouter, REAL_TIMERS, REQUEST, sleep, timed } from './fakes.ts';
 
-describe('staggered hedging', () => {
+describe('staggered hedging', REAL_TIMERS, () => {
   it('primary at 3 s, fallback at 50 ms: ends near hedge delay + 50 ms, primary aborted and reported aborted', async () => {
     const openai = new FakeAdapter('openai', { latencyMs: 3000 });
     const anthropic = new FakeAdapter('anthropic', { latencyMs: 50 });
@@ -15,14 +15,14 @@ describe('staggered hedging', () => {
     const { ms, value } = await timed(() => router.route({ id: 'h1', candidates: ['openai/a', 'anthropic/b'], request: REQUEST }));
 
     expect(ms).toBeGreaterThanOrEqual(245);
-    expect(ms).toBeLessThan(330);
+    expect(ms).toBeLessThan(400);
     expect(value?.provider).toBe('anthropic');
     expect(value?.content).toBe('anthropic/b says hi');
     expect(value?.usage).toEqual({ prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 });
     const primary = openai.calls[0];
     expect(primary?.signal.aborted).toBe(true);
     // The loser was aborted the moment the winner answered.
-    expect((primary?.abortedAt as number) - (anthropic.calls[0]?.endedAt as number)).toBeLessThan(10);
+    expect((primary?.abortedAt as number) - (anthropic.calls[0]?.endedAt as number)).toBeLessThan(50);
     expect(value?.attempts).toMatchObject([
       { provider: 'openai', model: 'a', outcome: 'aborted', hedge: false },
       { provider: 'anthropic', model: 'b', outcome: 'success', hedge: true },
@@ -41,9 +41,9 @@ describe('staggered hedging', () => {
     const result = await router.route({ id: 'h2', candidates: ['openai/a', 'anthropic/b', 'gemini/c'], request: REQUEST });
     const starts = result.attempts.map((a) => a.started_ms);
     expect(starts[1]).toBeGreaterThanOrEqual(95);
-    expect(starts[1]).toBeLessThan(150);
+    expect(starts[1]).toBeLessThan(250);
     expect((starts[2] as number) - (starts[1] as number)).toBeGreaterThanOrEqual(145);
-    expect((starts[2] as number) - (starts[1] as number)).toBeLessThan(200);
+    expect((starts[2] as number) - (starts[1] as number)).toBeLessThan(300);
     expect(result.provider).toBe('gemini');
     expect(openai.aborted).toHaveLength(1);
     expect(anthropic.aborted).toHaveLength(1);
@@ -60,19 +60,19 @@ describe('staggered hedging', () => {
   });
 });
 
-describe('fallback and the class table', () => {
+describe('fallback and the class table', REAL_TIMERS, () => {
   it('401 on the primary: the fallback starts at once, not at the hedge timer', async () => {
     const openai = new FakeAdapter('openai', { latencyMs: 5, fail: 'api_key_invalid' });
     const anthropic = new FakeAdapter('anthropic', { latencyMs: 20 });
     const { router, fleet } = makeRouter({ adapters: [openai, anthropic], config: { HEDGE_DELAY_MS: 1000 } });
     const { ms, value } = await timed(() => router.route({ id: 'f1', candidates: ['openai/a', 'anthropic/b'], request: REQUEST }));
-    expect(ms).toBeLessThan(150);
+    expect(ms).toBeLessThan(400);
     expect(value?.provider).toBe('anthropic');
     expect(value?.attempts).toMatchObject([
       { provider: 'openai', outcome: 'api_key_invalid', hedge: false },
       { provider: 'anthropic', outcome: 'success', hedge: false },
     ]);
-    expect(value?.attempts[1]?.started_ms).toBeLessThan(100);
+    expect(value?.attempts[1]?.started_ms).toBeLessThan(300);
     expect(fleet.reportsFor('openai')).toMatchObject([{ outcome: 'api_key_invalid' }]);
     expect(fleet.consecutiveFailures('openai')).toBe(1);
   });
@@ -86,7 +86,8 @@ describe('fallback and the class table', () => {
       router.route({ id: `x-${cls}`, candidates: ['openai/a', 'anthropic/b', 'gemini/c'], request: REQUEST }),
     );
     const err = error as RouterError;
-    expect(ms).toBeLessThan(250);
+    // At the primary's answer (150 ms), not at the hedge's (2 s).
+    expect(ms).toBeLessThan(700);
     expect(err.errorClass).toBe(cls);
     expect(err.permanent).toBe(true);
     expect(err.provider).toBe('openai');
@@ -102,7 +103,7 @@ describe('fallback and the class table', () => {
     const { router } = makeRouter({ adapters: [openai, anthropic] });
     const { ms, error } = await timed(() => router.route({ id: 'f2', candidates: ['openai/a', 'anthropic/b'], request: REQUEST }));
     const err = error as RouterError;
-    expect(ms).toBeLessThan(150);
+    expect(ms).toBeLessThan(400);
     expect(err.errorClass).toBe('timeout');
     expect(err.reason).toBe('failed');
     expect(err.permanent).toBe(false);
@@ -120,7 +121,7 @@ describe('fallback and the class table', () => {
   });
 });
 
-describe('same-provider retries', () => {
+describe('same-provider retries', REAL_TIMERS, () => {
   it('service_unavailable: retried after backoff within the budget, and then succeeds', async () => {
     const openai = new FakeAdapter('openai', [{ latencyMs: 5, fail: 'service_unavailable' }, { latencyMs: 5 }]);
     const { router, fleet } = makeRouter({ adapters: [openai], tuning: { backoffBaseMs: 100 } });
@@ -130,7 +131,7 @@ describe('same-provider retries', () => {
     // Equal jitter with random 0.5: 75 ms after the failure.
     const gap = (result.attempts[1]?.started_ms as number) - (result.attempts[0]?.started_ms as number);
     expect(gap).toBeGreaterThanOrEqual(75);
-    expect(gap).toBeLessThan(150);
+    expect(gap).toBeLessThan(300);
     expect(fleet.consecutiveFailures('openai')).toBe(0);
   });
 
@@ -164,7 +165,7 @@ describe('same-provider retries', () => {
     const openai = new FakeAdapter('openai', { latencyMs: 5, fail: 'rate_limited', retryAfterMs: 5000 });
     const { router } = makeRouter({ adapters: [openai] });
     const { ms, error } = await timed(() => router.route({ id: 'r5', candidates: ['openai/a'], request: REQUEST, budgetMs: 1000 }));
-    expect(ms).toBeLessThan(100);
+    expect(ms).toBeLessThan(500);
     expect((error as RouterError).errorClass).toBe('rate_limited');
     expect((error as RouterError).permanent).toBe(false);
   });
@@ -178,7 +179,7 @@ describe('same-provider retries', () => {
   });
 });
 
-describe('hedge rationing', () => {
+describe('hedge rationing', REAL_TIMERS, () => {
   it('a burst of slow primaries launches at most HEDGE_BURST hedges (the rest wait or fail over on their own)', async () => {
     const openai = new FakeAdapter('openai', { latencyMs: 300 });
     const anthropic = new FakeAdapter('anthropic', { latencyMs: 300 });
@@ -234,7 +235,7 @@ describe('hedge rationing', () => {
   });
 });
 
-describe('per-provider concurrency gates', () => {
+describe('per-provider concurrency gates', REAL_TIMERS, () => {
   it('caps in-flight calls per provider; the others wait their turn and still complete', async () => {
     const openai = new FakeAdapter('openai', { latencyMs: 60 });
     const { router } = makeRouter({ adapters: [openai], config: { PROVIDER_CONCURRENCY: { openai: 2 } } });
@@ -257,7 +258,7 @@ describe('per-provider concurrency gates', () => {
     await sleep(10);
     const { ms, value } = await timed(() => router.route({ id: 'g2', candidates: ['openai/a', 'anthropic/b'], request: REQUEST }));
     expect(value?.provider).toBe('anthropic');
-    expect(ms).toBeLessThan(150);
+    expect(ms).toBeLessThan(350);
     // The waiting primary never reached the provider, so it left no attempt.
     expect(value?.attempts.map((a) => a.provider)).toEqual(['anthropic']);
     await blocker;
