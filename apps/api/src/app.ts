@@ -12,11 +12,13 @@ import docsPlugin from './plugins/docs.ts';
 import errorsPlugin from './plugins/errors.ts';
 import rateLimitPlugin from './plugins/rate-limit.ts';
 import chatCompletionRoutes from './routes/chat-completions.ts';
+import fleetRoutes from './routes/fleet.ts';
 import healthRoutes from './routes/health.ts';
 import jobBatchRoutes from './routes/job-batch.ts';
 import jobEventRoutes from './routes/job-events.ts';
 import jobRoutes from './routes/jobs.ts';
 import modelRoutes from './routes/models.ts';
+import prometheusRoutes from './routes/prometheus.ts';
 import { SseRegistry } from './sse.ts';
 
 export async function buildApp(ctx: ApiContext): Promise<FastifyInstance> {
@@ -44,11 +46,13 @@ export async function buildApp(ctx: ApiContext): Promise<FastifyInstance> {
   await app.register(authPlugin, { apiKeys: ctx.config.API_KEYS });
   await app.register(rateLimitPlugin, { rpm: ctx.config.RATE_LIMIT_RPM, redis: ctx.redis, namespace: ctx.config.SWITCHYARD_NAMESPACE });
   await app.register(docsPlugin);
+  await app.register(prometheusRoutes);
   await app.register(healthRoutes);
   await app.register(jobRoutes);
   await app.register(jobBatchRoutes);
   await app.register(jobEventRoutes);
   await app.register(chatCompletionRoutes);
   await app.register(modelRoutes);
+  await app.register(fleetRoutes);
   return app;
 }

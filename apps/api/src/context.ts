@@ -3,6 +3,7 @@
  * handed to the app, and closed in the reverse order.
  */
 import { type Config, createRedis, type Logger, type RedisClient, waitForRedis } from '@switchyard/shared';
+import { createStateStore, type ProbeFn, type StateStore } from '@switchyard/state';
 import { CompletionHub } from './jobs/completion-hub.ts';
 import { JobEventHub } from './jobs/event-hub.ts';
 import { JobService } from './jobs/job-service.ts';
@@ -16,6 +17,13 @@ export interface ApiContext {
   hub: CompletionHub;
   /** Per-job event subscriptions (SSE, streaming completions), on the hub's subscriber connection. */
   events: JobEventHub;
+  /** The fleet-wide state store: provider status, circuits, metrics, workers. */
+  state: StateStore;
+}
+
+export interface ApiContextOptions {
+  /** Health probe of one provider for the status cache; without it, status is served from what workers report. */
+  prober?: ProbeFn;
 }
 
 declare module 'fastify' {
@@ -30,9 +38,14 @@ export interface ApiResources extends ApiContext {
 
 /**
  * Connects to Redis (within `connectDeadlineMs`, else throws with a clear message), subscribes to
- * completions and builds the job service.
+ * completions and builds the job service and the state store, all on the one request connection.
  */
-export async function createApiContext(config: Config, logger: Logger, connectDeadlineMs: number): Promise<ApiResources> {
+export async function createApiContext(
+  config: Config,
+  logger: Logger,
+  connectDeadlineMs: number,
+  options: ApiContextOptions = {},
+): Promise<ApiResources> {
   const redis = createRedis(config, 'request', 'switchyard-api');
   const subscriber = createRedis(config, 'blocking', 'switchyard-api-sub');
   redis.on('error', throttledWarning(logger, 'redis connection error'));
@@ -48,6 +61,7 @@ export async function createApiContext(config: Config, logger: Logger, connectDe
   await hub.start();
   const events = new JobEventHub(subscriber, config.SWITCHYARD_NAMESPACE, logger);
   const jobs = new JobService(config, redis, hub);
+  const state = createStateStore(redis, config, logger, options.prober ? { prober: options.prober } : {});
   return {
     config,
     logger,
@@ -55,7 +69,9 @@ export async function createApiContext(config: Config, logger: Logger, connectDe
     jobs,
     hub,
     events,
+    state,
     async close() {
+      await state.close().catch(() => {});
       await jobs.close().catch(() => {});
       events.close();
       await hub.close().catch(() => {});

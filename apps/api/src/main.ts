@@ -27,7 +27,10 @@ async function shutdown(signal: string) {
   closing = true;
   logger.info({ signal }, 'api shutting down');
   const force = setTimeout(() => process.exit(0), config.SHUTDOWN_TIMEOUT_MS).unref();
+  // Streams end at once (preClose); other requests get half the drain time, then their connections go.
+  const cut = setTimeout(() => app.server.closeAllConnections(), config.SHUTDOWN_TIMEOUT_MS / 2).unref();
   await app.close().catch(() => {});
+  clearTimeout(cut);
   await ctx.close();
   clearTimeout(force);
   process.exit(0);

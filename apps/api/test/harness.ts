@@ -38,7 +38,10 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
     redisUrl,
     logLines,
     async close() {
-      await app.close();
+      // A client may hold a connection it never sent a request on (undici pre-connects): do not wait for it.
+      const closing = app.close();
+      app.server.closeAllConnections();
+      await closing;
       await ctx.close();
       await deleteNamespace(redisUrl, namespace).catch(() => 0);
     },

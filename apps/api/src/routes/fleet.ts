@@ -1,0 +1,147 @@
+/**
+ * Owns the fleet read routes, all served from the shared state store in Redis:
+ * GET /v1/providers/status (cache-first, force_refresh single-flight, cache_hit, circuit details),
+ * GET /v1/metrics?days=N (daily per-provider totals, successes, failures by class, latency) and
+ * GET /v1/workers (live worker replicas). Times are ISO 8601 strings; no secret is ever stored
+ * in what these read, and messages are scrubbed once more on the way out.
+ */
+import { ERROR_CLASSES, redactSecrets } from '@switchyard/shared';
+import { DAILY_RETENTION_DAYS, type ProviderStatus } from '@switchyard/state';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { errorSchema } from './schemas.ts';
+
+const iso = (ms: number | null | undefined) => (typeof ms === 'number' && Number.isFinite(ms) ? new Date(ms).toISOString() : null);
+const isoOrNull = z.string().nullable();
+
+const providerStatusSchema = z.object({
+  provider: z.string(),
+  state: z.string(),
+  circuit: z.object({ state: z.string(), consecutive_failures: z.number().int(), opened_at: isoOrNull, next_probe_at: isoOrNull }),
+  last_error: z.object({ class: z.enum(ERROR_CLASSES), message: z.string(), at: isoOrNull }).nullable(),
+  checked_at: isoOrNull,
+  cache_hit: z.boolean(),
+  cooldown_until: isoOrNull,
+  credits: z.object({ remaining: z.number().nullable(), limit: z.number().nullable(), usage: z.number().nullable() }).optional(),
+});
+
+const latencySchema = z.object({ count: z.number(), avg: z.number().nullable(), p50: z.number().nullable(), p95: z.number().nullable() });
+const providerMetricsSchema = z.object({
+  provider: z.string(),
+  total: z.number(),
+  success: z.number(),
+  failed: z.number(),
+  failures: z.record(z.string(), z.number()),
+  latency_ms: latencySchema,
+});
+
+const workerSchema = z.object({
+  id: z.string(),
+  host: z.string(),
+  pid: z.number().int(),
+  concurrency: z.number().int(),
+  active_jobs: z.number().int(),
+  started_at: isoOrNull,
+  last_heartbeat_at: isoOrNull,
+  expires_at: isoOrNull,
+});
+
+const booleanish = z
+  .enum(['true', 'false', '1', '0', ''])
+  .optional()
+  .transform((v) => v === 'true' || v === '1');
+
+export function presentStatus(s: ProviderStatus): z.infer<typeof providerStatusSchema> {
+  return {
+    provider: s.provider,
+    state: s.state,
+    circuit: {
+      state: s.circuit.state,
+      consecutive_failures: s.circuit.consecutive_failures,
+      opened_at: iso(s.circuit.opened_at),
+      next_probe_at: iso(s.circuit.next_probe_at),
+    },
+    last_error: s.last_error ? { class: s.last_error.class, message: redactSecrets(s.last_error.message), at: iso(s.last_error.at) } : null,
+    checked_at: iso(s.checked_at),
+    cache_hit: s.cache_hit,
+    cooldown_until: iso(s.cooldown_until),
+    ...(s.credits ? { credits: s.credits } : {}),
+  };
+}
+
+export default async function fleetRoutes(app: FastifyInstance) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.get(
+    '/v1/providers/status',
+    {
+      schema: {
+        summary: 'Status of every enabled provider, cache-first; force_refresh=true probes now (one probe fleet-wide)',
+        tags: ['fleet'],
+        querystring: z.object({ force_refresh: booleanish }),
+        response: {
+          200: z.object({ providers: z.array(providerStatusSchema), cache_hit: z.boolean(), generated_at: z.string() }),
+          400: errorSchema,
+        },
+      },
+    },
+    async (request) => {
+      const statuses = await app.ctx.state.getStatus({ forceRefresh: request.query.force_refresh });
+      return {
+        providers: statuses.map(presentStatus),
+        cache_hit: statuses.every((s) => s.cache_hit),
+        generated_at: new Date().toISOString(),
+      };
+    },
+  );
+
+  r.get(
+    '/v1/metrics',
+    {
+      schema: {
+        summary: `Daily per-provider totals, successes, failures by class and latency (1 to ${DAILY_RETENTION_DAYS} days)`,
+        tags: ['fleet'],
+        querystring: z.object({ days: z.coerce.number().int().min(1).max(DAILY_RETENTION_DAYS).default(7) }),
+        response: {
+          200: z.object({
+            days: z.number().int(),
+            from: z.string(),
+            to: z.string(),
+            daily: z.array(z.object({ date: z.string(), providers: z.array(providerMetricsSchema) })),
+            totals: z.array(providerMetricsSchema),
+          }),
+          400: errorSchema,
+        },
+      },
+    },
+    async (request) => app.ctx.state.readDailyMetrics(request.query.days),
+  );
+
+  r.get(
+    '/v1/workers',
+    {
+      schema: {
+        summary: 'Live worker replicas: id, host, pid, concurrency, active jobs, last heartbeat',
+        tags: ['fleet'],
+        response: { 200: z.object({ count: z.number().int(), workers: z.array(workerSchema) }) },
+      },
+    },
+    async () => {
+      const workers = await app.ctx.state.listWorkers();
+      return {
+        count: workers.length,
+        workers: workers.map((w) => ({
+          id: w.id,
+          host: w.host,
+          pid: w.pid,
+          concurrency: w.concurrency,
+          active_jobs: w.active_jobs,
+          started_at: iso(w.started_at),
+          last_heartbeat_at: iso(w.last_heartbeat_at),
+          expires_at: iso(w.expires_at),
+        })),
+      };
+    },
+  );
+}

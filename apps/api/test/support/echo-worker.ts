@@ -1,0 +1,129 @@
+/**
+ * A real worker for API tests: apps/worker's own JobWorker (queue, events, cancel handling, done
+ * messages exactly as in production) with a tiny JobRunner instead of the router, so completions
+ * complete without a provider. Loaded by path at run time (apps/worker is not a dependency of the
+ * API, and its sources change under another owner).
+ *
+ * The runner answers with the last user message, streamed word by word, unless it starts with:
+ *   fail:<class>   fails the job permanently with that error class;
+ *   sleep:<ms>     waits that long (or until cancelled), then echoes;
+ *   partial:<text> streams only the first half of the words, then returns the whole text (as if
+ *                  the tail's token messages had been lost on the way);
+ *   midfail:<text> streams the first half of the words, then fails (service_unavailable).
+ */
+import { createLogger, createRedis, type JobResult, loadConfig, type QueuedJobData, waitForRedis } from '@switchyard/shared';
+
+interface RunInput {
+  jobId: string;
+  data: QueuedJobData;
+  signal: AbortSignal;
+  onToken?: (delta: string) => void;
+}
+interface WorkerModule {
+  JobWorker: new (
+    deps: Record<string, unknown>,
+  ) => { start(): Promise<void>; close(deadlineMs: number): Promise<void>; activeCount: number };
+}
+interface RunnerModule {
+  JobFailure: new (error: { class: string; message: string; provider?: string }, permanent: boolean) => Error;
+}
+interface EventsModule {
+  JobEventPublisher: new (redis: unknown, namespace: string, logger: unknown) => unknown;
+}
+
+const workerSrc = new URL('../../../worker/src/', import.meta.url);
+const load = <T>(file: string) => import(new URL(file, workerSrc).href) as Promise<T>;
+
+export interface EchoWorker {
+  /** Jobs the runner has started, by id. */
+  started: string[];
+  close(): Promise<void>;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(new Error(String(signal.reason)));
+      },
+      { once: true },
+    );
+  });
+
+export async function startEchoWorker(env: Record<string, string>): Promise<EchoWorker> {
+  const [{ JobWorker }, { JobFailure }, { JobEventPublisher }] = await Promise.all([
+    load<WorkerModule>('job-worker.ts'),
+    load<RunnerModule>('job-runner.ts'),
+    load<EventsModule>('job-events.ts'),
+  ]);
+  const config = loadConfig({ LOG_LEVEL: 'warn', WORKER_CONCURRENCY: '8', ...env });
+  const logger = createLogger({ name: 'echo-worker', level: 'silent' });
+  const connection = createRedis(config, 'blocking', 'echo-worker');
+  const commands = createRedis(config, 'request', 'echo-worker-cmd');
+  const subscriber = createRedis(config, 'blocking', 'echo-worker-sub');
+  for (const client of [connection, commands, subscriber]) client.on('error', () => {});
+  await waitForRedis(commands, 5000, config.REDIS_URL);
+  const started: string[] = [];
+
+  const runner = {
+    async run({ jobId, data, signal, onToken }: RunInput): Promise<JobResult> {
+      started.push(jobId);
+      const begun = Date.now();
+      const messages = data.request.messages;
+      let text = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+      const failing = /^fail:(\w+)/.exec(text);
+      if (failing) throw new JobFailure({ class: failing[1] as string, message: `simulated ${failing[1]}`, provider: 'mock' }, true);
+      const sleeping = /^sleep:(\d+)\s*/.exec(text);
+      if (sleeping) {
+        await sleep(Number(sleeping[1]), signal);
+        text = text.slice(sleeping[0].length);
+      }
+      const partial = text.startsWith('partial:') || text.startsWith('midfail:');
+      const words = text.match(/\S+\s*|\s+/g) ?? [];
+      if (onToken) {
+        const upTo = partial ? Math.floor(words.length / 2) : words.length;
+        for (let i = 0; i < upTo; i++) {
+          if (signal.aborted) throw new Error(String(signal.reason));
+          onToken(words[i] as string);
+          if (i % 4 === 3) await new Promise((r) => setImmediate(r));
+        }
+      }
+      if (text.startsWith('midfail:')) {
+        throw new JobFailure({ class: 'service_unavailable', message: 'simulated failure mid-stream', provider: 'mock' }, true);
+      }
+      const completion = words.length;
+      return {
+        provider: 'mock',
+        model: 'echo',
+        content: text,
+        finish_reason: 'stop',
+        usage: { prompt_tokens: messages.length, completion_tokens: completion, total_tokens: messages.length + completion },
+        latency_ms: Date.now() - begun,
+        attempts: [{ provider: 'mock', model: 'echo', outcome: 'success', started_ms: 0, latency_ms: Date.now() - begun, hedge: false }],
+      };
+    },
+  };
+
+  const worker = new JobWorker({
+    config,
+    logger,
+    connection,
+    commands,
+    subscriber,
+    runner,
+    events: new JobEventPublisher(commands, config.SWITCHYARD_NAMESPACE, logger),
+    workerId: `echo-${process.pid}`,
+  });
+  await worker.start();
+  return {
+    started,
+    async close() {
+      await worker.close(1000);
+      for (const client of [connection, commands, subscriber]) client.disconnect();
+    },
+  };
+}
