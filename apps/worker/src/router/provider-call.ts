@@ -8,7 +8,7 @@
  * ignores its signal, `abortGraceMs` after the abort).
  */
 import type { ChatResult, ProviderAdapter } from '@switchyard/providers';
-import { type Attempt, type ErrorClass, isErrorClass, type Logger } from '@switchyard/shared';
+import { type Attempt, type ErrorClass, isErrorClass, type Logger, redactSecrets } from '@switchyard/shared';
 import { AdmissionControl } from './admission.ts';
 import { BudgetAbort } from './budget.ts';
 import type { ProviderGates, Release } from './concurrency-gate.ts';
@@ -271,6 +271,8 @@ function classify(err: unknown): { errorClass: ErrorClass; message: string; retr
   return { errorClass: 'invalid_response', message: `adapter failed without a classified error: ${String(err)}` };
 }
 
+/** Attempt and report messages reach clients and Redis: short, and scrubbed of anything key-like. */
 function truncate(message: string): string {
-  return message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}…` : message;
+  const clean = redactSecrets(message);
+  return clean.length > MAX_MESSAGE ? `${clean.slice(0, MAX_MESSAGE - 1)}…` : clean;
 }
