@@ -8,6 +8,7 @@
  * The real Redis store and real provider servers are exercised by the integration tests.
  */
 import type { ChatRequest, ChatResult, ProbeResult, ProviderAdapter } from '@switchyard/providers';
+import { ProviderError } from '@switchyard/providers';
 import {
   type Admission,
   type CallOutcome,
@@ -17,7 +18,6 @@ import {
   type FleetState,
   type ProviderName,
 } from '@switchyard/shared';
-import { ProviderError } from '../../../../packages/providers/src/provider-error.ts';
 import { Router, type RouterConfig, type RouterTuning } from '../../src/router/index.ts';
 
 export const now = () => performance.now();
