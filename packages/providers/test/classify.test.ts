@@ -92,7 +92,14 @@ describe('retry-after', () => {
       provider: 'gemini',
       status: 429,
       headers: { 'x-ratelimit-limit': '10' },
-      body: { error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: 'quota', details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '7s' }] } },
+      body: {
+        error: {
+          code: 429,
+          status: 'RESOURCE_EXHAUSTED',
+          message: 'quota',
+          details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '7s' }],
+        },
+      },
       classify: classifyGeminiError,
     });
     expect(err).toMatchObject({ errorClass: 'rate_limited', status: 429, retryAfterMs: 7000, rateLimit: { 'x-ratelimit-limit': '10' } });
@@ -137,7 +144,12 @@ describe('OpenAI error bodies', () => {
   const e = (code: string | null, type: string, message = 'x') => ({ error: { message, type, param: null, code } });
   it.each([
     ['context_length_exceeded', 400, e('context_length_exceeded', 'invalid_request_error'), 'context_length_exceeded'],
-    ['context length by wording', 400, e(null, 'invalid_request_error', "This model's maximum context length is 8192 tokens"), 'context_length_exceeded'],
+    [
+      'context length by wording',
+      400,
+      e(null, 'invalid_request_error', "This model's maximum context length is 8192 tokens"),
+      'context_length_exceeded',
+    ],
     ['content_policy_violation', 400, e('content_policy_violation', 'invalid_request_error'), 'content_policy'],
     ['invalid_model', 400, e('invalid_model', 'invalid_request_error'), 'model_not_found'],
     ['model_not_found', 404, e('model_not_found', 'invalid_request_error'), 'model_not_found'],
@@ -179,7 +191,11 @@ describe('OpenRouter error bodies', () => {
 });
 
 describe('Anthropic error bodies', () => {
-  const e = (type: string, message = 'x', details?: unknown) => ({ type: 'error', error: { type, message, ...(details ? { details } : {}) }, request_id: 'req_1' });
+  const e = (type: string, message = 'x', details?: unknown) => ({
+    type: 'error',
+    error: { type, message, ...(details ? { details } : {}) },
+    request_id: 'req_1',
+  });
   it.each([
     ['overloaded_error 529', 529, e('overloaded_error', 'Overloaded'), 'service_unavailable'],
     ['rate_limit_error', 429, e('rate_limit_error'), 'rate_limited'],
@@ -187,8 +203,18 @@ describe('Anthropic error bodies', () => {
     ['permission_error', 403, e('permission_error'), 'forbidden'],
     ['not_found_error', 404, e('not_found_error', 'model: claude-x'), 'model_not_found'],
     ['invalid_request_error', 400, e('invalid_request_error', 'messages: Field required'), 'bad_request'],
-    ['prompt is too long', 400, e('invalid_request_error', 'prompt is too long: 215000 tokens > 200000 maximum'), 'context_length_exceeded'],
-    ['credit balance too low', 400, e('invalid_request_error', 'Your credit balance is too low to access the Anthropic API.'), 'credits_exhausted'],
+    [
+      'prompt is too long',
+      400,
+      e('invalid_request_error', 'prompt is too long: 215000 tokens > 200000 maximum'),
+      'context_length_exceeded',
+    ],
+    [
+      'credit balance too low',
+      400,
+      e('invalid_request_error', 'Your credit balance is too low to access the Anthropic API.'),
+      'credits_exhausted',
+    ],
     ['content filtering', 400, e('invalid_request_error', 'Output blocked by content filtering policy'), 'content_policy'],
     ['billing_error', 402, e('billing_error'), 'credits_exhausted'],
     ['request_too_large', 413, e('request_too_large'), 'context_length_exceeded'],
@@ -203,18 +229,30 @@ describe('Anthropic error bodies', () => {
 });
 
 describe('Gemini error bodies', () => {
-  const e = (code: number, status: string, message = 'x', details?: unknown[]) => ({ error: { code, status, message, ...(details ? { details } : {}) } });
+  const e = (code: number, status: string, message = 'x', details?: unknown[]) => ({
+    error: { code, status, message, ...(details ? { details } : {}) },
+  });
   const info = (reason: string) => ({ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason, domain: 'googleapis.com' });
   it.each([
     ['RESOURCE_EXHAUSTED', 429, e(429, 'RESOURCE_EXHAUSTED', 'You exceeded your current quota'), 'rate_limited'],
     ['prepayment credits depleted', 429, e(429, 'RESOURCE_EXHAUSTED', 'Your prepayment credits are depleted.'), 'credits_exhausted'],
     ['UNAUTHENTICATED', 401, e(401, 'UNAUTHENTICATED'), 'api_key_invalid'],
-    ['API_KEY_INVALID as 400', 400, e(400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.', [info('API_KEY_INVALID')]), 'api_key_invalid'],
+    [
+      'API_KEY_INVALID as 400',
+      400,
+      e(400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.', [info('API_KEY_INVALID')]),
+      'api_key_invalid',
+    ],
     ['PERMISSION_DENIED', 403, e(403, 'PERMISSION_DENIED'), 'forbidden'],
     ['consumer suspended', 403, e(403, 'PERMISSION_DENIED', 'suspended', [info('CONSUMER_SUSPENDED')]), 'forbidden'],
     ['NOT_FOUND', 404, e(404, 'NOT_FOUND', 'models/x is not found'), 'model_not_found'],
     ['INVALID_ARGUMENT', 400, e(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.'), 'bad_request'],
-    ['input token count', 400, e(400, 'INVALID_ARGUMENT', 'The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).'), 'context_length_exceeded'],
+    [
+      'input token count',
+      400,
+      e(400, 'INVALID_ARGUMENT', 'The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).'),
+      'context_length_exceeded',
+    ],
     ['FAILED_PRECONDITION', 400, e(400, 'FAILED_PRECONDITION', 'User location is not supported for the API use.'), 'forbidden'],
     ['UNAVAILABLE', 503, e(503, 'UNAVAILABLE', 'The model is overloaded.'), 'service_unavailable'],
     ['INTERNAL', 500, e(500, 'INTERNAL'), 'service_unavailable'],

@@ -75,20 +75,28 @@ afterAll(async () => {
 });
 
 describe('fault matrix: adapter x fault -> class', () => {
-  it.concurrent.each(CASES)('$adapter stream=$stream [$fault] -> $expected', async ({ adapter, stream, fault, expected, timeoutMs, retryAfterMs }) => {
-    const provider = makeAdapter(adapter, server.baseUrls);
-    const err = await expectFailure(provider.chat(userRequest(MODEL_FOR[adapter], `hello [[mock:${fault}]]`), callOptions(stream, { timeoutMs })));
-    expect(err.errorClass).toBe(expected);
-    expect(err.provider).toBe(adapter);
-    if (retryAfterMs !== undefined) expect(err.retryAfterMs).toBe(retryAfterMs);
-  });
+  it.concurrent.each(CASES)(
+    '$adapter stream=$stream [$fault] -> $expected',
+    async ({ adapter, stream, fault, expected, timeoutMs, retryAfterMs }) => {
+      const provider = makeAdapter(adapter, server.baseUrls);
+      const err = await expectFailure(
+        provider.chat(userRequest(MODEL_FOR[adapter], `hello [[mock:${fault}]]`), callOptions(stream, { timeoutMs })),
+      );
+      expect(err.errorClass).toBe(expected);
+      expect(err.provider).toBe(adapter);
+      if (retryAfterMs !== undefined) expect(err.retryAfterMs).toBe(retryAfterMs);
+    },
+  );
 
   it.each(ADAPTER_NAMES)('%s: a healthy call under latency succeeds and echoes, streaming and not', async (adapter) => {
     const provider = makeAdapter(adapter, server.baseUrls);
     const plain = await provider.chat(userRequest(MODEL_FOR[adapter], 'echo me please [[mock:latency=20]]'), callOptions(false));
     expect(plain.content).toBe('echo me please');
     const tokens: string[] = [];
-    const streamed = await provider.chat(userRequest(MODEL_FOR[adapter], 'echo me please'), callOptions(true, { onToken: (t) => tokens.push(t) }));
+    const streamed = await provider.chat(
+      userRequest(MODEL_FOR[adapter], 'echo me please'),
+      callOptions(true, { onToken: (t) => tokens.push(t) }),
+    );
     expect(streamed.content).toBe('echo me please');
     expect(tokens).toEqual(['echo ', 'me ', 'please']);
     expect(streamed.finishReason).toBe('stop');

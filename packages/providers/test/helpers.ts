@@ -5,8 +5,8 @@
 import type { Logger } from '@switchyard/shared';
 import { createAnthropicAdapter } from '../src/anthropic/index.ts';
 import { createGeminiAdapter } from '../src/gemini/index.ts';
-import type { MockServer } from '../src/mock-server/index.ts';
 import { createMockAdapter } from '../src/mock/index.ts';
+import type { MockServer } from '../src/mock-server/index.ts';
 import { createOllamaAdapter } from '../src/ollama/index.ts';
 import { createOpenAIAdapter } from '../src/openai/index.ts';
 import { createOpenRouterAdapter } from '../src/openrouter/index.ts';
@@ -82,4 +82,14 @@ export async function expectFailure(promise: Promise<unknown>): Promise<Provider
 
 export function callOptions(stream: boolean, extra: Partial<CallOptions> = {}): CallOptions {
   return { signal: new AbortController().signal, ...(stream ? { onToken: () => {} } : {}), ...extra };
+}
+
+/** Polls until `check` is truthy; returns the elapsed milliseconds or throws naming `what`. */
+export async function pollUntil(check: () => boolean, what: string, timeoutMs = 2_000, everyMs = 2): Promise<number> {
+  const started = performance.now();
+  while (performance.now() - started < timeoutMs) {
+    if (check()) return performance.now() - started;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }

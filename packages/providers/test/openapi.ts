@@ -47,5 +47,9 @@ export function loadOpenAIValidators(): OpenAIValidators {
     if (!validate) throw new Error(`schema ${name} not in ${OPENAI_SPEC_PATH}`);
     return validate;
   };
-  return { request: get('CreateChatCompletionRequest'), response: get('CreateChatCompletionResponse'), chunk: get('CreateChatCompletionStreamResponse') };
+  return {
+    request: get('CreateChatCompletionRequest'),
+    response: get('CreateChatCompletionResponse'),
+    chunk: get('CreateChatCompletionStreamResponse'),
+  };
 }

@@ -131,12 +131,21 @@ describe.each([false, true])('request shape, stream=%s', (stream) => {
 
 describe('request shape details', () => {
   it('anthropic: max_tokens defaults when the job sets none', async () => {
-    await makeAdapter('anthropic', server.baseUrls).chat({ model: 'claude-haiku-4-5', messages: [{ role: 'user', content: 'x' }] }, callOptions(false));
+    await makeAdapter('anthropic', server.baseUrls).chat(
+      { model: 'claude-haiku-4-5', messages: [{ role: 'user', content: 'x' }] },
+      callOptions(false),
+    );
     expect((server.requests()[0]!.body as { max_tokens: number }).max_tokens).toBe(ANTHROPIC_DEFAULT_MAX_TOKENS);
   });
 
   it('openai: developer role kept for OpenAI, mapped to system for OpenRouter', async () => {
-    const request: ChatRequest = { model: 'm', messages: [{ role: 'developer', content: 'rules' }, { role: 'user', content: 'x' }] };
+    const request: ChatRequest = {
+      model: 'm',
+      messages: [
+        { role: 'developer', content: 'rules' },
+        { role: 'user', content: 'x' },
+      ],
+    };
     await makeAdapter('openai', server.baseUrls).chat(request, callOptions(false));
     await makeAdapter('openrouter', server.baseUrls).chat(request, callOptions(false));
     const [openai, openrouter] = server.requests();
@@ -152,22 +161,31 @@ describe('request shape details', () => {
     ['gemini', 'GET', '/gemini/v1beta/models', '?pageSize=1', { 'x-goog-api-key': KEYS.gemini }],
     ['ollama', 'GET', '/ollama/api/tags', '', {}],
     ['mock', 'GET', '/mock/v1/models', '', {}],
-  ] as Array<[AdapterName, string, string, string, Record<string, string>]>)('%s probe: %s %s%s', async (adapter, method, path, query, headers) => {
-    const result = await makeAdapter(adapter, server.baseUrls).probe({ timeoutMs: 2_000 });
-    expect(result.state).toBe('active');
-    const [r] = server.requests();
-    expect(r).toMatchObject({ method, path, query });
-    expect(r!.headers).toMatchObject(headers);
-  });
+  ] as Array<[AdapterName, string, string, string, Record<string, string>]>)(
+    '%s probe: %s %s%s',
+    async (adapter, method, path, query, headers) => {
+      const result = await makeAdapter(adapter, server.baseUrls).probe({ timeoutMs: 2_000 });
+      expect(result.state).toBe('active');
+      const [r] = server.requests();
+      expect(r).toMatchObject({ method, path, query });
+      expect(r!.headers).toMatchObject(headers);
+    },
+  );
 
-  it.each(['openai', 'openrouter', 'anthropic'] as AdapterName[])('%s: SDK retries are off, a 503 is exactly one request', async (adapter) => {
-    const err = await expectFailure(
-      makeAdapter(adapter, server.baseUrls).chat({ model: MODEL_FOR[adapter], messages: [{ role: 'user', content: 'x [[mock:status=503;retry-after=0]]' }] }, callOptions(false)),
-    );
-    expect(err.errorClass).toBe('service_unavailable');
-    await new Promise((r) => setTimeout(r, 50));
-    expect(server.requests()).toHaveLength(1);
-  });
+  it.each(['openai', 'openrouter', 'anthropic'] as AdapterName[])(
+    '%s: SDK retries are off, a 503 is exactly one request',
+    async (adapter) => {
+      const err = await expectFailure(
+        makeAdapter(adapter, server.baseUrls).chat(
+          { model: MODEL_FOR[adapter], messages: [{ role: 'user', content: 'x [[mock:status=503;retry-after=0]]' }] },
+          callOptions(false),
+        ),
+      );
+      expect(err.errorClass).toBe('service_unavailable');
+      await new Promise((r) => setTimeout(r, 50));
+      expect(server.requests()).toHaveLength(1);
+    },
+  );
 });
 
 describe('mock server answers match createChatCompletion', () => {
@@ -186,22 +204,30 @@ describe('mock server answers match createChatCompletion', () => {
     expect(body.choices[0].message.content).toBe('echo this');
   });
 
-  it.each(['/openai/v1', '/openrouter/api/v1', '/mock/v1'])('%s: every chat.completion.chunk validates, ends with [DONE]', async (prefix) => {
-    const res = await post(prefix, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'echo this now' }], stream: true, stream_options: { include_usage: true } });
-    expect(res.headers.get('content-type')).toContain('text/event-stream');
-    const text = await res.text();
-    const data = text
-      .split(/\n\n/)
-      .map((frame) => frame.trim())
-      .filter((frame) => frame.startsWith('data: '))
-      .map((frame) => frame.slice(6));
-    expect(data.at(-1)).toBe('[DONE]');
-    const chunks = data.slice(0, -1).map((d) => JSON.parse(d));
-    for (const chunk of chunks) expect(schemas.chunk(chunk), JSON.stringify(schemas.chunk.errors)).toBe(true);
-    expect(chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('')).toBe('echo this now');
-    expect(chunks.at(-1).usage).toMatchObject({ completion_tokens: 3 });
-    if (prefix.startsWith('/openrouter')) expect(text.startsWith(': OPENROUTER PROCESSING')).toBe(true);
-  });
+  it.each(['/openai/v1', '/openrouter/api/v1', '/mock/v1'])(
+    '%s: every chat.completion.chunk validates, ends with [DONE]',
+    async (prefix) => {
+      const res = await post(prefix, {
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'echo this now' }],
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      expect(res.headers.get('content-type')).toContain('text/event-stream');
+      const text = await res.text();
+      const data = text
+        .split(/\n\n/)
+        .map((frame) => frame.trim())
+        .filter((frame) => frame.startsWith('data: '))
+        .map((frame) => frame.slice(6));
+      expect(data.at(-1)).toBe('[DONE]');
+      const chunks = data.slice(0, -1).map((d) => JSON.parse(d));
+      for (const chunk of chunks) expect(schemas.chunk(chunk), JSON.stringify(schemas.chunk.errors)).toBe(true);
+      expect(chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('')).toBe('echo this now');
+      expect(chunks.at(-1).usage).toMatchObject({ completion_tokens: 3 });
+      if (prefix.startsWith('/openrouter')) expect(text.startsWith(': OPENROUTER PROCESSING')).toBe(true);
+    },
+  );
 
   it('openai error bodies carry the documented error object', async () => {
     const res = await fetch(`${server.url}/openai/v1/chat/completions`, {
@@ -210,6 +236,8 @@ describe('mock server answers match createChatCompletion', () => {
       body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }),
     });
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ error: { type: 'invalid_request_error', code: 'context_length_exceeded', param: 'messages' } });
+    expect(await res.json()).toMatchObject({
+      error: { type: 'invalid_request_error', code: 'context_length_exceeded', param: 'messages' },
+    });
   });
 });

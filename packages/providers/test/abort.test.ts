@@ -1,0 +1,109 @@
+/**
+ * Aborting a call (mid-request and mid-stream) rejects at once with class `aborted` and closes the
+ * upstream connection: the mock server sees the client abandon the call within ~100 ms. A missed
+ * per-attempt deadline is class `timeout` and closes the connection the same way.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type MockServer, startMockServer } from '../src/mock-server/index.ts';
+import { ADAPTER_NAMES, expectFailure, MODEL_FOR, makeAdapter, pollUntil, userRequest } from './helpers.ts';
+
+let server: MockServer;
+beforeAll(async () => {
+  server = await startMockServer();
+});
+afterAll(async () => {
+  await server.close();
+});
+
+const counters = (provider: string) =>
+  server.stats().byProvider[provider] ?? { inFlight: 0, abandoned: 0, received: 0, completed: 0, dropped: 0 };
+
+describe.each(ADAPTER_NAMES)('%s', (adapter) => {
+  const model = MODEL_FOR[adapter];
+
+  it('abort mid-request: aborted at once, upstream connection closed', async () => {
+    const provider = makeAdapter(adapter, server.baseUrls);
+    const before = counters(adapter).abandoned;
+    const controller = new AbortController();
+    const call = provider.chat(userRequest(model, 'wait [[mock:hang]]'), { signal: controller.signal });
+    await pollUntil(() => counters(adapter).inFlight === 1, 'the request to reach the server');
+    const abortedAt = performance.now();
+    controller.abort('client cancelled');
+    const err = await expectFailure(call);
+    expect(performance.now() - abortedAt).toBeLessThan(50);
+    expect(err.errorClass).toBe('aborted');
+    expect(err.message).toContain('client cancelled');
+    const closedIn = await pollUntil(() => counters(adapter).abandoned === before + 1, 'the server to see the client leave');
+    expect(closedIn).toBeLessThan(100);
+    expect(counters(adapter).inFlight).toBe(0);
+  });
+
+  it('abort mid-stream: no token after the abort, upstream connection closed', async () => {
+    const provider = makeAdapter(adapter, server.baseUrls);
+    const before = counters(adapter).abandoned;
+    const controller = new AbortController();
+    const tokens: string[] = [];
+    let tokensAtAbort = -1;
+    const call = provider.chat(userRequest(model, 'stream [[mock:words=200;slow=10]]'), {
+      signal: controller.signal,
+      onToken: (t) => {
+        tokens.push(t);
+        if (tokens.length === 3) {
+          tokensAtAbort = tokens.length;
+          controller.abort();
+        }
+      },
+    });
+    const err = await expectFailure(call);
+    expect(err.errorClass).toBe('aborted');
+    const closedIn = await pollUntil(() => counters(adapter).abandoned === before + 1, 'the server to see the stream abandoned');
+    expect(closedIn).toBeLessThan(100);
+    await new Promise((r) => setTimeout(r, 40));
+    expect(tokens.length).toBe(tokensAtAbort);
+    expect(counters(adapter).inFlight).toBe(0);
+  });
+
+  it('deadline mid-stream: timeout, upstream connection closed', async () => {
+    const provider = makeAdapter(adapter, server.baseUrls);
+    const before = counters(adapter).abandoned;
+    const tokens: string[] = [];
+    const started = performance.now();
+    const err = await expectFailure(
+      provider.chat(userRequest(model, 'slow [[mock:words=200;slow=20]]'), {
+        signal: new AbortController().signal,
+        timeoutMs: 150,
+        onToken: (t) => tokens.push(t),
+      }),
+    );
+    expect(err.errorClass).toBe('timeout');
+    expect(performance.now() - started).toBeLessThan(400);
+    expect(tokens.length).toBeGreaterThan(0);
+    await pollUntil(() => counters(adapter).abandoned === before + 1, 'the server to see the stream abandoned', 500);
+  });
+
+  it('an already-aborted signal: aborted, nothing sent', async () => {
+    const provider = makeAdapter(adapter, server.baseUrls);
+    const before = counters(adapter).received;
+    const controller = new AbortController();
+    controller.abort();
+    const err = await expectFailure(provider.chat(userRequest(model, 'never'), { signal: controller.signal }));
+    expect(err.errorClass).toBe('aborted');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(counters(adapter).received).toBe(before);
+  });
+
+  it('a probe with a deadline against a hung server: never rejects, reports timeout, closes the connection', async () => {
+    server.setFaults([{ provider: adapter, endpoint: adapter === 'openrouter' ? 'key' : 'models', fault: 'hang' }]);
+    try {
+      const provider = makeAdapter(adapter, server.baseUrls);
+      const before = counters(adapter).abandoned;
+      const result = await provider.probe({ timeoutMs: 100 });
+      expect(result.state).toBe('timeout');
+      expect(result.error?.class).toBe('timeout');
+      expect(result.latencyMs).toBeLessThan(400);
+      await pollUntil(() => counters(adapter).abandoned === before + 1, 'the probe connection to close', 500);
+    } finally {
+      server.clearFaults();
+    }
+  });
+});
