@@ -6,12 +6,15 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Ajv, { type ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
+import { Ajv, type ValidateFunction } from 'ajv';
+import formatsModule from 'ajv-formats';
 import { parse } from 'yaml';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 export const OPENAI_SPEC_PATH = path.resolve(repoRoot, '../shared/specs/openai-openapi.yaml');
+
+// CommonJS under NodeNext: the default import is module.exports, which is the plugin itself.
+const addFormats = formatsModule as unknown as typeof formatsModule.default;
 
 let ajv: Ajv | undefined;
 const compiled = new Map<string, ValidateFunction>();
@@ -46,14 +49,12 @@ function nullableTo31(node: unknown): unknown {
 
 /** The validator for components/schemas/<name>. */
 export function openAiSchema(name: string): ValidateFunction {
-  let validate = compiled.get(name);
-  if (!validate) {
-    const found = instance().getSchema(`openai#/components/schemas/${name}`);
-    if (!found) throw new Error(`no schema ${name} in ${OPENAI_SPEC_PATH}`);
-    validate = found;
-    compiled.set(name, validate);
-  }
-  return validate;
+  const known = compiled.get(name);
+  if (known) return known;
+  const found = instance().getSchema(`openai#/components/schemas/${name}`);
+  if (!found) throw new Error(`no schema ${name} in ${OPENAI_SPEC_PATH}`);
+  compiled.set(name, found);
+  return found;
 }
 
 /** Throws with Ajv's errors when `value` is not a valid `name`. */

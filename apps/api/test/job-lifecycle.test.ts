@@ -1,0 +1,155 @@
+/**
+ * Job routes beyond submit/read, on a real Redis with apps/worker's JobWorker: SSE events,
+ * cancellation of queued, active and final jobs, batches, idempotency.
+ */
+import { waitFor } from '@switchyard/shared/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApi, type TestApi } from './harness.ts';
+import { type EchoWorker, startEchoWorker } from './support/echo-worker.ts';
+
+let api: TestApi; // with a worker
+let idle: TestApi; // no worker: jobs stay queued
+let worker: EchoWorker;
+let base: string;
+
+beforeAll(async () => {
+  [api, idle] = await Promise.all([startTestApi({ RATE_LIMIT_RPM: '0' }), startTestApi({ RATE_LIMIT_RPM: '0' })]);
+  base = await api.app.listen({ host: '127.0.0.1', port: 0 });
+  worker = await startEchoWorker({ REDIS_URL: api.redisUrl, SWITCHYARD_NAMESPACE: api.namespace });
+});
+afterAll(async () => {
+  await worker?.close();
+  await Promise.all([api?.close(), idle?.close()]);
+});
+
+const json = { 'content-type': 'application/json' };
+async function submit(target: TestApi, content: string, extra: Record<string, unknown> = {}) {
+  const res = await target.app.inject({
+    method: 'POST',
+    url: '/v1/jobs',
+    headers: json,
+    payload: { model: 'mock/echo', messages: [{ role: 'user', content }], ...extra },
+  });
+  expect(res.statusCode).toBe(202);
+  return res.json().id as string;
+}
+
+/** Parses an SSE body into events. */
+function parseSse(body: string): Array<{ event: string; data: any }> {
+  return body
+    .split('\n\n')
+    .filter((block) => /^data: /m.test(block))
+    .map((block) => ({
+      event: /^event: (.*)$/m.exec(block)?.[1] ?? 'message',
+      data: JSON.parse(
+        block
+          .split('\n')
+          .filter((l) => l.startsWith('data: '))
+          .map((l) => l.slice(6))
+          .join('\n'),
+      ),
+    }));
+}
+
+describe('GET /v1/jobs/:id/events', () => {
+  it('streams the current state, tokens, and the final state with the result', async () => {
+    const id = await submit(api, 'sleep:300 alpha beta gamma delta', { stream: true });
+    const res = await fetch(`${base}/v1/jobs/${id}/events`);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const events = parseSse(await res.text());
+    expect(events[0]?.event).toBe('state');
+    expect(['queued', 'active']).toContain(events[0]?.data.status);
+    const tokens = events.filter((e) => e.event === 'token');
+    expect(tokens.map((t) => t.data.delta).join('')).toBe('alpha beta gamma delta');
+    expect(tokens.map((t) => t.data.index)).toEqual(tokens.map((_, i) => i));
+    const last = events.at(-1);
+    expect(last?.event).toBe('state');
+    expect(last?.data.status).toBe('completed');
+    expect(last?.data.result.content).toBe('alpha beta gamma delta');
+  });
+
+  it('a final job: one state event, then the stream ends; an unknown job: 404', async () => {
+    const id = await submit(api, 'done soon');
+    await waitFor(async () => (await api.ctx.jobs.view(id))?.status === 'completed', 'completion', 5000);
+    const res = await api.app.inject({ method: 'GET', url: `/v1/jobs/${id}/events` });
+    const events = parseSse(res.body);
+    expect(events).toHaveLength(1);
+    expect(events[0]?.data).toMatchObject({ id, status: 'completed', result: { content: 'done soon' } });
+    const missing = await api.app.inject({ method: 'GET', url: '/v1/jobs/nope/events' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().error.type).toBe('not_found_error');
+  });
+});
+
+describe('DELETE /v1/jobs/:id', () => {
+  it('a queued job is removed, reads as cancelled, wakes its waiters and never runs', async () => {
+    const id = await submit(idle, 'never run me');
+    const poll = idle.app.inject({ method: 'GET', url: `/v1/jobs/${id}?wait_ms=10000` });
+    await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    const res = await idle.app.inject({ method: 'DELETE', url: `/v1/jobs/${id}` });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ id, status: 'cancelled' });
+    const polled = await poll;
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(polled.json()).toMatchObject({ id, status: 'cancelled', error: { class: 'aborted' } });
+    expect(await idle.ctx.jobs.queue.getJob(id)).toBeUndefined();
+    expect((await idle.app.inject({ method: 'GET', url: `/v1/jobs/${id}` })).json().status).toBe('cancelled');
+  });
+
+  it('an active job has its provider calls aborted within 100 ms of the worker hearing of it', async () => {
+    const id = await submit(api, 'sleep:20000 long answer');
+    await waitFor(() => worker.started.includes(id), 'the worker to start the job', 5000);
+    const started = Date.now();
+    const res = await api.app.inject({ method: 'DELETE', url: `/v1/jobs/${id}` });
+    const took = Date.now() - started;
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ id, status: 'cancelled', error: { class: 'aborted', message: 'cancelled by client' } });
+    expect(took).toBeLessThan(500);
+  });
+
+  it('a final job is returned unchanged; an unknown one is a 404', async () => {
+    const id = await submit(api, 'keep me');
+    await waitFor(async () => (await api.ctx.jobs.view(id))?.status === 'completed', 'completion', 5000);
+    const res = await api.app.inject({ method: 'DELETE', url: `/v1/jobs/${id}` });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ id, status: 'completed', result: { content: 'keep me' } });
+    expect((await api.app.inject({ method: 'DELETE', url: '/v1/jobs/unknown-id' })).statusCode).toBe(404);
+  });
+});
+
+describe('POST /v1/jobs/batch', () => {
+  const jobs = (n: number, prefix = 'b') => Array.from({ length: n }, (_, i) => ({ messages: [{ role: 'user', content: `${prefix}${i}` }] }));
+  const batch = (payload: unknown, headers: Record<string, string> = {}) =>
+    idle.app.inject({ method: 'POST', url: '/v1/jobs/batch', headers: { ...json, ...headers }, payload: payload as object });
+
+  it('adds up to 1,000 jobs in one request and returns their ids', async () => {
+    const res = await batch({ jobs: jobs(1000) });
+    expect(res.statusCode).toBe(202);
+    const body = res.json();
+    expect(body.count).toBe(1000);
+    expect(new Set(body.ids).size).toBe(1000);
+    const job = await idle.ctx.jobs.queue.getJob(body.ids[999]);
+    expect(job?.data.request.messages[0]?.content).toBe('b999');
+  });
+
+  it('per-item idempotency keys and a batch Idempotency-Key return the same ids again', async () => {
+    const items = [
+      { ...jobs(1, 'x')[0], idempotency_key: 'item-a' },
+      { ...jobs(1, 'y')[0], idempotency_key: 'item-b' },
+    ];
+    const first = (await batch({ jobs: items })).json().ids;
+    const again = (await batch({ jobs: items })).json().ids;
+    expect(again).toEqual(first);
+    const keyed = (await batch({ jobs: jobs(3, 'k') }, { 'idempotency-key': 'batch-7' })).json().ids;
+    expect((await batch({ jobs: jobs(3, 'k') }, { 'idempotency-key': 'batch-7' })).json().ids).toEqual(keyed);
+  });
+
+  it('rejects 1,001 jobs, an empty batch and a bad item with 400s naming the path', async () => {
+    expect((await batch({ jobs: jobs(1001) })).statusCode).toBe(400);
+    expect((await batch({ jobs: [] })).statusCode).toBe(400);
+    const bad = await batch({ jobs: [jobs(1)[0], { messages: [] }] });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.issues.map((i: { path: string }) => i.path)).toContain('body.jobs.1.messages');
+  });
+});
