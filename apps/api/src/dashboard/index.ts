@@ -3,10 +3,10 @@
  * under /dashboard/api (protected by the auth plugin when API_KEYS is set), the live SSE stream
  * and bull-board at /admin/queues. Register it after the auth plugin:
  *   await app.register(dashboardPlugin);
- * It reads app.ctx (config, logger, redis, jobs.queue) and a state store: options.state, else
- * app.ctx.state when the context carries one, else a cache-only store of its own.
+ * It reads app.ctx (config, logger, jobs.queue, state) and opens one Redis connection of its own
+ * (the state-event subscription), opened when the first page connects to the stream.
  */
-import { createStateStore, type ProbeFn, type StateStore } from '@switchyard/state';
+import type { StateStore } from '@switchyard/state';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { registerAssets } from './assets.ts';
@@ -16,10 +16,8 @@ import { SnapshotSource } from './snapshot.ts';
 import { DashboardStream } from './stream.ts';
 
 export interface DashboardOptions {
-  /** The state store to read; default app.ctx.state, else one built on app.ctx.redis. */
+  /** The state store to read; default app.ctx.state (force refresh probes through its prober). */
   state?: StateStore;
-  /** Health probe for a store the plugin builds itself (force refresh); without it, refresh serves the cache. */
-  prober?: ProbeFn;
   /** Snapshot push period of the SSE stream. Default 2000 ms. */
   snapshotIntervalMs?: number;
   /** Chart series push period of the SSE stream. Default 5000 ms. */
@@ -31,10 +29,8 @@ export interface DashboardOptions {
 }
 
 async function dashboardPlugin(app: FastifyInstance, options: DashboardOptions) {
-  const ctx = app.ctx as typeof app.ctx & { state?: StateStore };
-  const ownStore = !options.state && !ctx.state;
-  const state =
-    options.state ?? ctx.state ?? createStateStore(ctx.redis, ctx.config, ctx.logger, options.prober ? { prober: options.prober } : {});
+  const ctx = app.ctx;
+  const state = options.state ?? ctx.state;
   const source = new SnapshotSource(state, ctx.jobs.queue, { seriesMinutes: options.seriesMinutes ?? 60 });
   const stream = new DashboardStream(source, state, ctx.logger, {
     redis: ctx.config,
@@ -49,9 +45,6 @@ async function dashboardPlugin(app: FastifyInstance, options: DashboardOptions) 
   // SSE connections never end on their own: close them first so app.close() is not held up.
   app.addHook('preClose', async () => {
     await stream.close();
-  });
-  app.addHook('onClose', async () => {
-    if (ownStore) await state.close();
   });
 }
 
