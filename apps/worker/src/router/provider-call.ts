@@ -243,8 +243,17 @@ export class ProviderCall {
     });
     if (outcome === 'rate_limited' && retryAfterMs !== undefined) admission.noteCooldown(candidate.provider, retryAfterMs);
     if (outcome === 'success' && this.probeLeaseId) admission.forget(candidate.provider);
-    this.ctx.logger.debug(
-      { provider: candidate.provider, model: candidate.model, outcome, latencyMs, kind: this.ctx.kind },
+    // A provider failing is operator news; successes and our own aborts are routine.
+    const level = outcome === 'success' || outcome === 'aborted' ? 'debug' : 'info';
+    this.ctx.logger[level](
+      {
+        provider: candidate.provider,
+        model: candidate.model,
+        outcome,
+        latencyMs,
+        kind: this.ctx.kind,
+        ...(message ? { error: attempt.message } : {}),
+      },
       'router.call.end',
     );
     this.ctx.onAttempt(this, attempt);
