@@ -10,6 +10,7 @@ import { DAILY_RETENTION_DAYS, type ProviderStatus } from '@switchyard/state';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { RedisUnavailableError } from '../plugins/errors.ts';
 import { errorSchema } from './schemas.ts';
 
 const iso = (ms: number | null | undefined) => (typeof ms === 'number' && Number.isFinite(ms) ? new Date(ms).toISOString() : null);
@@ -72,6 +73,10 @@ export function presentStatus(s: ProviderStatus): z.infer<typeof providerStatusS
 
 export default async function fleetRoutes(app: FastifyInstance) {
   const r = app.withTypeProvider<ZodTypeProvider>();
+  // Some readers degrade to empty answers when a command fails; an empty fleet is not the truth.
+  app.addHook('preHandler', async () => {
+    if (app.ctx.redis.status !== 'ready') throw new RedisUnavailableError();
+  });
 
   r.get(
     '/v1/providers/status',
