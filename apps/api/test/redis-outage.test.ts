@@ -7,12 +7,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type PrivateRedis, startPrivateRedis, waitFor } from '@switchyard/shared/testing';
+import { startPrivateRedis, waitFor } from '@switchyard/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from './harness.ts';
 import { type EchoWorker, startEchoWorker } from './support/echo-worker.ts';
 
-let redis: PrivateRedis;
+let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
 let api: TestApi;
 let worker: EchoWorker;
 const dataDir = mkdtempSync(path.join(tmpdir(), 'sy-api-outage-'));
