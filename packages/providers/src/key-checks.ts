@@ -132,7 +132,7 @@ export function checkProviderKeys(input: Pick<Config, 'providers'> | EnvLike): K
     if (foreign) {
       report(
         'error',
-        `looks like a ${foreign[1]} key`,
+        `holds a key of another provider (${foreign[1]})`,
         `move it to the ${foreign[1].toUpperCase()}_API_KEY variable and set a ${rule.provider} key here.`,
       );
       continue;

@@ -199,9 +199,9 @@ describe('mock server answers match createChatCompletion', () => {
   it.each(['/openai/v1', '/openrouter/api/v1', '/mock/v1'])('%s: chat.completion validates and echoes', async (prefix) => {
     const res = await post(prefix, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'echo this' }] });
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = (await res.json()) as { choices: Array<{ message: { content: string } }> };
     expect(schemas.response(body), JSON.stringify(schemas.response.errors)).toBe(true);
-    expect(body.choices[0].message.content).toBe('echo this');
+    expect(body.choices[0]!.message.content).toBe('echo this');
   });
 
   it.each(['/openai/v1', '/openrouter/api/v1', '/mock/v1'])(

@@ -93,7 +93,8 @@ function nonNegativeInt(name: string, value: string | undefined): number {
 /** Parses a fault spec; throws FaultSyntaxError naming the bad item. An empty spec is no fault. */
 export function parseFault(spec: string): Fault {
   const fault: Fault = {};
-  for (const rawItem of spec.split(/[;,]/)) {
+  // Items split on ";" (or "," before another item), so an HTTP date's comma stays inside retry-after.
+  for (const rawItem of spec.split(/;|,(?=\s*[a-z-]+\s*(?:=|;|,|$))/i)) {
     const item = rawItem.trim();
     if (!item) continue;
     const eq = item.indexOf('=');

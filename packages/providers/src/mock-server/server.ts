@@ -75,6 +75,8 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
   const recordLimit = options.recordLimit ?? 200;
   let account = options.openrouterAccount ?? { limit: 100, usage: 12.5 };
   let closing = false;
+  /** Settles when each open call's connection has closed; close() waits for them so stats are final. */
+  const openCalls = new Set<Promise<void>>();
 
   async function admin(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const key = `${req.method} ${url.pathname}`;
@@ -139,6 +141,9 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
       return;
     }
     const record = stats.begin(found.provider, found.endpoint);
+    const closed = new Promise<void>((resolve) => res.once('close', () => resolve()));
+    openCalls.add(closed);
+    void closed.then(() => openCalls.delete(closed));
     const gone = new AbortController();
     let dropped = false;
     res.on('finish', () => record.end('completed'));
@@ -212,11 +217,11 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
     clearRequests: () => {
       recorded.length = 0;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        closing = true;
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: async () => {
+      closing = true;
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await Promise.all([stopped, ...openCalls]);
+    },
   };
 }

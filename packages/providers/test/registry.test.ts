@@ -1,0 +1,203 @@
+/**
+ * The registry built from configuration, model resolution and GET /v1/models, the in-process
+ * mock/echo provider (the benchmark path, and directives without a server), and key checks.
+ */
+import { loadConfig } from '@switchyard/shared';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkProviderKeys, formatKeyProblems } from '../src/key-checks.ts';
+import { createMockAdapter } from '../src/mock/index.ts';
+import { type MockServer, startMockServer } from '../src/mock-server/index.ts';
+import { createProviderRegistry, listModels, resolveModel } from '../src/registry.ts';
+import { callOptions, expectFailure, KEYS, userRequest } from './helpers.ts';
+
+let server: MockServer;
+beforeAll(async () => {
+  server = await startMockServer();
+});
+afterAll(async () => {
+  await server.close();
+});
+
+describe('registry', () => {
+  it('builds every enabled provider from config, in order, and each answers through the mock server', async () => {
+    const config = loadConfig({
+      ...server.env(),
+      OPENROUTER_API_KEY: KEYS.openrouter,
+      OPENAI_API_KEY: KEYS.openai,
+      ANTHROPIC_API_KEY: KEYS.anthropic,
+      GEMINI_API_KEY: KEYS.gemini,
+      MOCK_PROVIDER: 'true',
+      ATTEMPT_TIMEOUT_MS: '2000',
+    });
+    const registry = createProviderRegistry(config);
+    expect([...registry.keys()]).toEqual(['openrouter', 'openai', 'anthropic', 'gemini', 'ollama', 'mock']);
+    for (const ref of [
+      'openrouter/openai/gpt-4o-mini',
+      'openai/gpt-4o-mini',
+      'anthropic/claude-haiku-4-5',
+      'gemini/gemini-2.5-flash',
+      'ollama/llama3.2',
+      'mock/echo',
+      'mock/http',
+    ]) {
+      const resolved = resolveModel(registry, ref);
+      if ('error' in resolved) throw new Error(resolved.error);
+      const result = await resolved.adapter.chat(userRequest(resolved.model, `hi from ${ref}`), callOptions(false));
+      expect(result.content).toBe(`hi from ${ref}`);
+    }
+    const probes = await Promise.all([...registry.values()].map((a) => a.probe({ timeoutMs: 1_000 })));
+    expect(probes.map((p) => p.state)).toEqual(Array(6).fill('active'));
+  });
+
+  it('listModels: OpenAI-compatible, ids prefixed with the provider', () => {
+    const registry = createProviderRegistry(loadConfig({ OPENAI_API_KEY: KEYS.openai, MOCK_PROVIDER: 'true' }));
+    const list = listModels(registry);
+    expect(list.object).toBe('list');
+    expect(list.data).toContainEqual({ id: 'openai/gpt-4o-mini', object: 'model', created: 0, owned_by: 'openai' });
+    expect(list.data).toContainEqual({ id: 'mock/echo', object: 'model', created: 0, owned_by: 'mock' });
+    expect(list.data.every((m) => m.id.includes('/'))).toBe(true);
+  });
+
+  it('resolveModel explains unknown, disabled and malformed references', () => {
+    const registry = createProviderRegistry(loadConfig({}));
+    expect([...registry.keys()]).toEqual(['mock']);
+    expect(resolveModel(registry, 'openai/gpt-4o')).toEqual({ error: expect.stringContaining('not enabled') });
+    expect(resolveModel(registry, 'acme/x')).toEqual({ error: expect.stringContaining('unknown provider') });
+    expect(resolveModel(registry, 'gpt-4o')).toEqual({ error: expect.stringContaining('provider/model') });
+    expect(resolveModel(registry, 'mock/echo')).toMatchObject({ provider: 'mock', model: 'echo' });
+  });
+});
+
+describe('mock/echo (in-process)', () => {
+  const echo = createMockAdapter({ defaultTimeoutMs: 1_000 });
+
+  it('echoes the last user message with usage; streams it word by word', async () => {
+    const request = {
+      model: 'echo',
+      messages: [
+        { role: 'system' as const, content: 'sys' },
+        { role: 'user' as const, content: 'one two three' },
+      ],
+    };
+    expect(await echo.chat(request, callOptions(false))).toEqual({
+      content: 'one two three',
+      finishReason: 'stop',
+      usage: { promptTokens: 4, completionTokens: 3, totalTokens: 7 },
+      model: 'echo',
+    });
+    const tokens: string[] = [];
+    await echo.chat(request, callOptions(true, { onToken: (t) => tokens.push(t) }));
+    expect(tokens).toEqual(['one ', 'two ', 'three']);
+  });
+
+  it('other mock models need the server', async () => {
+    expect(echo.models).toEqual(['echo']);
+    expect((await expectFailure(echo.chat(userRequest('http', 'x'), callOptions(false)))).errorClass).toBe('model_not_found');
+    expect(await echo.probe({ timeoutMs: 100 })).toMatchObject({ state: 'active' });
+  });
+
+  it.each([
+    ['status=503;retry-after=2', 'service_unavailable', 2000],
+    ['error=context_length', 'context_length_exceeded', undefined],
+    ['error=credits', 'credits_exhausted', undefined],
+    ['status=429', 'rate_limited', undefined],
+    ['reset', 'network_error', undefined],
+    ['malformed', 'invalid_response', undefined],
+    ['inband', 'service_unavailable', undefined],
+    ['hang', 'timeout', undefined],
+  ])('directive [%s] -> %s', async (fault, expected, retryAfterMs) => {
+    const err = await expectFailure(echo.chat(userRequest('echo', `x [[mock:${fault}]]`), callOptions(false, { timeoutMs: 50 })));
+    expect(err.errorClass).toBe(expected);
+    if (retryAfterMs) expect(err.retryAfterMs).toBe(retryAfterMs);
+  });
+
+  it('aborts: before the call, during a hang, from inside onToken', async () => {
+    const pre = new AbortController();
+    pre.abort();
+    expect((await expectFailure(echo.chat(userRequest('echo', 'x'), { signal: pre.signal }))).errorClass).toBe('aborted');
+
+    const during = new AbortController();
+    const hung = echo.chat(userRequest('echo', 'x [[mock:hang]]'), { signal: during.signal });
+    setTimeout(() => during.abort(), 10);
+    expect((await expectFailure(hung)).errorClass).toBe('aborted');
+
+    const inside = new AbortController();
+    const tokens: string[] = [];
+    const err = await expectFailure(
+      echo.chat(userRequest('echo', 'a b c d e'), {
+        signal: inside.signal,
+        onToken: (t) => {
+          tokens.push(t);
+          if (tokens.length === 2) inside.abort();
+        },
+      }),
+    );
+    expect(err.errorClass).toBe('aborted');
+    expect(tokens).toHaveLength(2);
+  });
+
+  it('a stream cut by directive delivers its tokens, then fails; a throwing onToken is aborted', async () => {
+    const tokens: string[] = [];
+    const err = await expectFailure(
+      echo.chat(userRequest('echo', 'a b c d [[mock:cut=2]]'), callOptions(true, { onToken: (t) => tokens.push(t) })),
+    );
+    expect(err.errorClass).toBe('network_error');
+    expect(tokens).toEqual(['a ', 'b ']);
+    const thrown = await expectFailure(
+      echo.chat(userRequest('echo', 'a b'), {
+        signal: new AbortController().signal,
+        onToken: () => {
+          throw new Error('consumer bug');
+        },
+      }),
+    );
+    expect(thrown.errorClass).toBe('aborted');
+  });
+
+  it('is fast enough for the throughput benchmark (no I/O, no timers)', async () => {
+    const started = performance.now();
+    const signal = new AbortController().signal;
+    for (let i = 0; i < 20_000; i++) await echo.chat(userRequest('echo', 'ping'), { signal });
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+});
+
+describe('checkProviderKeys', () => {
+  it.each([
+    [
+      'valid keys: no problems',
+      { OPENROUTER_API_KEY: KEYS.openrouter, OPENAI_API_KEY: KEYS.openai, ANTHROPIC_API_KEY: KEYS.anthropic, GEMINI_API_KEY: KEYS.gemini },
+      [],
+    ],
+    ['OpenRouter key of the wrong shape is an error', { OPENROUTER_API_KEY: 'sk-or-v1-abc' }, [['OPENROUTER_API_KEY', 'error']]],
+    [
+      'OpenRouter key with upper-case hex is an error',
+      { OPENROUTER_API_KEY: KEYS.openrouter.toUpperCase().replace('SK-OR-V1-', 'sk-or-v1-') },
+      [['OPENROUTER_API_KEY', 'error']],
+    ],
+    ['placeholder', { OPENAI_API_KEY: 'your-api-key-here' }, [['OPENAI_API_KEY', 'error']]],
+    ['quoted', { GEMINI_API_KEY: `"${KEYS.gemini}"` }, [['GEMINI_API_KEY', 'error']]],
+    ['key of another vendor', { OPENAI_API_KEY: KEYS.anthropic }, [['OPENAI_API_KEY', 'error']]],
+    [
+      'odd shape for the vendor is a warning',
+      { ANTHROPIC_API_KEY: 'abc123-not-anthropic-like-at-all' },
+      [['ANTHROPIC_API_KEY', 'warning']],
+    ],
+    [
+      'odd shape behind a custom base URL is fine',
+      { OPENAI_API_KEY: 'local-gateway-key', OPENAI_BASE_URL: 'http://127.0.0.1:9999/v1' },
+      [],
+    ],
+  ] as Array<[string, Record<string, string>, Array<[string, string]>]>)('%s', (_label, env, expected) => {
+    const problems = checkProviderKeys(env);
+    expect(problems.map((p) => [p.variable, p.severity])).toEqual(expected);
+    for (const p of problems) expect(p.message).toMatch(/Fix: /);
+  });
+
+  it('accepts a loaded Config too, and formats errors first', () => {
+    const config = loadConfig({ OPENAI_API_KEY: 'sk-or-v1-wrong-variable', ANTHROPIC_API_KEY: 'strange-key-of-some-kind' });
+    const problems = checkProviderKeys(config);
+    expect(problems.map((p) => p.variable)).toEqual(['OPENAI_API_KEY', 'ANTHROPIC_API_KEY']);
+    expect(formatKeyProblems(problems).split('\n')[0]).toMatch(/^error: OPENAI_API_KEY holds a key of another provider \(openrouter\)/);
+  });
+});
