@@ -7,8 +7,7 @@
  *   admit and report.
  * The real Redis store and real provider servers are exercised by the integration tests.
  */
-import type { ChatRequest, ChatResult, ProbeResult, ProviderAdapter } from '@switchyard/providers';
-import { ProviderError } from '@switchyard/providers';
+import type { ChatRequest, ChatResult, ProbeResult, ProviderAdapter, ProviderError } from '@switchyard/providers';
 import {
   type Admission,
   type CallOutcome,
@@ -22,6 +21,24 @@ import { Router, type RouterConfig, type RouterTuning } from '../../src/router/i
 
 export const now = () => performance.now();
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * What the fakes reject with: ProviderError's public shape (the compiler checks it against the real
+ * class), without loading every vendor SDK into each test file. router-robustness.test.ts runs the
+ * real ProviderError through the router too.
+ */
+export class FakeProviderError extends Error implements Pick<ProviderError, 'errorClass' | 'provider' | 'retryAfterMs'> {
+  readonly errorClass: ErrorClass;
+  readonly provider: ProviderName;
+  readonly retryAfterMs?: number;
+  constructor(init: { errorClass: ErrorClass; provider: ProviderName; message: string; retryAfterMs?: number }) {
+    super(init.message);
+    this.name = 'ProviderError';
+    this.errorClass = init.errorClass;
+    this.provider = init.provider;
+    if (init.retryAfterMs !== undefined) this.retryAfterMs = init.retryAfterMs;
+  }
+}
 
 export interface Step {
   /** Time until the call answers (success or `fail`). Infinity: hang until aborted. */
@@ -106,7 +123,7 @@ export class FakeAdapter implements ProviderAdapter {
       const failWith = (errorClass: ErrorClass) =>
         finish(() =>
           reject(
-            new ProviderError({
+            new FakeProviderError({
               errorClass,
               provider,
               message: `${provider} fake: ${errorClass}`,

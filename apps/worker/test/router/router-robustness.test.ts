@@ -3,7 +3,7 @@
  * signal or fail without a classified error, its events, and its log lines (one event per line,
  * jobId and provider as fields, no secrets).
  */
-import type { ChatResult, ProviderAdapter } from '@switchyard/providers';
+import { type ChatResult, type ProviderAdapter, ProviderError } from '@switchyard/providers';
 import { createLogger, type ProviderName } from '@switchyard/shared';
 import { describe, expect, it } from 'vitest';
 import { type CallEndEvent, type CallStartEvent, type JobEndEvent, Router, type RouterError } from '../../src/router/index.ts';
@@ -65,6 +65,27 @@ describe('misbehaving adapters', REAL_TIMERS, () => {
     expect(message).toContain('boom');
     expect(message).not.toContain('sk-proj-abcdef');
     expect(JSON.stringify(fleet.reports)).not.toContain('sk-proj-abcdef');
+  });
+});
+
+describe('the real ProviderError', () => {
+  it('is classified by its errorClass, with its retry-after', async () => {
+    const limited = rogue('openai', async () => {
+      throw new ProviderError({ errorClass: 'rate_limited', provider: 'openai', message: '429', status: 429, retryAfterMs: 60_000 });
+    });
+    const fleet = new FakeFleet();
+    const router = new Router({
+      adapters: new Map<ProviderName, ProviderAdapter>([
+        ['openai', limited],
+        ['anthropic', new FakeAdapter('anthropic')],
+      ]),
+      fleet,
+      config: TEST_CONFIG,
+      logger: createLogger({ name: 't', level: 'silent' }),
+    });
+    const result = await router.route({ id: 'pe', candidates: ['openai/x', 'anthropic/b'], request: REQUEST });
+    expect(result.attempts.map((a) => a.outcome)).toEqual(['rate_limited', 'success']);
+    expect(fleet.reportsFor('openai')).toMatchObject([{ outcome: 'rate_limited', retryAfterMs: 60_000 }]);
   });
 });
 
