@@ -3,6 +3,7 @@
  * handed to the app, and closed in the reverse order.
  */
 import { type Config, createRedis, type Logger, type RedisClient, waitForRedis } from '@switchyard/shared';
+import { createProviderRegistry, type ProviderRegistry } from '@switchyard/providers';
 import { createStateStore, type ProbeFn, type StateStore } from '@switchyard/state';
 import { CompletionHub } from './jobs/completion-hub.ts';
 import { JobEventHub } from './jobs/event-hub.ts';
@@ -19,11 +20,22 @@ export interface ApiContext {
   events: JobEventHub;
   /** The fleet-wide state store: provider status, circuits, metrics, workers. */
   state: StateStore;
+  /** The enabled providers' adapters: their model lists and health probes (the API never calls chat). */
+  providers: ProviderRegistry;
 }
 
 export interface ApiContextOptions {
-  /** Health probe of one provider for the status cache; without it, status is served from what workers report. */
+  /** Replaces the adapters' own health probes (tests). */
   prober?: ProbeFn;
+}
+
+/** The status cache's probe: the adapter's own (one attempt, its deadline, no retries). */
+export function adapterProber(providers: ProviderRegistry): ProbeFn {
+  return async (provider, { signal, timeoutMs }) => {
+    const adapter = providers.get(provider);
+    if (!adapter) return { state: 'unknown', latencyMs: 0 };
+    return adapter.probe({ signal, timeoutMs });
+  };
 }
 
 declare module 'fastify' {
@@ -61,7 +73,8 @@ export async function createApiContext(
   await hub.start();
   const events = new JobEventHub(subscriber, config.SWITCHYARD_NAMESPACE, logger);
   const jobs = new JobService(config, redis, hub);
-  const state = createStateStore(redis, config, logger, options.prober ? { prober: options.prober } : {});
+  const providers = createProviderRegistry(config, logger);
+  const state = createStateStore(redis, config, logger, { prober: options.prober ?? adapterProber(providers) });
   return {
     config,
     logger,
@@ -70,6 +83,7 @@ export async function createApiContext(
     hub,
     events,
     state,
+    providers,
     async close() {
       await state.close().catch(() => {});
       await jobs.close().catch(() => {});

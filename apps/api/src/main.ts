@@ -2,12 +2,18 @@
  * The API process: loads configuration (exiting with a clear message on a bad value), connects to
  * Redis with a deadline, serves, and closes cleanly on SIGTERM/SIGINT.
  */
+import { checkProviderKeys } from '@switchyard/providers';
 import { createLogger, loadConfigOrExit, redactUrl } from '@switchyard/shared';
 import { buildApp } from './app.ts';
 import { type ApiResources, createApiContext } from './context.ts';
 
 const config = loadConfigOrExit();
 const logger = createLogger({ name: 'switchyard-api', level: config.LOG_LEVEL });
+
+// Key shapes are reported at start-up, not at the first job (values are never printed).
+for (const problem of checkProviderKeys(config)) {
+  logger[problem.severity === 'error' ? 'error' : 'warn']({ provider: problem.provider, variable: problem.variable }, problem.message);
+}
 
 let ctx: ApiResources;
 try {

@@ -119,7 +119,8 @@ describe('DELETE /v1/jobs/:id', () => {
 });
 
 describe('POST /v1/jobs/batch', () => {
-  const jobs = (n: number, prefix = 'b') => Array.from({ length: n }, (_, i) => ({ messages: [{ role: 'user', content: `${prefix}${i}` }] }));
+  const jobs = (n: number, prefix = 'b') =>
+    Array.from({ length: n }, (_, i) => ({ messages: [{ role: 'user', content: `${prefix}${i}` }] }));
   const batch = (payload: unknown, headers: Record<string, string> = {}) =>
     idle.app.inject({ method: 'POST', url: '/v1/jobs/batch', headers: { ...json, ...headers }, payload: payload as object });
 

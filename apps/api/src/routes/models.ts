@@ -10,7 +10,7 @@ const modelSchema = z.object({ id: z.string(), object: z.literal('model'), creat
 
 export default async function modelRoutes(app: FastifyInstance) {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const models = () => listModels(app.ctx.config);
+  const models = () => listModels(app.ctx.config, app.ctx.providers);
 
   r.get(
     '/v1/models',
