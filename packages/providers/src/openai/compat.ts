@@ -102,7 +102,10 @@ export function createOpenAICompatibleAdapter(spec: OpenAICompatibleSpec): Provi
       if (!response.body) throw invalidResponse(provider, 'stream response without a body');
       if (!(response.headers.get('content-type') ?? '').includes('text/event-stream')) {
         // OpenRouter may answer a stream request with a plain JSON 200 that carries the error.
-        return fromChatCompletion(provider, parseErrorBody(await response.text()), request.model, classify);
+        // A server that ignored `stream` and sent a whole answer: accept it, delivered as one delta.
+        const whole = fromChatCompletion(provider, parseErrorBody(await response.text()), request.model, classify);
+        emit(whole.content);
+        return whole;
       }
       const folder = new ChatCompletionStream(provider, classify, emit);
       for await (const event of readSse(response.body)) {
