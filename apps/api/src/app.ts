@@ -2,11 +2,13 @@
  * Owns the Fastify application: plugins and routes composed in one place, with the zod type
  * provider so every route's schema drives validation, serialization and the OpenAPI document.
  * Order matters: errors, then auth (sets request.clientId), then rate limits (keyed by it), then
- * docs (collects the routes registered after it), then the routes.
+ * docs (collects the routes registered after it), then the routes, then the dashboard (its page,
+ * data routes and bull-board; it reads app.ctx.state).
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { ApiContext } from './context.ts';
+import dashboardPlugin from './dashboard/index.ts';
 import authPlugin from './plugins/auth.ts';
 import docsPlugin from './plugins/docs.ts';
 import errorsPlugin from './plugins/errors.ts';
@@ -54,5 +56,6 @@ export async function buildApp(ctx: ApiContext): Promise<FastifyInstance> {
   await app.register(chatCompletionRoutes);
   await app.register(modelRoutes);
   await app.register(fleetRoutes);
+  await app.register(dashboardPlugin);
   return app;
 }
