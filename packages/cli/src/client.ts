@@ -51,11 +51,13 @@ export interface Submitted {
 const RETRYABLE = new Set([429, 502, 503, 504]);
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    const done = () => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
       resolve();
-    });
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 
 export class SwitchyardClient {
@@ -130,6 +132,20 @@ export class SwitchyardClient {
     return res.body;
   }
 
+  /**
+   * Long-polls until the job is final. A `completed` view without its result (a read that raced
+   * the job's completion) is read again, so callers always get the answer with the status.
+   */
+  async waitFinal(id: string, signal?: AbortSignal, pollMs = 25_000): Promise<JobView> {
+    let view = await this.job(id, pollMs, signal);
+    while (!isFinalStatus(view.status)) view = await this.job(id, pollMs, signal);
+    for (let reread = 1; view.status === 'completed' && !view.result && reread <= 5; reread++) {
+      await sleep(50 * reread, signal);
+      view = await this.job(id, 0, signal);
+    }
+    return view;
+  }
+
   async providers(forceRefresh = false): Promise<unknown> {
     const res = await this.request<unknown>('GET', `/v1/providers/status${forceRefresh ? '?force_refresh=true' : ''}`, {
       waitMs: forceRefresh ? 15_000 : 0,
@@ -157,6 +173,10 @@ export class SwitchyardClient {
     if (res.status === 401 || res.status === 403) throw new ApiError(res.status, errorMessage(res.status, null, ''), null);
     return null;
   }
+}
+
+function isFinalStatus(status: JobView['status']): boolean {
+  return status === 'completed' || status === 'failed' || status === 'cancelled';
 }
 
 function parseBody(text: string): unknown {

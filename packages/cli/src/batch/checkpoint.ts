@@ -22,7 +22,7 @@ export interface BatchState {
   written: number;
   succeeded: number;
   failed: number;
-  /** Over every run: jobs created, and jobs the server already had (idempotent replays). */
+  /** Over every run, as last saved (a killed run's last moments are missing): jobs created, and jobs the server already had. */
   submitted: number;
   replayed: number;
   runs: number;

@@ -6,12 +6,9 @@
  * API that cannot be reached, after retries, stops the run, which a rerun resumes.
  */
 import { writeSync } from 'node:fs';
-import type { JobView } from '@switchyard/shared';
 import { ApiError, type SwitchyardClient } from '../client.ts';
 import type { BatchLine } from './input.ts';
 import { fromInvalid, fromJob, fromLost, fromRejection, isSuccess, type OutputLine } from './output-line.ts';
-
-const POLL_WAIT_MS = 25_000;
 
 export interface RunnerStats {
   /** Lines in the output (including those recovered from earlier runs). */
@@ -31,10 +28,6 @@ export interface RunnerOptions {
   window?: number;
   /** Called after each write to the output (for the state file). */
   onWrite?: (stats: RunnerStats) => void;
-}
-
-function isFinal(status: JobView['status']): boolean {
-  return status === 'completed' || status === 'failed' || status === 'cancelled';
 }
 
 export class BatchRunner {
@@ -126,9 +119,7 @@ export class BatchRunner {
       throw err;
     }
     try {
-      let view = await this.client.job(id, POLL_WAIT_MS, signal);
-      while (!isFinal(view.status)) view = await this.client.job(id, POLL_WAIT_MS, signal);
-      return fromJob(line, view);
+      return fromJob(line, await this.client.waitFinal(id, signal));
     } catch (err) {
       // Gone between submit and read: removed by retention, or deleted by an operator.
       if (err instanceof ApiError && err.status === 404) return fromLost(line, id);

@@ -4,6 +4,7 @@
  * runs the lines with a progress display, and handles Ctrl-C: the first stops cleanly with the
  * output and state saved, a second exits at once (recovery copes with that too).
  */
+import { setMaxListeners } from 'node:events';
 import { closeSync, existsSync, statSync } from 'node:fs';
 import { type BatchState, loadState, newState, openOutput, recoverOutput, resetOutput, saveState, statePath } from '../batch/checkpoint.ts';
 import { readBatchInput } from '../batch/input.ts';
@@ -114,6 +115,8 @@ export async function batchCommand(args: string[]): Promise<number> {
   );
 
   const stop = new AbortController();
+  // Every request in flight listens to this one signal.
+  setMaxListeners(0, stop.signal);
   const onSignal = (signal: NodeJS.Signals) => {
     if (stop.signal.aborted) process.exit(130);
     stderr(`\n${signal}: stopping; the output and ${statePath(out)} are saved (Ctrl-C again to quit at once)`);
@@ -154,15 +157,16 @@ export async function batchCommand(args: string[]): Promise<number> {
     lines: state.total,
     succeeded: state.succeeded,
     failed: state.failed,
-    jobs_submitted: state.submitted,
-    jobs_reused: state.replayed,
     runs: state.runs,
+    /** This run only: jobs created, and jobs the server already had for a line's key. */
+    jobs_submitted: runner.stats.submitted,
+    jobs_reused: runner.stats.replayed,
     seconds: Math.round((Date.now() - started) / 100) / 10,
   };
   if (values.json) printJson(summary);
-  else
-    stderr(
-      `done: ${counts} in ${formatDuration(Date.now() - started)}; jobs submitted ${state.submitted}, reused ${state.replayed} over ${state.runs} run(s)`,
-    );
+  else {
+    const reuse = runner.stats.replayed > 0 ? `, ${runner.stats.replayed} already on the server` : '';
+    stderr(`done: ${counts} in ${formatDuration(Date.now() - started)}; this run submitted ${runner.stats.submitted} jobs${reuse}`);
+  }
   return 0;
 }

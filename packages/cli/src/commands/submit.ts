@@ -4,9 +4,9 @@
  * with --wait, waits for the final state and prints the answer.
  */
 import { readFile } from 'node:fs/promises';
-import type { JobRequest, JobView } from '@switchyard/shared';
+import type { JobRequest } from '@switchyard/shared';
 import { COMMON_HELP, clientFrom, parseCommand, UsageError } from '../config.ts';
-import { isFinal, printJson, stderr, stdout, summaryLine } from '../output.ts';
+import { printJson, stderr, stdout, summaryLine } from '../output.ts';
 
 export const SUBMIT_HELP = `Usage: switchyard submit [options] [prompt...]
 
@@ -88,8 +88,7 @@ export async function submitCommand(args: string[]): Promise<number> {
     }
     return 0;
   }
-  let view: JobView = await client.job(submitted.id, 25_000);
-  while (!isFinal(view.status)) view = await client.job(submitted.id, 25_000);
+  const view = await client.waitFinal(submitted.id);
   if (values.json) printJson(view);
   else {
     stderr(summaryLine(view));

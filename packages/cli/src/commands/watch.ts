@@ -75,12 +75,13 @@ export async function watchCommand(args: string[]): Promise<number> {
   const w: Watch = { status: undefined, streamed: false, json: values.json };
 
   let view = await client.job(id);
-  noteStatus(w, view.status);
+  if (!isFinal(view.status)) noteStatus(w, view.status);
   if (!isFinal(view.status) && !values.poll) view = (await followEvents(client, id, w)) ?? view;
   while (!isFinal(view.status)) {
     view = await client.job(id, POLL_WAIT_MS);
     if (!isFinal(view.status)) noteStatus(w, view.status);
   }
+  if (view.status === 'completed' && !view.result) view = await client.waitFinal(id);
 
   if (values.json) printJson(view);
   else {
