@@ -2,7 +2,8 @@
  * Loads OpenAI's OpenAPI description (../shared/specs beside the repo) into Ajv (JSON Schema 2020-12,
  * as OpenAPI 3.1 uses), with the spec's OpenAPI-only `nullable` rewritten into JSON Schema.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import Ajv2020 from 'ajv/dist/2020.js';
@@ -34,14 +35,32 @@ export interface OpenAIValidators {
   chunk: ValidateFunction;
 }
 
+/**
+ * The spec's components as JSON Schema. Parsing 3 MB of YAML costs seconds of CPU on a shared
+ * machine, so the converted result is cached in the temp dir, keyed by the spec's size and mtime.
+ */
+function loadComponents(): unknown {
+  const stat = statSync(OPENAI_SPEC_PATH);
+  const cache = path.join(tmpdir(), `switchyard-openai-components-${stat.size}-${Math.floor(stat.mtimeMs)}.json`);
+  try {
+    return JSON.parse(readFileSync(cache, 'utf8')) as unknown;
+  } catch {
+    const spec = parse(readFileSync(OPENAI_SPEC_PATH, 'utf8')) as { components: unknown };
+    const components = toJsonSchema(spec.components);
+    const partial = `${cache}.${process.pid}`;
+    writeFileSync(partial, JSON.stringify(components));
+    renameSync(partial, cache);
+    return components;
+  }
+}
+
 export function loadOpenAIValidators(): OpenAIValidators {
-  const spec = parse(readFileSync(OPENAI_SPEC_PATH, 'utf8')) as { components: unknown };
   // The default export's typing differs between CJS and ESM builds; construct through a narrow cast.
   const AjvCtor = Ajv2020 as unknown as new (options: object) => InstanceType<typeof Ajv2020.default>;
   const ajv = new AjvCtor({ strict: false, allErrors: true });
   (addFormats as unknown as (a: unknown) => void)(ajv);
   ajv.addFormat('unixtime', true);
-  ajv.addSchema({ $id: 'openai.yaml', components: toJsonSchema(spec.components) });
+  ajv.addSchema({ $id: 'openai.yaml', components: loadComponents() });
   const get = (name: string) => {
     const validate = ajv.getSchema(`openai.yaml#/components/schemas/${name}`);
     if (!validate) throw new Error(`schema ${name} not in ${OPENAI_SPEC_PATH}`);

@@ -241,3 +241,23 @@ describe('mock server answers match createChatCompletion', () => {
     });
   });
 });
+
+describe('requests our caller got wrong', () => {
+  it.each(['openai', 'openrouter', 'anthropic', 'gemini', 'ollama', 'mock'] as AdapterName[])(
+    '%s: bad_request, nothing sent',
+    async (adapter) => {
+      const provider = makeAdapter(adapter, server.baseUrls);
+      const bad = [
+        { model: '', messages: [{ role: 'user', content: 'x' }] },
+        { model: 'm', messages: [] },
+        { model: 'm', messages: [{ role: 'wizard', content: 'x' }] },
+        { model: 'm', messages: [{ role: 'user', content: 42 }] },
+      ] as unknown as ChatRequest[];
+      for (const request of bad) {
+        const err = await expectFailure(provider.chat(request, callOptions(false)));
+        expect(err.errorClass).toBe('bad_request');
+      }
+      expect(server.requests()).toHaveLength(0);
+    },
+  );
+});

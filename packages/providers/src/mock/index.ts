@@ -7,6 +7,7 @@ import type { Logger } from '@switchyard/shared';
 import { createOpenAICompatibleAdapter } from '../openai/compat.ts';
 import { classifyOpenAIError } from '../openai/errors.ts';
 import { ProviderError } from '../provider-error.ts';
+import { checkRequest } from '../transport/adapter.ts';
 import { joinUrl } from '../transport/http.ts';
 import type { CallOptions, ChatRequest, ChatResult, ProbeResult, ProviderAdapter } from '../types.ts';
 import { echoChat } from './echo.ts';
@@ -43,6 +44,8 @@ export function createMockAdapter(options: MockAdapterOptions = {}): ProviderAda
     provider: 'mock',
     models: http ? ['echo', 'http'] : ['echo'],
     chat(request: ChatRequest, callOptions: CallOptions): Promise<ChatResult> {
+      const invalid = checkRequest('mock', request);
+      if (invalid) return Promise.reject(invalid);
       if (request.model === 'echo') return echoChat(request, callOptions, defaultTimeoutMs);
       if (http) return http.chat(request, callOptions);
       return Promise.reject(

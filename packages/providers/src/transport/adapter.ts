@@ -3,6 +3,7 @@
  * the outcome log line, and the probe wrapper. A provider folder supplies only its wire format.
  */
 import type { Logger, ProviderName } from '@switchyard/shared';
+import { ProviderError } from '../provider-error.ts';
 import type { CallOptions, ChatRequest, ChatResult, ProbeResult, ProviderAdapter } from '../types.ts';
 import { runAttempt, type ThrownClassifier, tokenSink } from './attempt.ts';
 import { logCall } from './log.ts';
@@ -29,6 +30,28 @@ export interface AdapterSpec {
   probe(signal: AbortSignal, timeoutMs: number): ReturnType<ProbeCheck>;
 }
 
+const ROLES = new Set(['system', 'user', 'assistant', 'tool', 'developer']);
+
+/**
+ * A request our own caller got wrong is `bad_request` before anything is sent; left to the mapping
+ * code it would surface as a TypeError and be mistaken for a provider fault.
+ */
+export function checkRequest(provider: ProviderName, request: ChatRequest): ProviderError | undefined {
+  const problem =
+    !request || typeof request !== 'object'
+      ? 'no request'
+      : typeof request.model !== 'string' || !request.model
+        ? 'model must be a non-empty string'
+        : !Array.isArray(request.messages) || request.messages.length === 0
+          ? 'messages must be a non-empty array'
+          : request.messages.some((m) => !m || !ROLES.has(m.role) || typeof m.content !== 'string')
+            ? 'every message needs a known role and string content'
+            : undefined;
+  return problem
+    ? new ProviderError({ errorClass: 'bad_request', provider, message: `${provider}: invalid request: ${problem}` })
+    : undefined;
+}
+
 export function defineAdapter(spec: AdapterSpec): ProviderAdapter {
   const { provider } = spec;
   return {
@@ -39,8 +62,10 @@ export function defineAdapter(spec: AdapterSpec): ProviderAdapter {
       const timeoutMs = options.timeoutMs ?? spec.defaultTimeoutMs;
       const streaming = options.onToken !== undefined;
       const emit = tokenSink(provider, options.onToken);
-      const fields = { provider, model: request.model, startedAt, stream: streaming };
+      const fields = { provider, model: request?.model, startedAt, stream: streaming };
       try {
+        const invalid = checkRequest(provider, request);
+        if (invalid) throw invalid;
         const result = await runAttempt(
           { provider, signal: options.signal, timeoutMs },
           (signal) => (streaming ? spec.stream : spec.complete)({ request, signal, timeoutMs, emit }),

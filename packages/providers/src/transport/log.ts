@@ -7,7 +7,7 @@ import { isProviderError } from '../provider-error.ts';
 
 export function logCall(
   logger: Logger | undefined,
-  fields: { provider: ProviderName; model: string; startedAt: number; stream: boolean },
+  fields: { provider: ProviderName; model: string | undefined; startedAt: number; stream: boolean },
   err?: unknown,
 ): void {
   if (!logger) return;
