@@ -63,6 +63,24 @@ describe.each(ADAPTER_NAMES)('%s', (adapter) => {
     expect(counters(adapter).inFlight).toBe(0);
   });
 
+  it('abort inside onToken with more tokens already buffered: none is delivered after it', async () => {
+    const provider = makeAdapter(adapter, server.baseUrls);
+    const controller = new AbortController();
+    const tokens: string[] = [];
+    // No delay between chunks: many events arrive in one read, parsed in one go.
+    const err = await expectFailure(
+      provider.chat(userRequest(model, 'burst [[mock:words=300]]'), {
+        signal: controller.signal,
+        onToken: (t) => {
+          tokens.push(t);
+          if (tokens.length === 2) controller.abort();
+        },
+      }),
+    );
+    expect(err.errorClass).toBe('aborted');
+    expect(tokens).toHaveLength(2);
+  });
+
   it('deadline mid-stream: timeout, upstream connection closed', async () => {
     const provider = makeAdapter(adapter, server.baseUrls);
     const before = counters(adapter).abandoned;

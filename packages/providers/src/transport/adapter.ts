@@ -68,7 +68,18 @@ export function defineAdapter(spec: AdapterSpec): ProviderAdapter {
         if (invalid) throw invalid;
         const result = await runAttempt(
           { provider, signal: options.signal, timeoutMs },
-          (signal) => (streaming ? spec.stream : spec.complete)({ request, signal, timeoutMs, emit }),
+          (signal) =>
+            (streaming ? spec.stream : spec.complete)({
+              request,
+              signal,
+              timeoutMs,
+              // Once the attempt has ended (abort, deadline) not one more token reaches the caller, even
+              // from events already buffered in the chunk being parsed; throwing also stops that parsing.
+              emit: (delta) => {
+                if (signal.aborted) throw new Error('attempt already ended');
+                emit(delta);
+              },
+            }),
           spec.classify,
         );
         logCall(spec.logger, fields);
