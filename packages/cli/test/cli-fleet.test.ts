@@ -91,7 +91,7 @@ beforeAll(async () => {
     workers: 1,
     env: { WORKER_CONCURRENCY: '64', MOCK_PROVIDER: 'true', API_KEYS: KEY, RESULT_MAX_COUNT: '100000', LOG_LEVEL: 'info' },
   });
-});
+}, 120_000);
 
 afterAll(async () => {
   await fleet?.stop();
@@ -117,26 +117,31 @@ describe('switchyard batch against the running system', () => {
     const args = ['batch', input, '--out', output, '--concurrency', '64', '--progress-interval', '1'];
 
     // Run 1: Ctrl-C once some lines are in; it stops cleanly, saying how to resume.
+    const t0 = Date.now();
+    const phase = (name: string) => console.log(`[cli-fleet] ${name} at ${Date.now() - t0} ms, ${lineCount(output)} lines`);
     const first = cli(args);
-    await waitFor(() => lineCount(output) >= 200, 'first lines of run 1', 30_000, 10);
+    await waitFor(() => lineCount(output) >= 200, 'first lines of run 1', 90_000, 10);
     first.child.kill('SIGINT');
     expect(await first.exited).toBe(130);
     expect(first.stderr).toContain('Run the same command again to resume');
+    phase('run 1 stopped');
     const afterFirst = lineCount(output);
     expect(afterFirst).toBeLessThan(LINES);
 
     // Run 2: resumes, and is killed outright half-way.
     const second = cli(args);
-    await waitFor(() => lineCount(output) >= LINES / 2, 'half of the lines', 30_000, 10);
+    await waitFor(() => lineCount(output) >= LINES / 2, 'half of the lines', 90_000, 10);
     second.child.kill('SIGKILL');
     await second.exited;
     expect(second.stderr).toMatch(new RegExp(`resuming: ${afterFirst} of ${LINES} lines already done`));
+    phase('run 2 killed');
     const afterSecond = lineCount(output);
     expect(afterSecond).toBeGreaterThanOrEqual(LINES / 2);
     expect(afterSecond).toBeLessThan(LINES);
 
     // Run 3: resumes to the end.
     const third = await cliDone([...args, '--json']);
+    phase('run 3 done');
     expect(third.code, third.stderr).toBe(0);
     expect(third.stderr).toContain('resuming:');
     expect(third.stderr).toMatch(/progress: \d+\/1000 +\d+\.\d% +\d+\.\d\/s +ETA /);
@@ -190,7 +195,8 @@ describe('switchyard batch against the running system', () => {
     expect(fourth.code).toBe(0);
     expect(JSON.parse(fourth.stdout)).toMatchObject({ jobs_submitted: 0, jobs_reused: 0 });
     for (const run of [first, second, third, fourth]) expect(run.stdout + run.stderr).not.toContain(KEY);
-  });
+    // About 25 s on an idle 2-CPU machine; the margin is for a CI box shared with other suites.
+  }, 180_000);
 
   it('refuses to resume into an output that belongs to another input', async () => {
     const other = join(dir, 'other.jsonl');
