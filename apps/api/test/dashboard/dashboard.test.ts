@@ -172,6 +172,10 @@ describe('dashboard without API_KEYS', () => {
     try {
       expect((await api.app.inject({ url: '/dashboard' })).body).toContain('content="open"');
       expect((await api.app.inject({ url: '/dashboard/api/snapshot' })).statusCode).toBe(200);
+      // The OpenAPI document still builds, and leaves the dashboard's own routes out.
+      const docs = await api.app.inject({ url: '/docs/json' });
+      expect(docs.statusCode).toBe(200);
+      expect(Object.keys(docs.json().paths).filter((p) => p.startsWith('/dashboard') || p.startsWith('/admin'))).toEqual([]);
     } finally {
       await api.close();
     }
