@@ -30,7 +30,7 @@ describe.each(ADAPTER_NAMES)('%s', (adapter) => {
     const abortedAt = performance.now();
     controller.abort('client cancelled');
     const err = await expectFailure(call);
-    expect(performance.now() - abortedAt).toBeLessThan(50);
+    expect(performance.now() - abortedAt).toBeLessThan(100);
     expect(err.errorClass).toBe('aborted');
     expect(err.message).toContain('client cancelled');
     const closedIn = await pollUntil(() => counters(adapter).abandoned === before + 1, 'the server to see the client leave');
@@ -94,7 +94,7 @@ describe.each(ADAPTER_NAMES)('%s', (adapter) => {
       }),
     );
     expect(err.errorClass).toBe('timeout');
-    expect(performance.now() - started).toBeLessThan(400);
+    expect(performance.now() - started).toBeLessThan(600);
     expect(tokens.length).toBeGreaterThan(0);
     await pollUntil(() => counters(adapter).abandoned === before + 1, 'the server to see the stream abandoned', 500);
   });
