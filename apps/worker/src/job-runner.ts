@@ -6,6 +6,11 @@ export interface RunInput {
   data: QueuedJobData;
   /** Aborts on client cancel and on shutdown past the drain deadline. */
   signal: AbortSignal;
+  /**
+   * Epoch ms at which the job became active on this worker (BullMQ's processedOn, stamped by this
+   * process's clock). The job's budget counts from here, so work before routing starts is inside it.
+   */
+  activeSince?: number;
   /** Set when the job streams: receives each token as it arrives. */
   onToken?: (delta: string) => void;
 }

@@ -95,12 +95,17 @@ export class JobWorker {
     this.active.set(jobId, controller);
     const started = Date.now();
     this.deps.events.event(jobId, { type: 'state', status: 'active', at: started });
+    log.debug(
+      { model: job.data.model, attempt: job.attemptsMade + 1, sinceActiveMs: started - (job.processedOn ?? started) },
+      'job started',
+    );
     let tokenIndex = 0;
     try {
       const result = await this.deps.runner.run({
         jobId,
         data: job.data,
         signal: controller.signal,
+        ...(job.processedOn ? { activeSince: job.processedOn } : {}),
         ...(job.data.stream
           ? { onToken: (delta: string) => this.deps.events.event(jobId, { type: 'token', delta, index: tokenIndex++ }) }
           : {}),

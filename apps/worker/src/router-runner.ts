@@ -15,8 +15,11 @@ export function candidatesOf(data: QueuedJobData): string[] {
 export class RouterRunner implements JobRunner {
   constructor(private readonly router: Router) {}
 
-  async run({ jobId, data, signal, onToken }: RunInput) {
+  async run({ jobId, data, signal, onToken, activeSince }: RunInput) {
     const { request } = data;
+    // What already went by since the job became active (the cancel check, a busy event loop) is
+    // spent budget: the job must end by activeSince + budget_ms, not later by that much.
+    const spent = activeSince === undefined ? 0 : Math.min(Math.max(0, Date.now() - activeSince), data.budget_ms);
     try {
       return await this.router.route({
         id: jobId,
@@ -26,7 +29,7 @@ export class RouterRunner implements JobRunner {
           ...(request.max_tokens !== undefined ? { maxTokens: request.max_tokens } : {}),
           ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
         },
-        budgetMs: data.budget_ms,
+        budgetMs: data.budget_ms - spent,
         signal,
         ...(onToken ? { onToken } : {}),
       });

@@ -105,7 +105,10 @@ export class AdmissionControl {
         deliver({ admitted: true });
       };
       const onAbort = () => deliver(ABORTED);
-      const timer = setTimeout(() => failOpen(`no answer within ${this.options.timeoutMs} ms`), this.options.timeoutMs);
+      // Timers run before I/O in Node's loop: after a long busy stretch the deadline fires while the
+      // store's answer already waits unread on the socket. One turn of I/O first (setImmediate) lets
+      // that answer win; failing open on a loaded worker would let calls through an open circuit.
+      const timer = setTimeout(() => setImmediate(() => failOpen(`no answer within ${this.options.timeoutMs} ms`)), this.options.timeoutMs);
       signal.addEventListener('abort', onAbort, { once: true });
 
       let pending: Promise<Admission>;
