@@ -5,13 +5,13 @@
  * docs (collects the routes registered after it), then the routes, then the dashboard (its page,
  * data routes and bull-board; it reads app.ctx.state).
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { ApiContext } from './context.ts';
 import dashboardPlugin from './dashboard/index.ts';
 import authPlugin from './plugins/auth.ts';
 import docsPlugin from './plugins/docs.ts';
-import errorsPlugin from './plugins/errors.ts';
+import errorsPlugin, { errorBody } from './plugins/errors.ts';
 import rateLimitPlugin from './plugins/rate-limit.ts';
 import chatCompletionRoutes from './routes/chat-completions.ts';
 import fleetRoutes from './routes/fleet.ts';
@@ -33,6 +33,22 @@ export async function buildApp(ctx: ApiContext): Promise<FastifyInstance> {
     return503OnClosing: true,
     connectionTimeout: 0,
     requestTimeout: 120_000,
+    // Job ids are up to 128 characters; a longer path parameter is a 414 (below), never a 404.
+    maxParamLength: 256,
+    // Errors the router raises before any hook runs (a malformed URL, an over-long parameter):
+    // the same envelope as every other error.
+    frameworkErrors: (error, _request, res) => {
+      const [status, message]: [number, string] =
+        error.code === 'FST_ERR_BAD_URL'
+          ? [400, 'Malformed URL: it is not valid percent-encoding.']
+          : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+            ? [414, 'A path parameter is too long (at most 256 characters).']
+            : [500, 'Internal error.'];
+      (res as FastifyReply)
+        .code(status)
+        .type('application/json; charset=utf-8')
+        .send(errorBody(status === 500 ? 'server_error' : 'invalid_request_error', message));
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -2,8 +2,9 @@
  * Owns the API process's dependencies: built once by createApiContext() (main.ts, or a test) and
  * handed to the app, and closed in the reverse order.
  */
-import { type Config, createRedis, type Logger, type RedisClient, waitForRedis } from '@switchyard/shared';
+
 import { createProviderRegistry, type ProviderRegistry } from '@switchyard/providers';
+import { type Config, createRedis, type Logger, type RedisClient, waitForRedis } from '@switchyard/shared';
 import { createStateStore, type ProbeFn, type StateStore } from '@switchyard/state';
 import { CompletionHub } from './jobs/completion-hub.ts';
 import { JobEventHub } from './jobs/event-hub.ts';

@@ -4,9 +4,9 @@
  * timingSafeEqual over every configured key), and only a key's short digest ever identifies a client.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { ApiError } from './errors.ts';
+import { errorBody } from './errors.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -38,7 +38,9 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions) {
     app.log.warn('API_KEYS is not set: the API is open to anyone who can reach it. Set API_KEYS to require Bearer keys.');
   }
 
-  app.addHook('onRequest', async (request: FastifyRequest) => {
+  // 401s are sent from here rather than thrown, so routes with an error handler of their own
+  // (bull-board) still answer in our envelope.
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const presented = bearer(request.headers.authorization);
     if (keys.length === 0) {
       request.clientId = presented ? `key:${digest(presented).toString('hex').slice(0, 16)}` : `ip:${request.ip}`;
@@ -46,18 +48,22 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions) {
     }
     if (!isProtected(request.url, prefixes)) return;
     if (!presented) {
-      throw new ApiError(
-        401,
-        'authentication_error',
-        'Missing API key. Fix: send the header "Authorization: Bearer <key>" with a key from API_KEYS.',
-      );
+      return unauthorized(reply, 'Missing API key. Fix: send the header "Authorization: Bearer <key>" with a key from API_KEYS.');
     }
     const given = digest(presented);
     let match = false;
     for (const key of keys) match = timingSafeEqual(given, key) || match;
-    if (!match) throw new ApiError(401, 'authentication_error', 'Invalid API key. Fix: use one of the keys configured in API_KEYS.');
+    if (!match) return unauthorized(reply, 'Invalid API key. Fix: use one of the keys configured in API_KEYS.');
     request.clientId = `key:${given.toString('hex').slice(0, 16)}`;
   });
+}
+
+function unauthorized(reply: FastifyReply, message: string) {
+  return reply
+    .code(401)
+    .header('www-authenticate', 'Bearer')
+    .type('application/json; charset=utf-8')
+    .send(errorBody('authentication_error', message, { code: 'invalid_api_key' }));
 }
 
 function bearer(header: string | undefined): string | undefined {
