@@ -212,7 +212,7 @@ describe('faults and echo', () => {
     await pollUntil(() => other.stats().total.inFlight === 1, 'the hung call');
     const started = performance.now();
     await other.close();
-    expect(performance.now() - started).toBeLessThan(500);
+    expect(performance.now() - started).toBeLessThan(1_000);
     expect(await hung).toBeInstanceOf(Error);
     expect(other.stats().total).toMatchObject({ dropped: 1, inFlight: 0 });
   });
