@@ -1,0 +1,179 @@
+/**
+ * Owns one chaos test file's system under test: a private appendonly redis-server of its own
+ * (never the shared 127.0.0.1:6379), the real API process and N real worker processes sharing one
+ * namespace and environment, with the moves the tests make on them: kill and restart workers,
+ * stop and restart Redis on the same port with the same data directory, and a stop that always
+ * leaves nothing behind.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, startPrivateRedis, waitFor } from '@switchyard/shared/testing';
+import { Redis } from 'ioredis';
+import { type ChaosProcess, launch, track } from './processes.ts';
+import { CLIENT_KEYS } from './secrets.ts';
+
+export type PrivateRedis = Awaited<ReturnType<typeof startPrivateRedis>>;
+
+export interface ClusterOptions {
+  /** Short label: process names, temp dirs, the namespace. */
+  name: string;
+  workers: number;
+  /** Environment shared by the API and the workers (on top of Redis, namespace, port, API_KEYS). */
+  env?: Record<string, string>;
+  /** Extra environment of the API only. */
+  apiEnv?: Record<string, string>;
+  /** Start the API process (default true). */
+  api?: boolean;
+  /** Keep log lines in memory (default true). */
+  keepLines?: boolean;
+  /** Extra redis-server arguments. */
+  redisArgs?: string[];
+}
+
+export class ChaosCluster {
+  readonly namespace: string;
+  readonly dataDir: string;
+  redis!: PrivateRedis;
+  api: ChaosProcess | undefined;
+  apiUrl = '';
+  /** Workers currently running (killed ones leave this list). */
+  readonly workers: ChaosProcess[] = [];
+  /** Every process ever started, for log checks. */
+  readonly history: ChaosProcess[] = [];
+  readonly env: Record<string, string>;
+  private workerSeq = 0;
+  private readonly ready = new WeakSet<ChaosProcess>();
+  private stopped = false;
+
+  private constructor(private readonly options: ClusterOptions) {
+    this.namespace = `chaos${options.name.replace(/[^A-Za-z0-9]/g, '').slice(0, 12)}`;
+    this.dataDir = mkdtempSync(join(tmpdir(), `sy-chaos-${options.name}-`));
+    this.env = {};
+  }
+
+  static async start(options: ClusterOptions): Promise<ChaosCluster> {
+    const cluster = new ChaosCluster(options);
+    try {
+      await cluster.startRedis();
+      const port = await freePort();
+      Object.assign(cluster.env, {
+        REDIS_URL: cluster.redis.url,
+        SWITCHYARD_NAMESPACE: cluster.namespace,
+        API_HOST: '127.0.0.1',
+        API_PORT: String(port),
+        API_KEYS: CLIENT_KEYS.join(','),
+        ...options.env,
+      });
+      cluster.apiUrl = `http://127.0.0.1:${port}`;
+      const starting: Array<Promise<unknown>> = [];
+      if (options.api !== false) starting.push(cluster.startApi());
+      for (let i = 0; i < options.workers; i++) starting.push(cluster.startWorker());
+      await Promise.all(starting);
+      return cluster;
+    } catch (err) {
+      await cluster.stop();
+      throw err;
+    }
+  }
+
+  get redisUrl(): string {
+    return this.redis.url;
+  }
+
+  private async startRedis(port?: number): Promise<void> {
+    this.redis = await startPrivateRedis({
+      dataDir: this.dataDir,
+      appendonly: true,
+      ...(port ? { port } : {}),
+      extraArgs: this.options.redisArgs ?? [],
+      deadlineMs: 15_000,
+    });
+    track(this.redis.process);
+  }
+
+  async startApi(): Promise<ChaosProcess> {
+    const api = launch({
+      name: 'api',
+      script: 'apps/api/src/main.ts',
+      env: { ...this.env, ...this.options.apiEnv },
+      keepLines: this.options.keepLines ?? true,
+    });
+    this.api = api;
+    this.history.push(api);
+    await waitFor(
+      async () => {
+        if (!api.alive()) throw new Error(`api exited at start:\n${api.lines.slice(-20).join('\n')}`);
+        const res = await fetch(`${this.apiUrl}/readyz`, { signal: AbortSignal.timeout(1000) }).catch(() => null);
+        return res?.ok;
+      },
+      'api ready',
+      90_000,
+      100,
+    );
+    return api;
+  }
+
+  async startWorker(extraEnv: Record<string, string> = {}): Promise<ChaosProcess> {
+    this.workerSeq += 1;
+    const worker = launch({
+      name: `worker-${this.workerSeq}`,
+      script: 'apps/worker/src/main.ts',
+      env: { ...this.env, ...extraEnv },
+      keepLines: this.options.keepLines ?? true,
+    });
+    this.workers.push(worker);
+    this.history.push(worker);
+    await worker.waitForLine((line) => line.includes('"worker ready"'), 90_000);
+    this.ready.add(worker);
+    return worker;
+  }
+
+  /** Workers running and past their start-up. */
+  readyWorkers(): ChaosProcess[] {
+    return this.workers.filter((w) => this.ready.has(w) && w.alive());
+  }
+
+  /** Kills a worker (SIGKILL by default: no drain, no goodbye) and forgets it. */
+  async killWorker(worker: ChaosProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const at = this.workers.indexOf(worker);
+    if (at >= 0) this.workers.splice(at, 1);
+    await worker.kill(signal, 5_000);
+  }
+
+  /** A Redis client of the test's own (not one of the system's). */
+  client(): Redis {
+    const client = new Redis(this.redis.url, { maxRetriesPerRequest: 3, lazyConnect: false });
+    client.on('error', () => {});
+    return client;
+  }
+
+  /** Kills Redis (SIGKILL: a crash, not a shutdown) and waits until it is gone. */
+  async crashRedis(): Promise<void> {
+    const child = this.redis.process;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise<void>((resolveGone) => child.once('exit', () => resolveGone()));
+    child.kill('SIGKILL');
+    await gone;
+  }
+
+  /** Starts Redis again on the same port with the same appendonly data directory. */
+  async restartRedis(): Promise<void> {
+    await this.startRedis(this.redis.port);
+  }
+
+  redisRunning(): boolean {
+    const child = this.redis?.process;
+    return !!child && child.exitCode === null && child.signalCode === null;
+  }
+
+  /** SIGTERM to every process (SIGKILL after a grace), then Redis, then the data directory. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const running = this.history.filter((p) => p.alive());
+    await Promise.all(running.map((p) => p.kill('SIGTERM', 15_000)));
+    await this.redis?.stop().catch(() => {});
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * Preloaded (node --import) into every process the chaos suite starts: if the test process that
+ * started it goes away, even by SIGKILL, this process kills itself at once, so a failed or killed
+ * run never leaves an API or a worker behind.
+ */
+const VARIABLE = 'CHAOS_PARENT_PID';
+const parent = Number(process.env[VARIABLE]);
+if (Number.isInteger(parent) && parent > 0) {
+  setInterval(() => {
+    if (process.ppid !== parent) process.kill(process.pid, 'SIGKILL');
+  }, 500).unref();
+}
