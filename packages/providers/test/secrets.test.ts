@@ -84,7 +84,10 @@ describe('no secret in errors, logs, probes, stats', () => {
         produced.push(JSON.stringify(ok));
         const failures = await Promise.allSettled(
           FAULTS.map((fault) =>
-            provider.chat(userRequest(MODEL_FOR[adapter], `x [[mock:${fault}]]`), callOptions(stream, { timeoutMs: 150 })),
+            provider.chat(
+              userRequest(MODEL_FOR[adapter], `x [[mock:${fault}]]`),
+              callOptions(stream, { timeoutMs: fault === 'hang' ? 150 : 10_000 }),
+            ),
           ),
         );
         for (const outcome of failures) {
