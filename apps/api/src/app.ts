@@ -34,7 +34,7 @@ export async function buildApp(ctx: ApiContext): Promise<FastifyInstance> {
     connectionTimeout: 0,
     requestTimeout: 120_000,
     // Job ids are up to 128 characters; a longer path parameter is a 414 (below), never a 404.
-    maxParamLength: 256,
+    routerOptions: { maxParamLength: 256 },
     // Errors the router raises before any hook runs (a malformed URL, an over-long parameter):
     // the same envelope as every other error.
     frameworkErrors: (error, _request, res) => {

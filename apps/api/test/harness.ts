@@ -5,7 +5,7 @@ import { createLogger, loadConfig } from '@switchyard/shared';
 import { deleteNamespace, testNamespace, testRedisUrl } from '@switchyard/shared/testing';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.ts';
-import { type ApiResources, createApiContext } from '../src/context.ts';
+import { type ApiContextOptions, type ApiResources, createApiContext } from '../src/context.ts';
 
 export interface TestApi {
   app: FastifyInstance;
@@ -16,7 +16,7 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
+export async function startTestApi(env: Record<string, string> = {}, options: ApiContextOptions = {}): Promise<TestApi> {
   const namespace = env.SWITCHYARD_NAMESPACE ?? testNamespace('api');
   const redisUrl = env.REDIS_URL ?? testRedisUrl();
   const config = loadConfig({ REDIS_URL: redisUrl, SWITCHYARD_NAMESPACE: namespace, LOG_LEVEL: 'info', ...env });
@@ -28,7 +28,7 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
     },
   });
   const logger = createLogger({ name: 'test-api', level: config.LOG_LEVEL }, sink);
-  const ctx = await createApiContext(config, logger, 5000);
+  const ctx = await createApiContext(config, logger, 5000, options);
   const app = await buildApp(ctx);
   await app.ready();
   return {

@@ -20,9 +20,7 @@ import {
   jobEventsChannel,
   type RedisClient,
 } from '@switchyard/shared';
-import type { JobService } from './job-service.ts';
-
-import { CLIENT_CANCEL_MESSAGE } from './job-service.ts';
+import { CLIENT_CANCEL_MESSAGE, isJobId, type JobService } from './job-service.ts';
 
 export interface CancelOutcome {
   /** The job's view after the cancel: final, or still `active` while its worker winds down. */
@@ -47,6 +45,7 @@ const QUEUED_STATES = new Set(['waiting', 'prioritized', 'delayed', 'waiting-chi
  */
 export async function cancelJob(deps: CancelDeps, id: string, settleMs = 1500): Promise<CancelOutcome | null> {
   const { jobs, redis, namespace } = deps;
+  if (!isJobId(id)) return null;
   const job = await jobs.queue.getJob(id);
   if (!job) {
     const view = await jobs.view(id);

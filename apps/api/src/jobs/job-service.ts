@@ -106,6 +106,7 @@ export class JobService {
   }
 
   async view(id: string): Promise<JobView | null> {
+    if (!isJobId(id)) return null;
     const job = await this.queue.getJob(id);
     if (!job) {
       const cancelled = await this.redis.exists(cancelKey(this.config.SWITCHYARD_NAMESPACE, id));
@@ -204,6 +205,15 @@ export function viewToDone(view: JobView): JobDoneMessage {
   if (view.result) message.result = view.result;
   if (view.error) message.error = view.error;
   return message;
+}
+
+/**
+ * Ids this service hands out: a UUID, or `idem-` and 32 hex digits. Anything else cannot be a job,
+ * and must never reach BullMQ: `events`, `meta`, `wait`... name the queue's own keys.
+ */
+const JOB_ID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|idem-[0-9a-f]{32})$/;
+export function isJobId(id: string): boolean {
+  return JOB_ID.test(id);
 }
 
 export function isFinal(status: JobStatus): boolean {
