@@ -199,6 +199,30 @@ describe('errors reach the SDK as its typed errors', () => {
   });
 });
 
+describe('retry-after comes from the fleet state', () => {
+  it('a cooldown for rate_limited, the next probe of an open circuit for no_provider_available', async () => {
+    await api.ctx.state.report({ provider: 'mock', model: 'echo', outcome: 'rate_limited', latencyMs: 5, retryAfterMs: 30_000 });
+    const limited = (await client.chat.completions
+      .create({ model: 'mock/echo', messages: user('fail:rate_limited') })
+      .catch((e) => e)) as APIError;
+    expect(limited).toBeInstanceOf(RateLimitError);
+    const cooldown = Number(limited.headers?.get('retry-after'));
+    expect(cooldown).toBeGreaterThanOrEqual(25);
+    expect(cooldown).toBeLessThanOrEqual(30);
+
+    for (let i = 0; i < api.ctx.config.CIRCUIT_FAILURE_THRESHOLD; i++) {
+      await api.ctx.state.report({ provider: 'mock', model: 'echo', outcome: 'service_unavailable', latencyMs: 5 });
+    }
+    const none = (await client.chat.completions
+      .create({ model: 'mock/echo', messages: user('fail:no_provider_available') })
+      .catch((e) => e)) as APIError;
+    expect(none.status).toBe(503);
+    const wait = Number(none.headers?.get('retry-after'));
+    expect(wait).toBeGreaterThan(30);
+    expect(wait).toBeLessThanOrEqual(Math.ceil(api.ctx.config.CIRCUIT_RESET_MS / 1000));
+  });
+});
+
 describe('client disconnects', () => {
   it('hanging up on a completion cancels its job', async () => {
     const controller = new AbortController();

@@ -13,6 +13,7 @@ import { cancelJob } from '../jobs/job-cancel.ts';
 import { isFinal, viewToDone } from '../jobs/job-service.ts';
 import { errorEventBody, jobErrorToOpenAi, OpenAiError } from './errors.ts';
 import { type ChunkBase, chunk, completionId, finishReason, servedModel, usageChunk } from './response.ts';
+import { retryAfterSeconds } from './retry-after.ts';
 
 /** Headers go out at the first token, or after this long without one (then keep-alive comments). */
 export const FIRST_BYTE_MS = 5_000;
@@ -141,7 +142,15 @@ export async function streamCompletion(app: FastifyInstance, reply: FastifyReply
       return;
     }
     if (final.status !== 'completed' || !final.result) {
-      sendError(jobErrorToOpenAi(final.error ?? { class: 'service_unavailable', message: `job ${final.status}` }));
+      const error = final.error ?? { class: 'service_unavailable' as const, message: `job ${final.status}` };
+      const retryAfter = sse.isOpen
+        ? 1
+        : await retryAfterSeconds(
+            app.ctx.state,
+            config.providers.map((p) => p.name),
+            error,
+          );
+      sendError(jobErrorToOpenAi(error, retryAfter));
       return;
     }
 

@@ -11,6 +11,7 @@ import { isFinal, viewToDone } from '../jobs/job-service.ts';
 import { jobErrorToOpenAi, OpenAiError } from '../openai/errors.ts';
 import { chatCompletionRequestSchema, translateRequest } from '../openai/request.ts';
 import { chatCompletion, chatCompletionSchema } from '../openai/response.ts';
+import { retryAfterSeconds } from '../openai/retry-after.ts';
 import { streamCompletion } from '../openai/stream.ts';
 import { errorSchema, idempotencyHeaders } from './schemas.ts';
 
@@ -85,7 +86,9 @@ export default async function chatCompletionRoutes(app: FastifyInstance) {
         throw new OpenAiError(504, 'timeout_error', 'The job did not finish in time and was cancelled.', { code: 'timeout', param: null });
       }
       if (done.status === 'completed' && done.result) return chatCompletion(id, created, done.result);
-      throw jobErrorToOpenAi(done.error ?? { class: 'service_unavailable', message: `job ${done.status} without an error` });
+      const error = done.error ?? { class: 'service_unavailable' as const, message: `job ${done.status} without an error` };
+      const enabled = config.providers.map((p) => p.name);
+      throw jobErrorToOpenAi(error, await retryAfterSeconds(app.ctx.state, enabled, error));
     },
   );
 }
