@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from './harness.ts';
-import { type Family, parsePrometheus, valueOf } from './support/prom-parse.ts';
+import { type Family, parsePrometheus, sampleValue } from './support/prom-parse.ts';
 
 const KEY = 'fleet-test-key-0001';
 const OPENAI_KEY = 'sk-proj-FleetTestQeX2bLm4Tn7Wc1Yr8Ku3';
@@ -137,12 +137,12 @@ describe('GET /v1/metrics and GET /metrics', () => {
   it('parses strictly and carries process and fleet figures', () => {
     expect(prom.get('process_cpu_user_seconds_total')?.type).toBe('counter');
     expect(prom.get('switchyard_api_http_requests_total')?.type).toBe('counter');
-    expect(valueOf(prom, 'switchyard_api_http_requests_total', { route: '/healthz', status_code: '200' })).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(prom, 'switchyard_api_http_requests_total', { route: '/healthz', status_code: '200' })).toBeGreaterThanOrEqual(1);
     expect(prom.get('switchyard_provider_latency_seconds')?.type).toBe('histogram');
-    expect(valueOf(prom, 'switchyard_fleet_scrape_success')).toBe(1);
-    expect(valueOf(prom, 'switchyard_workers_live')).toBe(1);
-    expect(valueOf(prom, 'switchyard_queue_jobs', { state: 'waiting' })).toBe(0);
-    expect(valueOf(prom, 'switchyard_circuit_state', { provider: 'openai', state: 'open' })).toBe(1);
+    expect(sampleValue(prom, 'switchyard_fleet_scrape_success')).toBe(1);
+    expect(sampleValue(prom, 'switchyard_workers_live')).toBe(1);
+    expect(sampleValue(prom, 'switchyard_queue_jobs', { state: 'waiting' })).toBe(0);
+    expect(sampleValue(prom, 'switchyard_circuit_state', { provider: 'openai', state: 'open' })).toBe(1);
   });
 
   it('its counters equal /v1/metrics', async () => {
@@ -152,15 +152,17 @@ describe('GET /v1/metrics and GET /metrics', () => {
     expect(mock).toMatchObject({ total: 8, success: 4, failed: 4, failures: { rate_limited: 2, timeout: 1, aborted: 1 } });
     for (const provider of daily.totals as Array<{ provider: string; total: number; success: number; failures: Record<string, number> }>) {
       const labels = { provider: provider.provider };
-      expect(valueOf(prom, 'switchyard_provider_calls_total', { ...labels, outcome: 'success' }), provider.provider).toBe(provider.success);
+      expect(sampleValue(prom, 'switchyard_provider_calls_total', { ...labels, outcome: 'success' }), provider.provider).toBe(
+        provider.success,
+      );
       for (const [cls, n] of Object.entries(provider.failures)) {
-        expect(valueOf(prom, 'switchyard_provider_calls_total', { ...labels, outcome: cls }), `${provider.provider} ${cls}`).toBe(n);
+        expect(sampleValue(prom, 'switchyard_provider_calls_total', { ...labels, outcome: cls }), `${provider.provider} ${cls}`).toBe(n);
       }
       const all = prom.get('switchyard_provider_calls_total')?.samples.filter((s) => s.labels.provider === provider.provider) ?? [];
       expect(all.reduce((sum, s) => sum + s.value, 0)).toBe(provider.total);
     }
-    expect(valueOf(prom, 'switchyard_provider_latency_seconds_count', { provider: 'mock' })).toBe(mock.latency_ms.count);
-    expect(valueOf(prom, 'switchyard_provider_latency_seconds_bucket', { provider: 'mock', le: '0.1' })).toBe(1);
+    expect(sampleValue(prom, 'switchyard_provider_latency_seconds_count', { provider: 'mock' })).toBe(mock.latency_ms.count);
+    expect(sampleValue(prom, 'switchyard_provider_latency_seconds_bucket', { provider: 'mock', le: '0.1' })).toBe(1);
     const today = daily.daily.at(-1);
     expect(today.providers.find((p: { provider: string }) => p.provider === 'mock').total).toBe(8);
   });
