@@ -1,0 +1,50 @@
+/**
+ * A lean keep-alive HTTP client for the open-loop benchmarks (node:http, one Agent per target), so
+ * the load generator spends as little CPU per request as possible and ours and the baseline are
+ * measured with the same client.
+ */
+import { Agent, request } from 'node:http';
+
+export interface JsonResponse {
+  status: number;
+  body: string;
+}
+
+export class JsonClient {
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 1024, maxFreeSockets: 1024 });
+
+  post(url: string, body: unknown, timeoutMs = 30_000): Promise<JsonResponse> {
+    const payload = Buffer.from(JSON.stringify(body));
+    return new Promise((resolve, reject) => {
+      const req = request(
+        url,
+        {
+          method: 'POST',
+          agent: this.agent,
+          headers: { 'content-type': 'application/json', 'content-length': String(payload.length) },
+          timeout: timeoutMs,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  /** POST that resolves only on a 2xx, else rejects with the status and the start of the body. */
+  async postOk(url: string, body: unknown, timeoutMs?: number): Promise<string> {
+    const res = await this.post(url, body, timeoutMs);
+    if (res.status < 200 || res.status >= 300) throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 200)}`);
+    return res.body;
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * Child processes for the benchmarks: the real API and worker entry points (the way `pnpm start:api`
+ * / `pnpm start:worker` run them: `node --import tsx`, so the pid is the process itself and its CPU
+ * time can be read from /proc), and the baselines' own small processes under bench/procs. Keeps only
+ * a tail of each process's output, so a chatty process costs the bench almost nothing.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { freePort } from '@switchyard/shared/testing';
+import { envVar } from './env.ts';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+
+const TAIL_CHARS = 16_000;
+
+/** Every child still running: killed if the bench process exits without stopping them (a crash, a deadline). */
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+export interface Proc {
+  readonly name: string;
+  readonly pid: number;
+  readonly child: ChildProcess;
+  /** Resolves with the exit code once the process has exited. */
+  readonly exited: Promise<number | null>;
+  /** The last few kilobytes of stdout + stderr. */
+  tail(): string;
+  /** Resolves when a line matching `pattern` appears (or rejects on exit / after `timeoutMs`). */
+  waitForLine(pattern: RegExp, timeoutMs: number): Promise<string>;
+  /** User + system CPU time so far, in milliseconds (Linux /proc; 0 elsewhere). */
+  cpuMs(): number;
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<number | null>;
+}
+
+let clockTicks: number | undefined;
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** CPU milliseconds (user + system) of any process on this machine, from /proc/<pid>/stat. */
+export function cpuMsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const utime = Number(fields[11]);
+    const stime = Number(fields[12]);
+    return ((utime + stime) * 1000) / ticksPerSecond();
+  } catch {
+    return 0;
+  }
+}
+
+interface LineWaiter {
+  pattern: RegExp;
+  resolve: (line: string) => void;
+}
+
+/**
+ * Node flags for our API and worker processes: BENCH_CPU_PROF_DIR=<dir> makes each of them write a
+ * V8 CPU profile there when it exits (open it in Chrome DevTools or speedscope).
+ */
+function profileFlags(script: string): string[] {
+  const dir = envVar('BENCH_CPU_PROF_DIR', '');
+  return dir && script.startsWith('apps/') ? ['--cpu-prof', `--cpu-prof-dir=${resolve(dir)}`] : [];
+}
+
+/** Starts `script` (a .ts file relative to the repo root) with `node --import tsx`. */
+export function spawnTs(name: string, script: string, env: Record<string, string>, args: string[] = []): Proc {
+  const child = spawn(process.execPath, [...profileFlags(script), '--import', 'tsx', resolve(REPO_ROOT, script), ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let tail = '';
+  let partial = '';
+  const waiters = new Set<LineWaiter>();
+  const onData = (chunk: Buffer) => {
+    const text = chunk.toString();
+    tail = (tail + text).slice(-TAIL_CHARS);
+    if (waiters.size === 0) {
+      partial = '';
+      return;
+    }
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      for (const waiter of [...waiters]) {
+        if (waiter.pattern.test(line)) {
+          waiters.delete(waiter);
+          waiter.resolve(line);
+        }
+      }
+    }
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  live.add(child);
+  const exited = new Promise<number | null>((done) =>
+    child.once('exit', (code) => {
+      live.delete(child);
+      done(code);
+    }),
+  );
+  const pid = child.pid ?? -1;
+
+  return {
+    name,
+    pid,
+    child,
+    exited,
+    tail: () => tail,
+    waitForLine(pattern, timeoutMs) {
+      return new Promise<string>((resolveLine, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(waiter);
+          reject(new Error(`${name}: no line matching ${pattern} within ${timeoutMs} ms. Output:\n${tail.slice(-3000)}`));
+        }, timeoutMs);
+        const waiter: LineWaiter = {
+          pattern,
+          resolve: (line) => {
+            clearTimeout(timer);
+            resolveLine(line);
+          },
+        };
+        waiters.add(waiter);
+        exited.then((code) => {
+          if (!waiters.has(waiter)) return;
+          waiters.delete(waiter);
+          clearTimeout(timer);
+          reject(new Error(`${name} exited (code ${code}) before printing ${pattern}. Output:\n${tail.slice(-3000)}`));
+        });
+      });
+    },
+    cpuMs: () => cpuMsOf(pid),
+    async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 15_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+/** Stops every process given (in parallel), ignoring ones already gone. */
+export async function stopAll(procs: readonly Proc[]): Promise<void> {
+  await Promise.all(procs.map((p) => p.stop().catch(() => null)));
+}
+
+/** Environment every Switchyard process of a bench run gets: quiet rate limits, a namespace of its own. */
+export function baseEnv(redisUrl: string, namespace: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    REDIS_URL: redisUrl,
+    SWITCHYARD_NAMESPACE: namespace,
+    RATE_LIMIT_RPM: '0',
+    LOG_LEVEL: 'info',
+    ...extra,
+  };
+}
+
+/** One worker replica (apps/worker/src/main.ts), resolved once it logs "worker ready". */
+export async function startWorker(name: string, env: Record<string, string>, timeoutMs = 60_000): Promise<Proc> {
+  const proc = spawnTs(name, 'apps/worker/src/main.ts', env);
+  try {
+    await proc.waitForLine(/worker ready/, timeoutMs);
+  } catch (err) {
+    await proc.stop('SIGKILL');
+    throw err;
+  }
+  return proc;
+}
+
+export interface ApiProc extends Proc {
+  url: string;
+  port: number;
+}
+
+/** One API replica (apps/api/src/main.ts) on a free loopback port, resolved once /readyz answers 200. */
+export async function startApi(name: string, env: Record<string, string>, timeoutMs = 60_000): Promise<ApiProc> {
+  const port = await freePort();
+  const proc = spawnTs(name, 'apps/api/src/main.ts', { ...env, API_HOST: '127.0.0.1', API_PORT: String(port) });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHttp(`${url}/readyz`, proc, timeoutMs);
+  } catch (err) {
+    await proc.stop('SIGKILL');
+    throw err;
+  }
+  return Object.assign(proc, { url, port });
+}
+
+/** A bench/procs script that prints one line `{"ready":...}` when it is ready. */
+export async function startBenchProc(name: string, script: string, env: Record<string, string>, timeoutMs = 60_000): Promise<Proc> {
+  const proc = spawnTs(name, script, env);
+  try {
+    await proc.waitForLine(/"ready":true/, timeoutMs);
+  } catch (err) {
+    await proc.stop('SIGKILL');
+    throw err;
+  }
+  return proc;
+}
+
+/** Polls `url` until it answers 2xx; rejects if `proc` exits first or the deadline passes. */
+export async function waitForHttp(url: string, proc: Proc, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.child.exitCode !== null) throw new Error(`${proc.name} exited (code ${proc.child.exitCode}):\n${proc.tail().slice(-3000)}`);
+    const ok = await fetch(url, { signal: AbortSignal.timeout(1000) })
+      .then((r) => r.ok)
+      .catch(() => false);
+    if (ok) return;
+    await sleep(100);
+  }
+  throw new Error(`${proc.name}: ${url} did not answer within ${timeoutMs} ms:\n${proc.tail().slice(-3000)}`);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** CPU milliseconds each process spent while `work` ran. */
+export async function measureCpu<T>(
+  procs: readonly { name: string; pid: number }[],
+  work: () => Promise<T>,
+): Promise<{ value: T; cpuMs: Record<string, number> }> {
+  const before = procs.map((p) => cpuMsOf(p.pid));
+  const value = await work();
+  const cpuMs: Record<string, number> = {};
+  procs.forEach((p, i) => {
+    cpuMs[p.name] = (cpuMs[p.name] ?? 0) + Math.max(0, cpuMsOf(p.pid) - before[i]!);
+  });
+  return { value, cpuMs };
+}
