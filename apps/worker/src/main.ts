@@ -79,6 +79,9 @@ async function shutdown(signal: string) {
     .close(config.SHUTDOWN_TIMEOUT_MS)
     .catch((err: Error) => logger.warn({ err: { message: err.message } }, 'worker close failed'));
   await state.workers.deregister(workerId).catch(() => {});
+  // The outcomes of the last calls (shutdown aborts included) are still on their way to the fleet.
+  const reported = await router.drain(1_000);
+  if (!reported) logger.warn({ pending: router.stats().reports.pending }, 'some call reports did not reach the state store');
   await state.close().catch(() => {});
   for (const client of [connection, commands, subscriber]) client.disconnect();
   clearTimeout(force);

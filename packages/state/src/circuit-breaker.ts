@@ -128,7 +128,11 @@ export class CircuitBreaker {
     return { admitted: false, reason, retryAtMs: Number(reply[2] ?? now) };
   }
 
-  /** Queues the outcome on the report pipeline. Outcomes that do not count are never sent. */
+  /**
+   * Queues the outcome on the report pipeline. Outcomes that do not count are never sent, except
+   * that one carrying a probe lease hands the lease back (the probe was ours to abort, and says
+   * nothing about the provider), so the next caller probes at once rather than after the lease.
+   */
   queueOutcome(
     pipeline: ChainableCommander,
     provider: ProviderName,
@@ -136,8 +140,11 @@ export class CircuitBreaker {
     outcome: 'success' | ErrorClass,
     probeLeaseId: string | undefined,
   ): boolean {
-    if (!countsForBreaker(outcome)) return false;
     const k = this.keys.provider(provider);
+    if (!countsForBreaker(outcome)) {
+      if (probeLeaseId) this.runner.queue(pipeline, 'probe-release', [k.circuit], [now, probeLeaseId, this.channel, provider]);
+      return false;
+    }
     const { consecutive, failureRate, reset } = this.policies;
     this.runner.queue(
       pipeline,

@@ -25,6 +25,7 @@ export const circuitEventSchema = z.object({
    * consecutive_failures / failure_rate: closed -> open. probe_failed: half_open -> open.
    * probe_succeeded / manual_reset: -> closed. reset_elapsed: open -> half_open (lease granted).
    * lease_expired: half_open -> half_open (the previous probe's holder never reported).
+   * probe_released: half_open -> half_open (the holder aborted its probe: the next caller may probe).
    */
   reason: z.enum([
     'consecutive_failures',
@@ -33,6 +34,7 @@ export const circuitEventSchema = z.object({
     'probe_succeeded',
     'reset_elapsed',
     'lease_expired',
+    'probe_released',
     'manual_reset',
   ]),
   consecutive_failures: z.number().int().nonnegative(),

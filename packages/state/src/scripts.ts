@@ -40,7 +40,14 @@ function loadScripts(): Map<string, ScriptDefinition> {
 /** Loaded once per process; the files never change while it runs. */
 export const SCRIPTS: ReadonlyMap<string, ScriptDefinition> = loadScripts();
 
-export type ScriptName = 'admit' | 'circuit-record' | 'provider-state' | 'cooldown-extend' | 'lock-release' | 'circuit-reset';
+export type ScriptName =
+  | 'admit'
+  | 'circuit-record'
+  | 'probe-release'
+  | 'provider-state'
+  | 'cooldown-extend'
+  | 'lock-release'
+  | 'circuit-reset';
 
 export type ScriptArg = string | number;
 

@@ -117,6 +117,33 @@ describe('circuit breaker: half-open probe lease', () => {
     expect(last).toMatchObject({ state: 'open', trips: 4, consecutive_failures: 4 });
   });
 
+  it('an aborted probe hands its lease back at once: the next caller probes without waiting out the lease', async () => {
+    const other = t.makeStore();
+    const circuit = await trip();
+    await waitFor(() => Date.now() >= circuit.next_probe_at!, 'reset time', 2_000, 5);
+    const first = await t.store.admit('openai');
+    const firstLease = (first as { probeLeaseId: string }).probeLeaseId;
+    expect(firstLease).toBeTruthy();
+    expect(await other.admit('openai')).toMatchObject({ admitted: false, reason: 'circuit_open' });
+    // A report without the lease, or with a stale one, releases nothing.
+    await t.store.report(failure('openai', 'aborted', { probeLeaseId: 'not-the-lease' }));
+    expect(await other.admit('openai')).toMatchObject({ admitted: false, reason: 'circuit_open' });
+
+    await t.store.report(failure('openai', 'aborted', { probeLeaseId: firstLease }));
+    const after = await t.store.breaker.read('openai');
+    // Still half-open, nothing counted: an abort is no verdict on the provider.
+    expect(after).toMatchObject({ state: 'half_open', consecutive_failures: circuit.consecutive_failures, lease_until: 0 });
+    const racers = await Promise.all(Array.from({ length: 10 }, () => other.admit('openai')));
+    const winners = racers.filter((a) => a.admitted) as Array<{ probeLeaseId: string }>;
+    expect(winners).toHaveLength(1);
+    expect(winners[0]?.probeLeaseId).not.toBe(firstLease);
+    // The released lease decides nothing any more; the new one does.
+    await t.store.report(failure('openai', 'success', { probeLeaseId: firstLease }));
+    expect((await t.store.breaker.read('openai')).state).toBe('half_open');
+    await other.report(failure('openai', 'success', { probeLeaseId: winners[0]?.probeLeaseId }));
+    expect((await t.store.breaker.read('openai')).state).toBe('closed');
+  });
+
   it('an unreported lease expires and exactly one other caller gets the next probe', async () => {
     const circuit = await trip();
     await waitFor(() => Date.now() >= circuit.next_probe_at!, 'reset time', 2_000, 5);
