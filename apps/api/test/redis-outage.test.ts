@@ -15,6 +15,7 @@ import { type EchoWorker, startEchoWorker } from './support/echo-worker.ts';
 let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
 let api: TestApi;
 let worker: EchoWorker;
+const MISSING = '00000000-0000-4000-8000-000000000000';
 const dataDir = mkdtempSync(path.join(tmpdir(), 'sy-api-outage-'));
 
 beforeAll(async () => {
@@ -85,10 +86,10 @@ describe('with Redis stopped', () => {
             payload: { jobs: [{ messages: [{ role: 'user', content: 'x' }] }] },
           }),
       ],
-      ['read', () => api.app.inject({ method: 'GET', url: '/v1/jobs/some-id' })],
-      ['long-poll', () => api.app.inject({ method: 'GET', url: '/v1/jobs/some-id?wait_ms=5000' })],
-      ['events', () => api.app.inject({ method: 'GET', url: '/v1/jobs/some-id/events' })],
-      ['cancel', () => api.app.inject({ method: 'DELETE', url: '/v1/jobs/some-id' })],
+      ['read', () => api.app.inject({ method: 'GET', url: `/v1/jobs/${MISSING}` })],
+      ['long-poll', () => api.app.inject({ method: 'GET', url: `/v1/jobs/${MISSING}?wait_ms=5000` })],
+      ['events', () => api.app.inject({ method: 'GET', url: `/v1/jobs/${MISSING}/events` })],
+      ['cancel', () => api.app.inject({ method: 'DELETE', url: `/v1/jobs/${MISSING}` })],
       ['completion', () => completion('during')],
       ['streamed completion', () => completion('during', true)],
       ['status', () => api.app.inject({ method: 'GET', url: '/v1/providers/status' })],

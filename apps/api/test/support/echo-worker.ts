@@ -122,7 +122,15 @@ export async function startEchoWorker(env: Record<string, string>): Promise<Echo
   return {
     started,
     async close() {
-      await worker.close(1000);
+      // Bounded: right after a Redis restart BullMQ's close can wait on a connection still reconnecting.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        worker.close(1000).catch(() => {}),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, 3000);
+        }),
+      ]);
+      clearTimeout(timer);
       for (const client of [connection, commands, subscriber]) client.disconnect();
     },
   };
