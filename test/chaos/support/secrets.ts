@@ -77,7 +77,11 @@ export class SecretScanner {
       if (at === -1) continue;
       this.totals.leaks += 1;
       if (this.leaks.length < 20) {
-        this.leaks.push({ secret: needle.name, where, excerpt: hide(text.slice(Math.max(0, at - 120), at + needle.value.length + 120)) });
+        this.leaks.push({
+          secret: needle.name,
+          where: hide(where),
+          excerpt: hide(text.slice(Math.max(0, at - 120), at + needle.value.length + 120)),
+        });
       }
     }
   }
