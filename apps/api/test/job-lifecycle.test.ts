@@ -81,6 +81,17 @@ describe('GET /v1/jobs/:id/events', () => {
   });
 });
 
+describe('GET /v1/jobs/:id?wait_ms over real HTTP', () => {
+  it('holds the request until the job is final', async () => {
+    const id = await submit(api, 'sleep:400 waited for');
+    const started = Date.now();
+    const res = await fetch(`${base}/v1/jobs/${id}?wait_ms=10000`);
+    const body = await res.json();
+    expect(body).toMatchObject({ id, status: 'completed', result: { content: 'waited for' } });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+  });
+});
+
 describe('DELETE /v1/jobs/:id', () => {
   it('a queued job is removed, reads as cancelled, wakes its waiters and never runs', async () => {
     const id = await submit(idle, 'never run me');

@@ -48,13 +48,15 @@ export default async function jobRoutes(app: FastifyInstance) {
         response: { 200: jobViewSchema, 404: errorSchema },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { id } = request.params;
       const waitMs = request.query.wait_ms ?? 0;
       let view: JobView | null;
       if (waitMs > 0) {
         const closed = new AbortController();
-        request.raw.once('close', () => closed.abort());
+        reply.raw.once('close', () => {
+          if (!reply.raw.writableFinished) closed.abort(); // the client hung up
+        });
         view = await app.ctx.jobs.waitForFinal(id, waitMs, closed.signal);
       } else {
         view = await app.ctx.jobs.view(id);
