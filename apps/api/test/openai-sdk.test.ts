@@ -245,4 +245,17 @@ describe('client disconnects', () => {
     );
     expect(view.error?.class).toBe('aborted');
   });
+
+  it('hanging up on a stream cancels its job too', async () => {
+    const controller = new AbortController();
+    const before = worker.started.length;
+    const request = client.chat.completions
+      .create({ model: 'mock/echo', messages: user('sleep:10000 never streamed'), stream: true }, { signal: controller.signal })
+      .catch((e: unknown) => e);
+    await waitFor(() => worker.started.length > before, 'the worker to start the job', 5000);
+    const id = worker.started.at(-1) as string;
+    controller.abort();
+    await request;
+    await waitFor(async () => (await api.ctx.jobs.view(id))?.status === 'cancelled', 'the job to be cancelled', 3000);
+  });
 });
