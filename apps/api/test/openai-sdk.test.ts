@@ -69,6 +69,16 @@ describe('plain completions', () => {
     expect(job?.data.request).toMatchObject({ model: 'mock/echo', fallbacks: ['mock/other'], max_tokens: 50, temperature: 0.2 });
   });
 
+  it('an Idempotency-Key replays the same job instead of running it again', async () => {
+    const opts = { headers: { 'Idempotency-Key': 'sdk-replay-1' } };
+    const first = await client.chat.completions.create({ model: 'mock/echo', messages: user('only once') }, opts);
+    const runs = worker.started.length;
+    const again = await client.chat.completions.create({ model: 'mock/echo', messages: user('only once') }, opts);
+    expect(again.id).toBe(first.id);
+    expect(again.choices[0]?.message.content).toBe('only once');
+    expect(worker.started.length).toBe(runs);
+  });
+
   it('lists models in OpenAI shape', async () => {
     const page = await client.models.list();
     assertOpenAi('ListModelsResponse', { object: 'list', data: page.data });
