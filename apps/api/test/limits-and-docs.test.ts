@@ -20,7 +20,8 @@ afterAll(async () => {
   await a?.close();
 });
 
-const as = (api: TestApi, key: string, url = '/v1/models') => api.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${key}` } });
+const as = (api: TestApi, key: string, url = '/v1/models') =>
+  api.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${key}` } });
 
 describe('rate limits', () => {
   it('are per client and fleet-wide: the 4th request in a minute is a 429 on whichever replica', async () => {
