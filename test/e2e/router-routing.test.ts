@@ -1,14 +1,18 @@
 /**
  * The router's claims (issue 5) on real processes: the API and two worker processes on the real
- * Redis, every provider served by the mock server over HTTP. Each scenario uses models of its own
- * (fault rules match by model), and circuits are closed again between scenarios.
- * Durations come from what the system records (BullMQ's processedOn/finishedOn, the attempts the
- * router records, the workers' log times, the mock server's counters) rather than the test's clock.
+ * Redis, every provider served by the mock server over HTTP. The budget holds, hedges win and
+ * losers are abandoned without touching a breaker, a 401 falls back at once, a 429's retry-after
+ * is honoured fleet-wide, a client's cancel closes provider connections within 100 ms, tokens
+ * stream through Redis as they arrive, and the class table decides queue-level retries.
+ * Each scenario uses models of its own (fault rules match by model); circuits are closed again
+ * between scenarios. Durations come from what the system records (BullMQ's processedOn/finishedOn,
+ * the router's attempts, the workers' log times, the mock server's counters, Redis messages as
+ * received) rather than the test's own clock where that is fairer.
  */
 
 import { waitFor } from '@switchyard/shared/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { callsReceived, PROVIDERS, type Rig, startRig, warmUp } from './router-support.ts';
+import { callsReceived, finalEventAt, PROVIDERS, type Rig, secretsIn, sleep, startRig, tokensOf, user, warmUp } from './router-support.ts';
 
 const HEDGE_DELAY_MS = 500;
 const HEDGE_STAGGER_MS = 200;
@@ -43,8 +47,6 @@ beforeEach(async () => {
   await rig.resetProviders();
 });
 
-const user = (content: string) => [{ role: 'user', content }];
-
 async function circuits() {
   return Object.fromEntries(await Promise.all(PROVIDERS.map(async (p) => [p, await rig.state.breaker.read(p)] as const)));
 }
@@ -54,6 +56,7 @@ describe('budget', () => {
   it('with every provider hanging, a 2,000 ms job ends by 2,100 ms, every time, and is not retried', { retry: 1 }, async () => {
     rig.mock.setFaults([{ provider: '*', model: 'budget-hang', fault: 'hang' }]);
     const JOBS = 6;
+    const submittedAt = Date.now();
     const ids = await Promise.all(
       Array.from({ length: JOBS }, (_, i) =>
         rig.submit({
@@ -65,6 +68,9 @@ describe('budget', () => {
       ),
     );
     const views = await Promise.all(ids.map((id) => rig.waitView(id, 10_000)));
+    // The client's view: submitted -> final answer, queueing and pub/sub included.
+    const endToEndMs = Date.now() - submittedAt;
+    expect(endToEndMs).toBeLessThan(3000);
     const figures = [];
     for (const [i, view] of views.entries()) {
       expect(view.status).toBe('failed');
@@ -96,12 +102,12 @@ describe('budget', () => {
       expect(c?.abandoned).toBe(JOBS);
       expect(c?.inFlight).toBe(0);
     }
-    console.log('budget: active -> failed per job', JSON.stringify(figures));
+    console.log('budget: active -> failed per job', JSON.stringify(figures), 'client end to end', endToEndMs);
   });
 });
 
 describe('hedging', () => {
-  it('primary at 3 s, fallback at 50 ms: the job ends near HEDGE_DELAY_MS + 50 ms and the primary is abandoned', async () => {
+  it('primary at 3 s, fallback at 50 ms: the job ends near HEDGE_DELAY_MS + 50 ms and the primary is abandoned', { retry: 1 }, async () => {
     rig.mock.setFaults([
       { provider: 'openai', model: 'hedge-slow', fault: 'latency=3000' },
       { provider: 'anthropic', model: 'hedge-fast', fault: 'latency=50' },
@@ -192,7 +198,122 @@ describe('fallback', () => {
   });
 });
 
-// Last: it opens circuits, which workers remember locally for up to a second.
+describe('429 with retry-after', () => {
+  it('retry-after: 2 -> no worker calls that provider for 2 s, then traffic resumes', async () => {
+    rig.mock.setFaults([{ provider: 'openai', model: 'rl-429', fault: 'status=429;retry-after=2', count: 1 }]);
+    // The 429 first, on a quiet fleet: a call other workers had admitted before they could hear of
+    // it would be in flight, not a call made during the cooldown.
+    const first = await rig.submit({ model: 'openai/rl-429', fallbacks: ['anthropic/rl-ok'], messages: user('rate first') });
+    expect((await rig.waitView(first)).result?.provider).toBe('anthropic');
+    // Then a steady stream of jobs across both workers, until well after the cooldown.
+    const ids: Promise<string>[] = [];
+    const answered429 = rig.timeline.of('openai/rl-429', 'completed')[0]?.at ?? 0;
+    while (Date.now() < answered429 + 3000) {
+      ids.push(rig.submit({ model: 'openai/rl-429', fallbacks: ['anthropic/rl-ok'], messages: user(`rate ${ids.length}`) }));
+      await sleep(40);
+    }
+    const views = await Promise.all((await Promise.all(ids)).map((id) => rig.waitView(id)));
+    expect(views.filter((v) => v.status !== 'completed')).toEqual([]);
+
+    const after = rig.timeline.of('openai/rl-429', 'received').filter((e) => e.at > answered429);
+    const silence = (after[0]?.at ?? Number.POSITIVE_INFINITY) - answered429;
+    // Meanwhile the jobs went to the fallback at once.
+    const fallbackDuring = rig.timeline.of('anthropic/rl-ok', 'received').filter((e) => e.at > answered429 && e.at < answered429 + 1950);
+    const during = fallbackDuring.reduce((n, e) => n + e.n, 0);
+    console.log('429: ms without a call to the provider after its 429', silence, '; jobs sent to the fallback meanwhile', during);
+    expect(silence).toBeGreaterThanOrEqual(1950);
+    expect(silence).toBeLessThan(3000); // and the fleet comes back once the cooldown ends
+    expect(during).toBeGreaterThan(10);
+    // Both workers skipped it: the cooldown is fleet-wide, not one process's memory.
+    const skippedBy = new Set(
+      rig
+        .logs('router.skip')
+        .filter((e) => e.reason === 'cooldown')
+        .map((e) => e.worker),
+    );
+    expect(skippedBy.size).toBe(2);
+    const circuit = await rig.state.breaker.read('openai');
+    expect(circuit.consecutive_failures).toBe(0); // a 429 is a cooldown, not a breaker failure
+  });
+});
+
+describe('cancellation', () => {
+  it('DELETE /v1/jobs/:id of an active job closes its provider connections within 100 ms', { retry: 2 }, async () => {
+    rig.mock.setFaults([{ provider: '*', model: 'cancel-hang', fault: 'hang' }]);
+    const id = await rig.submit({ model: 'openai/cancel-hang', fallbacks: ['anthropic/cancel-hang'], messages: user('cancel me') });
+    // The primary, then the hedge: two calls open at the provider.
+    await callsReceived(rig, 'openai/cancel-hang', 1);
+    await callsReceived(rig, 'anthropic/cancel-hang', 1);
+    const cancelledAt = Date.now();
+    const res = await fetch(`${rig.fleet.apiUrl}/v1/jobs/${id}`, { method: 'DELETE' });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { status: string }).status).toBe('cancelled');
+    const closedAt = ['openai/cancel-hang', 'anthropic/cancel-hang'].map(
+      (m) => rig.timeline.of(m, 'abandoned').at(-1)?.at ?? Number.POSITIVE_INFINITY,
+    );
+    const cancelToAbort = Math.max(...closedAt) - cancelledAt;
+    console.log(
+      'cancel -> provider connections closed (ms)',
+      closedAt.map((t) => t - cancelledAt),
+    );
+    expect(cancelToAbort).toBeLessThanOrEqual(100);
+    const view = await rig.waitView(id, 0);
+    expect(view.status).toBe('cancelled');
+    expect(view.error?.class).toBe('aborted');
+    // Not retried: a client's cancel is final.
+    expect((await rig.queue.getJob(id))?.attemptsMade).toBe(1);
+    expect((await rig.state.breaker.read('openai')).consecutive_failures).toBe(0);
+  });
+});
+
+describe('streaming', () => {
+  it('tokens reach Redis as they arrive, and the first token ends hedging', async () => {
+    rig.mock.setFaults([{ provider: 'openai', model: 'stream-slow', fault: 'slow=150;words=8' }]);
+    const id = await rig.submit({ model: 'openai/stream-slow', fallbacks: ['anthropic/stream-spare'], messages: user('x'), stream: true });
+    const view = await rig.waitView(id);
+    expect(view.status).toBe('completed');
+    const tokens = tokensOf(rig, id);
+    const completedAt = finalEventAt(rig, id) ?? 0;
+    expect(tokens.length).toBeGreaterThanOrEqual(8);
+    expect(tokens.map((t) => t.index)).toEqual(tokens.map((_, i) => i));
+    expect(tokens.map((t) => t.delta).join('')).toBe(view.result?.content);
+    // Spread over the stream's ~1 s, not delivered in one burst at the end.
+    const spread = (tokens.at(-1)?.at ?? 0) - (tokens[0]?.at ?? 0);
+    console.log('stream: first token before completion (ms)', completedAt - (tokens[0]?.at ?? 0), 'token spread', spread);
+    expect(spread).toBeGreaterThan(700);
+    expect(completedAt - (tokens[0]?.at ?? 0)).toBeGreaterThan(700);
+    // The stream outlived HEDGE_DELAY_MS, but its first token came first: no hedge.
+    expect(rig.timeline.count('anthropic/stream-spare', 'received')).toBe(0);
+    expect(view.result?.attempts).toHaveLength(1);
+  });
+
+  it('a hedge whose first token comes first wins the stream; the rest are aborted or never start', async () => {
+    rig.mock.setFaults([
+      { provider: 'openai', model: 'stream-late', fault: 'latency=1500' },
+      { provider: 'anthropic', model: 'stream-quick', fault: 'slow=100;words=6' },
+    ]);
+    const id = await rig.submit({
+      model: 'openai/stream-late',
+      fallbacks: ['anthropic/stream-quick', 'gemini/stream-third'],
+      messages: user('x'),
+      stream: true,
+    });
+    const view = await rig.waitView(id);
+    expect(view.status).toBe('completed');
+    expect(view.result?.provider).toBe('anthropic');
+    expect(
+      tokensOf(rig, id)
+        .map((t) => t.delta)
+        .join(''),
+    ).toBe(view.result?.content);
+    await callsReceived(rig, 'openai/stream-late', 1);
+    expect(rig.timeline.count('openai/stream-late', 'abandoned')).toBe(1);
+    // The third candidate's hedge was due 200 ms after the second started: the commit cancelled it.
+    expect(rig.timeline.count('gemini/stream-third', 'received')).toBe(0);
+  });
+});
+
+// Late: it opens circuits, which workers remember locally for up to a second.
 describe('queue-level retries', () => {
   it('bad_request fails the job at once; a transient failure is retried JOB_ATTEMPTS times with exponential backoff', async () => {
     rig.mock.setFaults([
@@ -233,5 +354,19 @@ describe('queue-level retries', () => {
     expect(gaps[1]).toBeLessThan(JOB_BACKOFF_MS * 2 + 250);
     // One final-state message only, after the last attempt: the API answered the long-poll then.
     expect(rig.logs('job attempt failed').filter((e) => e.jobId === transient)).toHaveLength(JOB_ATTEMPTS);
+  });
+});
+
+describe('logs', () => {
+  it('are JSON lines with jobId and provider as fields, and hold no provider key', () => {
+    const lines = [...rig.fleet.workers.flatMap((w) => w.lines), ...rig.fleet.api.lines];
+    expect(secretsIn(lines, rig.keys)).toEqual([]);
+    const events = rig.logs();
+    expect(events.length).toBe(rig.fleet.workers.reduce((n, w) => n + w.lines.length, 0)); // every line parsed
+    for (const e of events.filter((x) => String(x.msg).startsWith('router.call'))) {
+      expect(typeof e.jobId).toBe('string');
+      expect(typeof e.provider).toBe('string');
+    }
+    expect(rig.logs('job completed').every((e) => typeof e.jobId === 'string' && typeof e.provider === 'string')).toBe(true);
   });
 });

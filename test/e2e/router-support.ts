@@ -1,20 +1,33 @@
 /**
- * The rig of the router's integration tests: the fault-injecting mock server in this process,
- * the real API and N real worker processes pointed at it (every vendor through its own path
- * prefix, with throw-away keys), a state store of the test's own on the same namespace (circuits,
- * provider states, cooldowns), the queue, and two timelines the system records itself: the mock
- * server's per-model call counters sampled every millisecond, and the workers' JSON log events.
+ * The rig of the router and fleet integration tests: the fault-injecting mock server in this
+ * process, the real API and N real worker processes pointed at it (every vendor through its own
+ * path prefix, with throw-away keys), a state store of the test's own on the same namespace
+ * (circuits, provider states, cooldowns), the queue, the job events workers publish, and the
+ * timelines of router-timeline.ts. Plus the small helpers the scenarios share.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
-import { type CallCounters, type MockServer, startMockServer } from '@switchyard/providers/mock-server';
-import { createLogger, type JobView, type ProviderName, QUEUE_NAME, type QueuedJobData, queuePrefix } from '@switchyard/shared';
-import { deleteNamespace, freePort, testNamespace, testRedisUrl, waitFor } from '@switchyard/shared/testing';
+import { type MockServer, startMockServer } from '@switchyard/providers/mock-server';
+import {
+  createLogger,
+  type JobEvent,
+  type JobView,
+  jobEventsChannel,
+  type ProviderName,
+  QUEUE_NAME,
+  type QueuedJobData,
+  queuePrefix,
+} from '@switchyard/shared';
+import { deleteNamespace, testNamespace, testRedisUrl, waitFor } from '@switchyard/shared/testing';
 import { createStateStore, type StateStore } from '@switchyard/state';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { postJson, REPO_ROOT } from '../support/processes.ts';
+import { postJson } from '../support/processes.ts';
+import { type LogEvent, logEvents, MockTimeline } from './router-timeline.ts';
+import { type Fleet, startFleet } from './worker-processes.ts';
+
+export type { LogEvent, MockEvent } from './router-timeline.ts';
+export { MockTimeline } from './router-timeline.ts';
+export type { Fleet, ServiceProcess } from './worker-processes.ts';
 
 export const PROVIDERS: ProviderName[] = ['openai', 'anthropic', 'gemini'];
 
@@ -28,198 +41,11 @@ export function testKeys(): Record<string, string> {
   };
 }
 
-/** A child process of the rig, with its output lines and its exit. */
-export interface ServiceProcess {
-  child: ChildProcess;
-  lines: string[];
-  exited: Promise<number | null>;
-  /** When it exited (epoch ms), once it has. */
-  exitedAt?: number;
-  kill(signal?: NodeJS.Signals): Promise<number | null>;
-}
-
-/** Every child any rig of this test process started: killed if the test process itself goes. */
-const children = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-});
-
-function launch(script: string, env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve(REPO_ROOT, script)], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  const lines: string[] = [];
-  let partial = '';
-  const collect = (chunk: Buffer) => {
-    const text = partial + chunk.toString();
-    const parts = text.split('\n');
-    partial = parts.pop() ?? '';
-    lines.push(...parts.filter(Boolean));
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const service: ServiceProcess = {
-    child,
-    lines,
-    exited: new Promise((done) =>
-      child.once('exit', (code) => {
-        service.exitedAt = Date.now();
-        children.delete(child);
-        if (partial) lines.push(partial);
-        done(code);
-      }),
-    ),
-    async kill(signal: NodeJS.Signals = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return service.exited;
-    },
-  };
-  return service;
-}
-
-/** Start-up of a tsx process takes seconds, and many on a machine shared with other test runs. */
-const START_TIMEOUT_MS = 45_000;
-
-export interface Fleet {
-  apiUrl: string;
-  api: ServiceProcess;
-  workers: ServiceProcess[];
-  env: Record<string, string>;
-  startWorker(extraEnv?: Record<string, string>): Promise<ServiceProcess>;
-  stop(): Promise<void>;
-}
-
-async function startFleet(namespace: string, workers: number, extraEnv: Record<string, string>): Promise<Fleet> {
-  const port = await freePort();
-  const env: Record<string, string> = {
-    REDIS_URL: testRedisUrl(),
-    SWITCHYARD_NAMESPACE: namespace,
-    API_PORT: String(port),
-    API_HOST: '127.0.0.1',
-    ...extraEnv,
-  };
-  const apiUrl = `http://127.0.0.1:${port}`;
-  const fleet: Fleet = {
-    apiUrl,
-    api: launch('apps/api/src/main.ts', env),
-    workers: [],
-    env,
-    async startWorker(more = {}) {
-      const worker = launch('apps/worker/src/main.ts', { ...env, ...more });
-      fleet.workers.push(worker);
-      await waitFor(
-        () => worker.lines.some((l) => l.includes('worker ready')) || worker.child.exitCode !== null,
-        'worker ready',
-        START_TIMEOUT_MS,
-        50,
-      );
-      if (worker.child.exitCode !== null) throw new Error(`worker exited at start:\n${worker.lines.join('\n')}`);
-      return worker;
-    },
-    async stop() {
-      await Promise.all([fleet.api.kill('SIGTERM'), ...fleet.workers.map((w) => w.kill('SIGTERM'))]);
-    },
-  };
-  try {
-    await Promise.all(Array.from({ length: workers }, () => fleet.startWorker()));
-    await waitFor(
-      async () => {
-        if (fleet.api.child.exitCode !== null) throw new Error(`api exited at start:\n${fleet.api.lines.join('\n')}`);
-        return (await fetch(`${apiUrl}/readyz`).catch(() => null))?.ok;
-      },
-      'api ready',
-      START_TIMEOUT_MS,
-      100,
-    );
-  } catch (err) {
-    await Promise.all([fleet.api.kill('SIGKILL'), ...fleet.workers.map((w) => w.kill('SIGKILL'))]);
-    throw err;
-  }
-  return fleet;
-}
-
-/** One change of a per-model counter on the mock server, as the sampler saw it. */
-export interface MockEvent {
+/** A job event as published on Redis for the API (SSE, the OpenAI facade), and when it arrived here. */
+export interface PublishedEvent {
   at: number;
-  /** `provider/model` */
-  model: string;
-  kind: 'received' | 'completed' | 'abandoned' | 'dropped';
-  n: number;
-}
-
-const KINDS = ['received', 'completed', 'abandoned', 'dropped'] as const;
-
-/** Samples the mock server's exact counters every millisecond: when each call arrived and ended. */
-export class MockTimeline {
-  readonly events: MockEvent[] = [];
-  /** Highest in-flight count seen per model. */
-  readonly peakInFlight = new Map<string, number>();
-  private readonly last = new Map<string, CallCounters>();
-  private readonly timer: NodeJS.Timeout;
-
-  constructor(private readonly mock: MockServer) {
-    this.timer = setInterval(() => this.sample(), 1);
-  }
-
-  sample(): void {
-    const at = Date.now();
-    for (const [model, now] of Object.entries(this.mock.stats().byModel)) {
-      const before = this.last.get(model);
-      for (const kind of KINDS) {
-        const n = now[kind] - (before?.[kind] ?? 0);
-        if (n > 0) this.events.push({ at, model, kind, n });
-      }
-      this.peakInFlight.set(model, Math.max(this.peakInFlight.get(model) ?? 0, now.inFlight));
-      this.last.set(model, now);
-    }
-  }
-
-  of(model: string, kind?: MockEvent['kind']): MockEvent[] {
-    this.sample();
-    return this.events.filter((e) => e.model === model && (kind === undefined || e.kind === kind));
-  }
-
-  count(model: string, kind: MockEvent['kind']): number {
-    return this.of(model, kind).reduce((sum, e) => sum + e.n, 0);
-  }
-
-  counters(model: string): CallCounters | undefined {
-    return this.mock.stats().byModel[model];
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-  }
-}
-
-/** A parsed worker log line: pino JSON, `time` as epoch ms. */
-export interface LogEvent {
-  msg: string;
-  level: number;
-  time: number;
-  jobId?: string;
-  provider?: string;
-  worker: number;
-  [field: string]: unknown;
-}
-
-export function logEvents(workers: readonly ServiceProcess[], msg?: string): LogEvent[] {
-  const events: LogEvent[] = [];
-  workers.forEach((w, worker) => {
-    for (const line of w.lines) {
-      if (msg !== undefined && !line.includes(`"msg":"${msg}"`)) continue;
-      try {
-        const parsed = JSON.parse(line) as Record<string, unknown>;
-        events.push({ ...parsed, time: Date.parse(String(parsed.time)), worker } as LogEvent);
-      } catch {
-        // not a log line (a stack trace of a crash is reported by the tests that care)
-      }
-    }
-  });
-  return events;
+  jobId: string;
+  event: JobEvent;
 }
 
 export interface RigOptions {
@@ -237,6 +63,8 @@ export interface Rig {
   redis: Redis;
   state: StateStore;
   queue: Queue<QueuedJobData>;
+  /** Every per-job event the workers published (state changes, tokens), in arrival order. */
+  jobEvents: PublishedEvent[];
   submit(body: Record<string, unknown>): Promise<string>;
   submitBatch(jobs: Array<Record<string, unknown>>): Promise<string[]>;
   waitView(id: string, ms?: number): Promise<JobView>;
@@ -284,6 +112,13 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     createLogger({ name: 'router-test', level: 'silent' }),
   );
   const queue = new Queue<QueuedJobData>(QUEUE_NAME, { connection: redis, prefix: queuePrefix(namespace), skipVersionCheck: true });
+  const jobEvents: PublishedEvent[] = [];
+  const subscriber = new Redis(testRedisUrl());
+  const channelPrefix = jobEventsChannel(namespace, '');
+  subscriber.on('pmessage', (_pattern: string, channel: string, message: string) => {
+    jobEvents.push({ at: Date.now(), jobId: channel.slice(channelPrefix.length), event: JSON.parse(message) as JobEvent });
+  });
+  await subscriber.psubscribe(`${channelPrefix}*`);
 
   const rig: Rig = {
     namespace,
@@ -294,6 +129,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     redis,
     state,
     queue,
+    jobEvents,
     async submit(body) {
       const res = await postJson(`${fleet.apiUrl}/v1/jobs`, body);
       if (res.status !== 202) throw new Error(`submit: ${res.status} ${JSON.stringify(res.body)}`);
@@ -321,6 +157,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     logs: (msg) => logEvents(fleet.workers, msg),
     async close() {
       timeline.stop();
+      subscriber.disconnect();
       await fleet.stop().catch(() => {});
       await queue.close().catch(() => {});
       await state.close().catch(() => {});
@@ -331,6 +168,19 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   };
   return rig;
 }
+
+/** The tokens a job streamed through Redis, with when each arrived here. */
+export function tokensOf(rig: Rig, jobId: string): Array<{ at: number; delta: string; index: number }> {
+  return rig.jobEvents.flatMap((p) => (p.jobId === jobId && p.event.type === 'token' ? [{ at: p.at, ...p.event }] : []));
+}
+
+/** When the job's final state event arrived here. */
+export function finalEventAt(rig: Rig, jobId: string): number | undefined {
+  return rig.jobEvents.find((p) => p.jobId === jobId && p.event.type === 'state' && p.event.status !== 'active')?.at;
+}
+
+export const user = (content: string) => [{ role: 'user', content }];
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A few quick jobs on every provider, so first-call costs (TLS-less connect, SDK set-up) are paid before timing starts. */
 export async function warmUp(rig: Rig, jobs = 12): Promise<void> {

@@ -9,14 +9,14 @@ import { decodeJobDone, type JobDoneMessage, jobDoneChannel } from '@switchyard/
 import { freePort, testRedisUrl, waitFor } from '@switchyard/shared/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Rig, secretsIn, startRig, warmUp } from './router-support.ts';
+import { type Rig, secretsIn, startRig, user, warmUp } from './router-support.ts';
 
 const THRESHOLD = 5;
 const PER_WORKER_CAP = 4; // PROVIDER_CONCURRENCY for the dead providers
 const WORKERS = 4;
 const SHUTDOWN_TIMEOUT_MS = 2_000;
 const RESULT_MAX_COUNT = 100;
-const FAILED_TTL_S = 2;
+const FAILED_TTL_S = 1;
 
 let rig: Rig;
 let done: Redis;
@@ -52,12 +52,12 @@ afterAll(async () => {
   await rig?.close();
 });
 
-const user = (content: string) => [{ role: 'user', content }];
 const completed = (ids: readonly string[]) => ids.filter((id) => finals.get(id)?.some((m) => m.status === 'completed')).length;
 
 describe('a dead provider, four workers', () => {
   it('503 everywhere: the circuit opens after the threshold fleet-wide; calls stay within threshold + in-flight cap', async () => {
-    rig.mock.setFaults([{ provider: 'openai', model: 'dead', fault: 'status=503' }]);
+    // Slow to fail, so the fleet really has its in-flight cap of calls open when the circuit trips.
+    rig.mock.setFaults([{ provider: 'openai', model: 'dead', fault: 'latency=200;status=503' }]);
     const ids = await rig.submitBatch(
       Array.from({ length: 200 }, (_, i) => ({ model: 'openai/dead', fallbacks: ['anthropic/alive'], messages: user(`d${i}`) })),
     );
@@ -144,7 +144,7 @@ describe('crashes', () => {
 
 describe('SIGTERM', () => {
   it('a job past the drain deadline is aborted, handed back (not failed) and finished by another worker', async () => {
-    rig.mock.setFaults([{ provider: 'anthropic', model: 'long', fault: 'latency=5000' }]);
+    rig.mock.setFaults([{ provider: 'anthropic', model: 'long', fault: 'latency=3500' }]);
     const [leaving, staying] = [rig.fleet.workers[2], rig.fleet.workers[3]];
     const ids = await rig.submitBatch(Array.from({ length: 8 }, (_, i) => ({ model: 'anthropic/long', messages: user(`l${i}`) })));
     await waitFor(() => rig.timeline.counters('anthropic/long')?.inFlight === 8, '8 calls in flight', 10_000, 10);
