@@ -113,6 +113,10 @@ export class JobService {
       return cancelled ? { id, status: 'cancelled', error: { class: 'aborted', message: CLIENT_CANCEL_MESSAGE } } : null;
     }
     const state = await job.getState();
+    if ((state === 'completed' || state === 'failed') && !job.finishedOn) {
+      // It finished between our two reads: the snapshot we hold predates its result, so read it again.
+      return this.toView((await this.queue.getJob(id)) ?? job, state);
+    }
     return this.toView(job, state);
   }
 
