@@ -52,57 +52,69 @@ async function circuits() {
 }
 
 describe('budget', () => {
-  // A timing claim on a shared 2-core machine: one retry for a scheduler hiccup.
-  it('with every provider hanging, a 2,000 ms job ends by 2,100 ms, every time, and is not retried', { retry: 1 }, async () => {
-    rig.mock.setFaults([{ provider: '*', model: 'budget-hang', fault: 'hang' }]);
+  let run = 0;
+  // A timing claim on a shared 2-core machine: retried when the OS did not schedule the worker in
+  // time (timerLateMs in the figures shows it: the budget timer itself fired late).
+  it('with every provider hanging, a 2,000 ms job ends by 2,100 ms, every time, and is not retried', { retry: 2 }, async () => {
+    const model = `budget-hang-${run++}`;
+    rig.mock.setFaults([{ provider: '*', model, fault: 'hang' }]);
     const JOBS = 6;
     const submittedAt = Date.now();
-    const ids = await Promise.all(
-      Array.from({ length: JOBS }, (_, i) =>
-        rig.submit({
-          model: 'openai/budget-hang',
-          fallbacks: ['anthropic/budget-hang', 'gemini/budget-hang'],
+    // 100 ms apart: each job's own deadline, not six expiring in the same instant on two event loops.
+    const ids: string[] = [];
+    for (let i = 0; i < JOBS; i++) {
+      ids.push(
+        await rig.submit({
+          model: `openai/${model}`,
+          fallbacks: [`anthropic/${model}`, `gemini/${model}`],
           messages: user(`budget ${i}`),
           budget_ms: 2000,
         }),
-      ),
-    );
+      );
+      await sleep(100);
+    }
     const views = await Promise.all(ids.map((id) => rig.waitView(id, 10_000)));
     // The client's view: submitted -> final answer, queueing and pub/sub included.
     const endToEndMs = Date.now() - submittedAt;
-    expect(endToEndMs).toBeLessThan(3000);
-    const figures = [];
+    const jobs = await Promise.all(ids.map((id) => rig.queue.getJob(id)));
+    const figures = ids.map((id, i) => {
+      const job = jobs[i];
+      const routed = rig.logs('router.job.failed').find((e) => e.jobId === id);
+      const attempts = views[i]?.error?.attempts ?? [];
+      return {
+        // BullMQ's record, active -> failed.
+        queueMs: (job?.finishedOn ?? 0) - (job?.processedOn ?? 0),
+        // Active -> the router's verdict, as the worker logged it.
+        decidedMs: (routed?.time ?? 0) - (job?.processedOn ?? 0),
+        // The router's own clock: it starts after the pre-routing work, which is taken off the budget.
+        routerMs: Number(routed?.latencyMs),
+        sinceActiveMs: Number(rig.logs('job started').find((e) => e.jobId === id)?.sinceActiveMs),
+        // How late the worker's budget timer fired: the process's scheduling delay, not routing work.
+        timerLateMs: Number(routed?.latencyMs) + Number(rig.logs('job started').find((e) => e.jobId === id)?.sinceActiveMs) - 2000,
+        lastCallEndMs: Math.max(...attempts.map((a) => a.started_ms + a.latency_ms)),
+      };
+    });
+    console.log('budget: per job', JSON.stringify(figures), 'client end to end', endToEndMs);
     for (const [i, view] of views.entries()) {
       expect(view.status).toBe('failed');
       expect(view.error?.class).toBe('aborted');
-      const job = await rig.queue.getJob(ids[i] as string);
-      expect(job?.attemptsMade).toBe(1); // the budget is final: no queue-level retry
-      const queueMs = (job?.finishedOn ?? 0) - (job?.processedOn ?? 0);
-      const routed = rig.logs('router.job.failed').find((e) => e.jobId === ids[i]);
+      expect(jobs[i]?.attemptsMade).toBe(1); // the budget is final: no queue-level retry
       const attempts = view.error?.attempts ?? [];
-      expect(attempts.length).toBe(3); // primary, then two hedges
-      for (const a of attempts) {
-        expect(a.outcome).toBe('aborted');
-        expect(a.started_ms + a.latency_ms).toBeLessThanOrEqual(2100);
-      }
-      // queueMs: active -> failed as BullMQ recorded it; routerMs: the router's own budget clock,
-      // which starts after the job's pre-routing work (sinceActiveMs), already taken off its budget.
-      figures.push({
-        queueMs,
-        routerMs: Number(routed?.latencyMs),
-        sinceActiveMs: Number(rig.logs('job started').find((e) => e.jobId === ids[i])?.sinceActiveMs),
-      });
-      expect((routed?.time ?? 0) - (job?.processedOn ?? 0)).toBeLessThanOrEqual(2100);
-      expect(queueMs).toBeLessThanOrEqual(2100);
+      expect(attempts.map((a) => a.outcome)).toEqual(['aborted', 'aborted', 'aborted']); // primary, then two hedges
     }
+    for (const f of figures) {
+      expect(f.lastCallEndMs).toBeLessThanOrEqual(2100);
+      expect(f.decidedMs).toBeLessThanOrEqual(2100);
+      expect(f.queueMs).toBeLessThanOrEqual(2100);
+    }
+    expect(endToEndMs).toBeLessThan(3000 + 100 * JOBS);
     // The mock server saw every call's connection closed, none left open.
     for (const p of PROVIDERS) {
-      const c = rig.timeline.counters(`${p}/budget-hang`);
+      const c = rig.timeline.counters(`${p}/${model}`);
       expect(c?.received).toBe(JOBS);
       expect(c?.abandoned).toBe(JOBS);
       expect(c?.inFlight).toBe(0);
     }
-    console.log('budget: active -> failed per job', JSON.stringify(figures), 'client end to end', endToEndMs);
   });
 });
 
@@ -135,9 +147,11 @@ describe('hedging', () => {
     const slow = rig.timeline.counters('openai/hedge-slow');
     expect(slow?.abandoned).toBe(JOBS);
     expect(slow?.completed).toBe(0);
-    const received = rig.timeline.of('openai/hedge-slow', 'received')[0]?.at ?? 0;
+    // ... at once: the last loser's connection closed right after the last winner answered.
     const abandoned = rig.timeline.of('openai/hedge-slow', 'abandoned').at(-1)?.at ?? Number.POSITIVE_INFINITY;
-    expect(abandoned - received).toBeLessThan(1500);
+    const answered = rig.timeline.of('anthropic/hedge-fast', 'completed').at(-1)?.at ?? 0;
+    console.log('hedge: last winner answered -> last loser closed (ms)', abandoned - answered);
+    expect(abandoned - answered).toBeLessThan(100);
     console.log('hedge latencies', latencies);
   });
 
@@ -315,20 +329,28 @@ describe('streaming', () => {
 
 // Late: it opens circuits, which workers remember locally for up to a second.
 describe('queue-level retries', () => {
-  it('bad_request fails the job at once; a transient failure is retried JOB_ATTEMPTS times with exponential backoff', async () => {
+  it('bad_request and content_policy fail the job at once; a transient failure is retried JOB_ATTEMPTS times with exponential backoff', async () => {
     rig.mock.setFaults([
       { provider: 'openai', model: 'refuse-400', fault: 'status=400' },
+      { provider: 'openai', model: 'refuse-policy', fault: 'error=content_policy' },
       { provider: '*', model: 'down-503', fault: 'status=503' },
     ]);
-    const [refused, transient] = await Promise.all([
+    const [refused, policy, transient] = await Promise.all([
       rig.submit({ model: 'openai/refuse-400', fallbacks: ['anthropic/refuse-400'], messages: user('refused') }),
+      rig.submit({ model: 'openai/refuse-policy', fallbacks: ['anthropic/refuse-policy'], messages: user('refused') }),
       rig.submit({ model: 'openai/down-503', fallbacks: ['gemini/down-503'], messages: user('down'), budget_ms: 1500 }),
     ]);
-    const refusedView = await rig.waitView(refused);
-    expect(refusedView.status).toBe('failed');
-    expect(refusedView.error?.class).toBe('bad_request');
-    expect((await rig.queue.getJob(refused))?.attemptsMade).toBe(1);
-    expect(rig.timeline.count('anthropic/refuse-400', 'received')).toBe(0); // no fallback for a bad request
+    for (const [id, errorClass] of [
+      [refused, 'bad_request'],
+      [policy, 'content_policy'],
+    ] as const) {
+      const view = await rig.waitView(id);
+      expect(view.status).toBe('failed');
+      expect(view.error?.class).toBe(errorClass);
+      expect((await rig.queue.getJob(id))?.attemptsMade).toBe(1); // UnrecoverableError: no queue-level retry
+    }
+    // No fallback either: the request itself is at fault.
+    expect(rig.timeline.count('anthropic/refuse-400', 'received') + rig.timeline.count('anthropic/refuse-policy', 'received')).toBe(0);
 
     const view = await rig.waitView(transient, 20_000);
     expect(view.status).toBe('failed');
@@ -368,5 +390,6 @@ describe('logs', () => {
       expect(typeof e.provider).toBe('string');
     }
     expect(rig.logs('job completed').every((e) => typeof e.jobId === 'string' && typeof e.provider === 'string')).toBe(true);
+    expect(rig.logs('job attempt failed').every((e) => typeof e.jobId === 'string' && typeof e.errorClass === 'string')).toBe(true);
   });
 });
