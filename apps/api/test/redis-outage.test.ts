@@ -58,11 +58,17 @@ describe('with Redis stopped', () => {
     await redis.stop();
     await waitFor(() => api.ctx.redis.status !== 'ready', 'the API to notice', 5000);
 
-    for (let i = 0; i < 20; i++) {
+    // Judged on the median of 21 calls: one call can lose its time slice on a busy 2-core machine,
+    // which says nothing about /healthz; a handler that did I/O against the dead Redis would fail every call.
+    const healthMs: number[] = [];
+    for (let i = 0; i < 21; i++) {
       const { value, ms } = await timed(() => api.app.inject({ method: 'GET', url: '/healthz' }));
       expect(value.statusCode).toBe(200);
-      expect(ms).toBeLessThan(10);
+      expect(ms).toBeLessThan(250);
+      healthMs.push(ms);
     }
+    healthMs.sort((a, b) => a - b);
+    expect(healthMs[10]).toBeLessThan(10);
 
     const checks: Array<[string, () => Promise<{ statusCode: number; headers: Record<string, unknown>; json(): any }>]> = [
       ['readyz', () => api.app.inject({ method: 'GET', url: '/readyz' })],
