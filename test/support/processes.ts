@@ -17,6 +17,12 @@ export interface ServiceProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+const running = new Set<ChildProcess>();
+// If the test process itself goes away, take its fleet with it.
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 function launch(script: string, env: Record<string, string>): ServiceProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', resolve(REPO_ROOT, script)], {
     cwd: REPO_ROOT,
@@ -27,7 +33,13 @@ function launch(script: string, env: Record<string, string>): ServiceProcess {
   const collect = (chunk: Buffer) => lines.push(...chunk.toString().split('\n').filter(Boolean));
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  running.add(child);
+  const exited = new Promise<number | null>((done) =>
+    child.once('exit', (code) => {
+      running.delete(child);
+      done(code);
+    }),
+  );
   return {
     child,
     lines,
@@ -64,21 +76,28 @@ export async function startFleet(options: { namespace: string; workers: number; 
   const startWorker = async (extraEnv: Record<string, string> = {}) => {
     const worker = launch('apps/worker/src/main.ts', { ...env, ...extraEnv });
     workers.push(worker);
-    await waitFor(() => worker.lines.some((l) => l.includes('worker ready')) || worker.child.exitCode !== null, 'worker ready', 20_000);
+    await waitFor(() => worker.lines.some((l) => l.includes('worker ready')) || worker.child.exitCode !== null, 'worker ready', 60_000);
     if (worker.child.exitCode !== null) throw new Error(`worker exited at start:\n${worker.lines.join('\n')}`);
     return worker;
   };
-  await Promise.all(Array.from({ length: options.workers }, () => startWorker()));
-  await waitFor(
-    async () => {
-      if (api.child.exitCode !== null) throw new Error(`api exited at start:\n${api.lines.join('\n')}`);
-      const res = await fetch(`${apiUrl}/readyz`).catch(() => null);
-      return res?.ok;
-    },
-    'api ready',
-    20_000,
-    100,
-  );
+  const stopAll = () => Promise.all([api.kill('SIGKILL'), ...workers.map((w) => w.kill('SIGKILL'))]);
+  try {
+    await Promise.all(Array.from({ length: options.workers }, () => startWorker()));
+    await waitFor(
+      async () => {
+        if (api.child.exitCode !== null) throw new Error(`api exited at start:\n${api.lines.join('\n')}`);
+        const res = await fetch(`${apiUrl}/readyz`).catch(() => null);
+        return res?.ok;
+      },
+      'api ready',
+      60_000,
+      100,
+    );
+  } catch (err) {
+    // Never leave half a fleet running behind a failed start.
+    await stopAll();
+    throw err;
+  }
   return {
     apiUrl,
     api,

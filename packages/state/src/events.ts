@@ -103,8 +103,14 @@ export function subscribeStateEvents(
   logger?: StateLogger,
 ): StateEventSubscription {
   const channel = stateEventsChannel(namespace);
+  // The caller's client is usually a request-path one (no offline queue: fails fast while Redis is
+  // down). A subscriber must instead wait for its connection and resubscribe after reconnects.
+  const subscriberOptions = { enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined };
   // Narrowed by hand: the union of the two duplicate() signatures is not callable as such.
-  const subscriber: RedisClient = redis instanceof Cluster ? redis.duplicate() : redis.duplicate();
+  const subscriber: RedisClient =
+    redis instanceof Cluster
+      ? redis.duplicate(undefined, { enableOfflineQueue: true, redisOptions: { ...redis.options.redisOptions, ...subscriberOptions } })
+      : redis.duplicate(subscriberOptions);
   subscriber.on('error', (err: Error) => logger?.warn({ err: err.message }, 'state event subscriber connection error'));
   subscriber.on('message', (from: string, message: string) => {
     if (from !== channel) return;

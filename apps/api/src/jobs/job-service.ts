@@ -81,7 +81,7 @@ export class JobService {
       attempts: this.config.JOB_ATTEMPTS,
       backoff: { type: 'exponential' as const, delay: this.config.JOB_BACKOFF_MS, jitter: 0.5 },
       removeOnComplete: { age: this.config.RESULT_TTL_S, count: this.config.RESULT_MAX_COUNT },
-      removeOnFail: { age: this.config.FAILED_TTL_S },
+      removeOnFail: { age: this.config.FAILED_TTL_S, count: this.config.RESULT_MAX_COUNT },
       ...(request.priority ? { priority: request.priority } : {}),
     };
   }
@@ -140,27 +140,35 @@ export class JobService {
 
   /** The job's view once final, or as it stands when `waitMs` runs out. */
   async waitForFinal(id: string, waitMs: number, signal?: AbortSignal): Promise<JobView | null> {
-    const waiter = this.hub.wait(id, Math.min(waitMs, MAX_WAIT_MS), signal);
+    const deadlineAt = Date.now() + Math.min(waitMs, MAX_WAIT_MS);
+    const first = this.waiter(id, deadlineAt, signal);
+    let now: JobView | null;
     try {
-      const now = await this.view(id);
-      if (!now || isFinal(now.status)) return now;
-      const message = await waiter.promise;
-      if (message) {
-        const view: JobView = {
-          id,
-          status: message.status,
-          model: now.model,
-          created_at: now.created_at,
-          finished_at: new Date().toISOString(),
-        };
-        if (message.result) view.result = message.result;
-        if (message.error) view.error = message.error;
-        return view;
-      }
-      return (await this.view(id)) ?? now;
-    } finally {
-      waiter.cancel();
+      now = await this.view(id);
+    } catch (err) {
+      first.cancel();
+      throw err;
     }
+    if (!now || isFinal(now.status)) {
+      first.cancel();
+      return now;
+    }
+    // awaitFinal re-reads the job when no message comes: a worker killed between BullMQ's completion
+    // and its publish would otherwise leave this request waiting out its whole deadline.
+    const message = await this.awaitFinal(id, first, deadlineAt, signal);
+    if (message) {
+      const view: JobView = {
+        id,
+        status: message.status,
+        model: now.model,
+        created_at: now.created_at,
+        finished_at: new Date().toISOString(),
+      };
+      if (message.result) view.result = message.result;
+      if (message.error) view.error = message.error;
+      return view;
+    }
+    return (await this.view(id)) ?? now;
   }
 
   /** Registers a completion waiter for awaitFinal(): call it before adding the job. */
