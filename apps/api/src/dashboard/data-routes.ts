@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { SESSION_COOKIE, SESSION_PATH, sessionTokenFor } from '../plugins/auth.ts';
 import type { SnapshotSource } from './snapshot.ts';
 import type { DashboardStream } from './stream.ts';
 
@@ -22,6 +23,22 @@ export function registerDataRoutes(app: FastifyInstance, source: SnapshotSource,
   r.get('/dashboard/api/snapshot', { schema: { hide: true, querystring: snapshotQuery } }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
     return source.snapshot({ forceRefresh: request.query.force_refresh });
+  });
+
+  // Exchanges the Bearer key (checked by the auth plugin) for bull-board's session cookie.
+  r.post('/dashboard/api/session', { schema: { hide: true } }, async (request, reply) => {
+    const key = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
+    if (!key || !app.ctx.config.API_KEYS) return reply.code(204).send();
+    const secure = request.protocol === 'https' ? '; Secure' : '';
+    reply.header(
+      'set-cookie',
+      `${SESSION_COOKIE}=${sessionTokenFor(key)}; Path=${SESSION_PATH}; HttpOnly; SameSite=Strict; Max-Age=43200${secure}`,
+    );
+    return reply.code(204).send();
+  });
+  r.delete('/dashboard/api/session', { schema: { hide: true } }, async (_request, reply) => {
+    reply.header('set-cookie', `${SESSION_COOKIE}=; Path=${SESSION_PATH}; HttpOnly; SameSite=Strict; Max-Age=0`);
+    return reply.code(204).send();
   });
 
   r.get('/dashboard/api/series', { schema: { hide: true } }, async (_request, reply) => {

@@ -2,6 +2,8 @@
  * Owns client authentication: with API_KEYS set, every /v1/*, /metrics and dashboard data request
  * needs `Authorization: Bearer <key>`. Keys are compared in constant time (hash, then
  * timingSafeEqual over every configured key), and only a key's short digest ever identifies a client.
+ * Browsers cannot attach a Bearer header when they navigate, so /admin (bull-board) also takes a
+ * session cookie that the dashboard obtains with its key: a digest of the key, HttpOnly, never the key.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -25,6 +27,24 @@ export interface AuthOptions {
 
 const DEFAULT_PROTECTED = ['/v1/', '/metrics', '/dashboard/api', '/admin'];
 
+export const SESSION_COOKIE = 'sy_session';
+/** Where the session cookie is sent and accepted: bull-board's pages and their assets only. */
+export const SESSION_PATH = '/admin';
+
+/** The session cookie's value for a key: useless as a Bearer key, and never the key itself. */
+export function sessionTokenFor(key: string): string {
+  return createHash('sha256').update(`switchyard-session\0${key}`).digest('hex');
+}
+
+function sessionCookie(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const [name, ...value] = part.trim().split('=');
+    if (name === SESSION_COOKIE) return value.join('=');
+  }
+  return undefined;
+}
+
 export function isProtected(url: string, prefixes: string[]): boolean {
   const path = url.split('?')[0] ?? url;
   return prefixes.some((prefix) => path === prefix.replace(/\/$/, '') || path.startsWith(prefix));
@@ -32,6 +52,7 @@ export function isProtected(url: string, prefixes: string[]): boolean {
 
 async function authPlugin(app: FastifyInstance, options: AuthOptions) {
   const keys = (options.apiKeys ?? []).map(digest);
+  const sessions = (options.apiKeys ?? []).map((key) => digest(sessionTokenFor(key)));
   const prefixes = options.protectedPrefixes ?? DEFAULT_PROTECTED;
   app.decorateRequest('clientId', '');
   if (keys.length === 0) {
@@ -47,6 +68,18 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions) {
       return;
     }
     if (!isProtected(request.url, prefixes)) return;
+    if (!presented && request.url.startsWith(SESSION_PATH)) {
+      const cookie = sessionCookie(request.headers.cookie);
+      if (cookie) {
+        const given = digest(cookie);
+        let match = false;
+        for (const session of sessions) match = timingSafeEqual(given, session) || match;
+        if (match) {
+          request.clientId = `session:${given.toString('hex').slice(0, 16)}`;
+          return;
+        }
+      }
+    }
     if (!presented) {
       return unauthorized(reply, 'Missing API key. Fix: send the header "Authorization: Bearer <key>" with a key from API_KEYS.');
     }

@@ -1,7 +1,7 @@
 // Owns the page's start-up and wiring: asks for the API key when the server requires one, opens
 // the live stream, routes its events (snapshot, series, state, problem) to the views, and runs
 // the force-refresh button. The page never reloads; everything arrives over the stream.
-import { apiJson, authRequired, forgetKey, getKey, openStream, setKey, Unauthorized } from './api.js';
+import { apiFetch, apiJson, authRequired, forgetKey, getKey, openStream, setKey, Unauthorized } from './api.js';
 import { Charts } from './charts.js';
 import { renderQueue, renderWorkers } from './fleet.js';
 import { formatTime } from './format.js';
@@ -56,6 +56,8 @@ function connect() {
   view.board.hidden = false;
   view.forget.hidden = !getKey();
   stream = openStream('/dashboard/api/stream', onEvent, setConnection);
+  // bull-board pages are plain navigations that cannot carry the Bearer header: get its session cookie.
+  if (getKey()) apiFetch('/dashboard/api/session', { method: 'POST' }).catch(() => {});
 }
 
 function askForKey(message) {
@@ -79,7 +81,10 @@ view.keyForm.addEventListener('submit', (e) => {
   connect();
 });
 
-view.forget.addEventListener('click', () => askForKey());
+view.forget.addEventListener('click', async () => {
+  await apiFetch('/dashboard/api/session', { method: 'DELETE' }).catch(() => {});
+  askForKey();
+});
 
 view.refresh.addEventListener('click', async () => {
   view.refresh.disabled = true;
