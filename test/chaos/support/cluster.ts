@@ -124,7 +124,27 @@ export class ChaosCluster {
     });
     this.workers.push(worker);
     this.history.push(worker);
-    await worker.waitForLine((line) => line.includes('"worker ready"'), 90_000);
+    const level = extraEnv.LOG_LEVEL ?? this.env.LOG_LEVEL ?? 'info';
+    if (['info', 'debug', 'trace'].includes(level)) {
+      await worker.waitForLine((line) => line.includes('"worker ready"'), 90_000);
+    } else {
+      // No info lines at this level: the worker's entry in the registry (its heartbeat) says it is up.
+      const client = this.client();
+      try {
+        await waitFor(
+          async () => {
+            if (!worker.alive()) throw new Error(`${worker.name} exited at start:\n${worker.lines.slice(-20).join('\n')}`);
+            const live = await client.zrange(`${this.namespace}:{workers}:live`, '0', '-1');
+            return live.some((id) => id.includes(`:${worker.pid}:`));
+          },
+          `${worker.name} in the worker registry`,
+          90_000,
+          100,
+        );
+      } finally {
+        client.disconnect();
+      }
+    }
     this.ready.add(worker);
     return worker;
   }

@@ -12,6 +12,7 @@ import { scanner } from './secrets.ts';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 const ORPHAN_GUARD = resolve(import.meta.dirname, 'orphan-guard.ts');
+const LOOP_DELAY = resolve(import.meta.dirname, 'loop-delay.ts');
 
 /** Every configuration variable of the system: none is inherited from the developer's shell. */
 const CONFIG_VARIABLES = [
@@ -72,8 +73,18 @@ export interface Exit {
   signal: NodeJS.Signals | null;
 }
 
+/** One half-second of a process's event-loop delay (see loop-delay.ts). */
+export interface LoopDelay {
+  /** Epoch ms at the end of the half-second. */
+  t: number;
+  max: number;
+  p99: number;
+}
+
 export interface ChaosProcess {
   name: string;
+  /** The process's event-loop delay, every half-second. */
+  loopDelay: LoopDelay[];
   child: ChildProcess;
   pid: number;
   /** Log lines, when kept (see `keepLines`). */
@@ -146,20 +157,30 @@ export interface LaunchOptions {
 
 export function launch(options: LaunchOptions): ChaosProcess {
   hookExit();
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', ORPHAN_GUARD, resolve(REPO_ROOT, options.script)], {
-    cwd: REPO_ROOT,
-    env: childEnv(options.env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--import', ORPHAN_GUARD, '--import', LOOP_DELAY, resolve(REPO_ROOT, options.script)],
+    {
+      cwd: REPO_ROOT,
+      env: childEnv(options.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   track(child);
   const keep = options.keepLines !== false;
   const lines: string[] = [];
   const errorLines: string[] = [];
   const watchers = new Set<(line: string) => void>();
   let lineCount = 0;
+  const loopDelay: LoopDelay[] = [];
   const onLine = (line: string) => {
-    lineCount += 1;
     scanner.logLine(line, options.name);
+    if (line.startsWith('{"chaos_loop_delay"')) {
+      const { t, max, p99 } = JSON.parse(line) as LoopDelay;
+      loopDelay.push({ t, max, p99 });
+      return;
+    }
+    lineCount += 1;
     if (keep) lines.push(line);
     if (/"level":(50|60)\b/.test(line) && errorLines.length < 200) errorLines.push(line);
     for (const watcher of watchers) watcher(line);
@@ -180,6 +201,7 @@ export function launch(options: LaunchOptions): ChaosProcess {
     name: options.name,
     child,
     pid: child.pid ?? -1,
+    loopDelay,
     lines,
     errorLines,
     get lineCount() {
@@ -223,4 +245,11 @@ export function launch(options: LaunchOptions): ChaosProcess {
       });
     },
   };
+}
+
+/** The worst event-loop delay `proc` reported for any half-second that overlaps [from, to] (epoch ms). */
+export function worstLoopDelay(proc: ChaosProcess, from: number, to: number): number {
+  let worst = 0;
+  for (const d of proc.loopDelay) if (d.t >= from && d.t - 500 <= to) worst = Math.max(worst, d.max);
+  return worst;
 }

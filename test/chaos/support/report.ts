@@ -80,6 +80,9 @@ export class ChaosReport {
   }
 }
 
+/** Where tests may leave material for a human to look at (not part of the report). */
+export const DEBUG_DIR = join(SECTIONS_DIR, 'debug');
+
 export function readSections(): Section[] {
   let names: string[] = [];
   try {
@@ -90,7 +93,8 @@ export function readSections(): Section[] {
   const sections: Section[] = [];
   for (const name of names) {
     try {
-      sections.push(JSON.parse(readFileSync(join(SECTIONS_DIR, name), 'utf8')) as Section);
+      const section = JSON.parse(readFileSync(join(SECTIONS_DIR, name), 'utf8')) as Section;
+      if (typeof section.id === 'string' && Array.isArray(section.figures)) sections.push(section);
     } catch {
       // a half-written file from an interrupted run: skip it
     }

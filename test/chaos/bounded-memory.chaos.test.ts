@@ -1,0 +1,214 @@
+/**
+ * Bounded memory: 100,000 jobs (mock/echo, no I/O) go through the real API (batches of 1,000 over
+ * POST /v1/jobs/batch, i.e. BullMQ addBulk with the API's own job options) and real workers. Completed
+ * jobs are removed by count (RESULT_MAX_COUNT) and age (RESULT_TTL_S), so once they are all done
+ * Redis must hold at most RESULT_MAX_COUNT of them and its memory must stay under the bound those
+ * settings imply:
+ *
+ *   used_memory_after <= used_memory_before + RESULT_MAX_COUNT x JOB_BYTES_MAX + EVENTS_BYTES_MAX + FIXED_BYTES
+ *
+ * JOB_BYTES_MAX bounds what one kept job costs in Redis (its hash plus its entry in the completed
+ * set); EVENTS_BYTES_MAX bounds BullMQ's event stream (trimmed to ~10,000 entries); FIXED_BYTES
+ * covers what does not grow with jobs (metrics hashes, worker registry, scripts, client buffers).
+ * The test checks each term on its own too (per-job sizes, stream length, kept-job count), so a
+ * bound that holds only by luck of the slack would still be caught.
+ */
+import { QUEUE_NAME, queuePrefix } from '@switchyard/shared';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChaosCluster } from './support/cluster.ts';
+import { call, mapLimit, mb, round, sizeFromEnv, sleep } from './support/http.ts';
+import { info, scanRedisForSecrets, usedMemory } from './support/redis.ts';
+import { ChaosReport, progress } from './support/report.ts';
+import { scanner } from './support/secrets.ts';
+
+const JOBS = sizeFromEnv('CHAOS_MEMORY_JOBS', 100_000);
+const BATCH = 1_000;
+const RESULT_MAX_COUNT = 10_000;
+const RESULT_TTL_S = 3_600;
+/** At most this many jobs wait in the queue at once: the submitter paces itself (bounded backlog). */
+const MAX_BACKLOG = 20_000;
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const JOB_BYTES_MAX = 2 * KiB;
+const EVENTS_BYTES_MAX = 4 * MiB;
+const FIXED_BYTES = 4 * MiB;
+const BOUND_BYTES = RESULT_MAX_COUNT * JOB_BYTES_MAX + EVENTS_BYTES_MAX + FIXED_BYTES;
+
+const report = new ChaosReport('bounded-memory', 'Bounded Redis memory after 100,000 jobs', 6, 2);
+let cluster: ChaosCluster;
+let redis: Redis;
+let queue: Queue;
+
+beforeAll(async () => {
+  cluster = await ChaosCluster.start({
+    name: 'memory',
+    workers: 2,
+    env: {
+      MOCK_PROVIDER: 'true',
+      DEFAULT_MODEL: 'mock/echo',
+      WORKER_CONCURRENCY: '64',
+      RATE_LIMIT_RPM: '0',
+      RESULT_MAX_COUNT: String(RESULT_MAX_COUNT),
+      RESULT_TTL_S: String(RESULT_TTL_S),
+      // 100,000 "job completed" lines would be most of the work: warnings and errors only.
+      LOG_LEVEL: 'warn',
+    },
+  });
+  redis = cluster.client();
+  queue = new Queue(QUEUE_NAME, { connection: redis, prefix: queuePrefix(cluster.namespace), skipVersionCheck: true });
+  progress('cluster up: api + 2 workers');
+});
+
+afterAll(async () => {
+  await queue?.close().catch(() => {});
+  redis?.disconnect();
+  await cluster?.stop();
+  report.write();
+});
+
+async function jobKeys(prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 5000);
+    cursor = next;
+    // Job hashes are <prefix>:<id>; the queue's own keys (wait, completed, events, meta...) and per-job side keys have other shapes.
+    for (const key of batch) if (/^[0-9a-f-]{36}$/.test(key.slice(prefix.length + 1))) keys.push(key);
+  } while (cursor !== '0');
+  return keys;
+}
+
+describe('bounded memory', () => {
+  it(`after ${JOBS.toLocaleString('en-US')} completed jobs Redis holds at most RESULT_MAX_COUNT and stays under the bound`, async () => {
+    const prefix = `${queuePrefix(cluster.namespace)}:${QUEUE_NAME}`;
+    await sleep(1000);
+    const before = await usedMemory(redis);
+    let peak = before;
+    const sampler = setInterval(() => {
+      usedMemory(redis)
+        .then((m) => {
+          peak = Math.max(peak, m);
+        })
+        .catch(() => {});
+    }, 500);
+
+    const started = Date.now();
+    let submitted = 0;
+    let refused = 0;
+    const refusals: string[] = [];
+    const backlog = async () =>
+      Object.values(await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized')).reduce((a, b) => a + b, 0);
+    const batches = Array.from({ length: Math.ceil(JOBS / BATCH) }, (_, b) => Math.min(BATCH, JOBS - b * BATCH));
+    await mapLimit(batches, 2, async (size, b) => {
+      while ((await backlog()) > MAX_BACKLOG) await sleep(200);
+      const answer = await call(cluster.apiUrl, '/v1/jobs/batch', {
+        body: { jobs: Array.from({ length: size }, (_, k) => ({ messages: [{ role: 'user', content: `memory job ${b * BATCH + k}` }] })) },
+        timeoutMs: 60_000,
+      });
+      if (answer.status === 202) submitted += size;
+      else {
+        refused += size;
+        refusals.push(`${answer.status} after ${round(answer.ms)} ms: ${answer.error ?? answer.text.slice(0, 160)}`);
+      }
+      if (b % 20 === 19) progress(`${submitted} submitted, backlog ${await backlog()}`);
+    });
+    const submitS = (Date.now() - started) / 1000;
+    const deadline = Date.now() + 600_000;
+    while ((await backlog()) > 0 && Date.now() < deadline) await sleep(500);
+    const drainedS = (Date.now() - started) / 1000;
+    progress(`all ${submitted} jobs done in ${round(drainedS, 1)} s`);
+    // Let the last reports and events land, then measure a quiet Redis.
+    await sleep(2000);
+    clearInterval(sampler);
+    const after = await usedMemory(redis);
+    const memInfo = await info(redis, 'memory');
+
+    const counts = await queue.getJobCounts('completed', 'failed', 'waiting', 'active', 'delayed');
+    const kept = await jobKeys(prefix);
+    const sample = kept.slice(0, 300);
+    const sizes = await Promise.all(sample.map((key) => redis.memory('USAGE', key, 'SAMPLES', '0').then(Number)));
+    const completedSet = Number(await redis.memory('USAGE', `${prefix}:completed`, 'SAMPLES', '0'));
+    const perZsetEntry = counts.completed ? completedSet / counts.completed : 0;
+    const jobBytes = Math.max(0, ...sizes) + perZsetEntry;
+    const eventsLength = await redis.xlen(`${prefix}:events`);
+    const eventsBytes = Number(await redis.memory('USAGE', `${prefix}:events`, 'SAMPLES', '0'));
+    const metrics = (await call(cluster.apiUrl, '/v1/metrics?days=2')).json();
+    const mock = metrics.totals.find((t: { provider: string }) => t.provider === 'mock') ?? { total: 0, success: 0 };
+    const unbounded = submitted * jobBytes;
+
+    report.summary =
+      `${submitted.toLocaleString('en-US')} jobs: ${kept.length.toLocaleString('en-US')} kept (max ${RESULT_MAX_COUNT.toLocaleString('en-US')}); ` +
+      `used_memory ${mb(before)} -> ${mb(after)} MiB (bound ${mb(before + BOUND_BYTES)} MiB; peak ${mb(peak)} MiB)`;
+    report.set('jobs submitted (batches of 1,000, API addBulk)', submitted);
+    report.set('jobs completed (mock provider successes in /v1/metrics)', mock.success);
+    report.set(
+      'retention',
+      `RESULT_MAX_COUNT=${RESULT_MAX_COUNT}, RESULT_TTL_S=${RESULT_TTL_S} (count binds: the run is shorter than the TTL)`,
+    );
+    report.set(
+      'submission / all done',
+      `${round(submitS, 1)} s / ${round(drainedS, 1)} s (${round(submitted / drainedS)} jobs/s, backlog kept under ${MAX_BACKLOG})`,
+    );
+    report.set('queue counts after', JSON.stringify(counts));
+    report.set('job hashes left in Redis', kept.length);
+    report.set(
+      'one kept job in Redis: max hash + completed-set entry (sample of 300)',
+      `${round(jobBytes)} B (limit JOB_BYTES_MAX ${JOB_BYTES_MAX} B)`,
+    );
+    report.set(
+      'BullMQ event stream: entries, bytes',
+      `${eventsLength}, ${mb(eventsBytes)} MiB (limit EVENTS_BYTES_MAX ${mb(EVENTS_BYTES_MAX)} MiB)`,
+    );
+    report.set('used_memory before / peak / after', `${mb(before)} / ${mb(peak)} / ${mb(after)} MiB`);
+    report.set(
+      'bound',
+      `before + RESULT_MAX_COUNT x JOB_BYTES_MAX + EVENTS_BYTES_MAX + FIXED_BYTES = ${mb(before)} + ${mb(RESULT_MAX_COUNT * JOB_BYTES_MAX)} + ${mb(EVENTS_BYTES_MAX)} + ${mb(FIXED_BYTES)} = ${mb(before + BOUND_BYTES)} MiB`,
+    );
+    report.set('growth over before', `${mb(after - before)} MiB (${round(((after - before) / BOUND_BYTES) * 100)}% of the allowance)`);
+    report.set('without retention (every job kept) it would be about', `${mb(unbounded)} MiB more`);
+    report.set('used_memory_rss / fragmentation after', `${mb(Number(memInfo.used_memory_rss))} MiB / ${memInfo.mem_fragmentation_ratio}`);
+    report.set('jobs in batches refused at submission (non-202)', refused);
+    report.set('jobs run (provider successes) beyond those accepted with a 202', mock.success - submitted);
+    if (refusals.length > 0) {
+      const apiWarnings = (cluster.api?.lines ?? []).filter((l) => l.includes('redis unavailable')).slice(0, 2);
+      report.note(
+        `BUG: ${refusals.length} batches were answered non-202 (${refusals.slice(0, 3).join(' | ')}) although their jobs were enqueued and ran ` +
+          `(${mock.success} provider successes for ${submitted} jobs accepted). API log: ${apiWarnings.join(' ').slice(0, 400)}`,
+      );
+    }
+    report.note(
+      'Bound: used_memory_after <= used_memory_before + RESULT_MAX_COUNT x JOB_BYTES_MAX + EVENTS_BYTES_MAX + FIXED_BYTES, with ' +
+        `JOB_BYTES_MAX = ${JOB_BYTES_MAX} B (a kept job: its hash of data, options and result with its attempts, plus its completed-set entry), ` +
+        `EVENTS_BYTES_MAX = ${mb(EVENTS_BYTES_MAX)} MiB (BullMQ trims its event stream to about 10,000 entries) and FIXED_BYTES = ${mb(FIXED_BYTES)} MiB ` +
+        '(metrics hashes: per provider one lifetime, one per day for 30 days, one per minute for a few hours; worker registry; rate-limit keys). ' +
+        `With the defaults (RESULT_MAX_COUNT=${RESULT_MAX_COUNT}) that is ${mb(BOUND_BYTES)} MiB above an idle Redis, whatever the number of jobs; ` +
+        'completed jobs also leave after RESULT_TTL_S, but only when a later job completes (BullMQ trims on completion), so the count is the bound to rely on.',
+    );
+    report.note(
+      'Not covered by this bound: failed jobs. The API keeps them with `removeOnFail: { age: FAILED_TTL_S }` and no count ' +
+        '(apps/api/src/jobs/job-service.ts, jobOptions), so a failure storm keeps every failed job for FAILED_TTL_S (default one day), ' +
+        'whereas DESIGN.md section 5 says completed and failed jobs are removed by age and count.',
+    );
+
+    // Every job ran exactly once: those accepted, and those of batches the API wrongly refused (reported above).
+    expect(submitted + refused).toBe(JOBS);
+    expect(mock.success).toBe(JOBS);
+    expect(counts.failed).toBe(0);
+    expect((counts.waiting ?? 0) + (counts.active ?? 0) + (counts.delayed ?? 0)).toBe(0);
+    expect(counts.completed).toBeLessThanOrEqual(RESULT_MAX_COUNT);
+    expect(kept.length).toBeLessThanOrEqual(RESULT_MAX_COUNT);
+    expect(jobBytes).toBeLessThanOrEqual(JOB_BYTES_MAX);
+    expect(eventsBytes).toBeLessThanOrEqual(EVENTS_BYTES_MAX);
+    expect(after).toBeLessThanOrEqual(before + BOUND_BYTES);
+    report.passed();
+  });
+
+  it('leaks no key in any log line, response or Redis value', async () => {
+    report.set('Redis keys scanned for secrets', await scanRedisForSecrets(redis));
+    await cluster.stop();
+    expect(scanner.leaks).toEqual([]);
+    report.passed();
+  });
+});
