@@ -23,7 +23,7 @@ const AFTER_MS = 4_000;
 /** An answer during the outage must come within this (the contract: fast 503s, never a hang). */
 const FAST_MS = 1_000;
 
-const report = new ChaosReport('redis-restart', 'Redis crash and restart mid-load', 2, 2);
+const report = new ChaosReport('redis-restart', 'Redis crash and restart mid-load', 2, 3);
 let cluster: ChaosCluster;
 let redis: Redis | undefined;
 
@@ -44,7 +44,7 @@ afterAll(async () => {
   report.write();
 });
 
-type Phase = 'before' | 'outage' | 'after';
+type Phase = 'before' | 'outage' | 'restarting' | 'after';
 
 interface Sample {
   kind: 'submit' | 'read' | 'long-poll' | 'healthz';
@@ -123,6 +123,8 @@ describe('redis restart', () => {
     const outageStarted = performance.now() - t0;
     await sleep(OUTAGE_MS);
     progress('restarting redis-server on the same port and data directory');
+    // From here Redis may answer again at any moment: requests started now belong to no phase under test.
+    phase = 'restarting';
     const restartAt = performance.now();
     await cluster.restartRedis();
     phase = 'after';
@@ -155,7 +157,9 @@ describe('redis restart', () => {
     });
     const notCompleted = views.filter((v) => v.status !== 'completed');
 
-    const outage = samples.filter((s) => s.phase === 'outage');
+    // Requests that started after the kill and ended before the restart began: Redis was down for all of each one.
+    const restartBegan = restartAt - t0;
+    const outage = samples.filter((s) => s.phase === 'outage' && s.at + s.ms < restartBegan);
     const outageApi = outage.filter((s) => s.kind !== 'healthz');
     const outageHealth = outage.filter((s) => s.kind === 'healthz');
     const statuses = countBy(outageApi, (s) => String(s.status));
@@ -209,7 +213,7 @@ describe('redis restart', () => {
     report.set('restart -> first 202', `${round(firstAcceptMs)} ms`);
     report.set(
       'jobs accepted before / during / after the outage',
-      `${byPhase.before ?? 0} / ${byPhase.outage ?? 0} / ${byPhase.after ?? 0}`,
+      `${byPhase.before ?? 0} / ${byPhase.outage ?? 0} / ${(byPhase.restarting ?? 0) + (byPhase.after ?? 0)}`,
     );
     report.set('jobs completed', views.length - notCompleted.length);
     report.set('lost (accepted, not completed)', notCompleted.length);
@@ -234,6 +238,59 @@ describe('redis restart', () => {
     report.passed();
   });
 
+  it('a Redis that is slow, not down: answers stay fast, and an Idempotency-Key makes the retry of an unclear answer safe', async () => {
+    redis ??= cluster.client();
+    const pauser = cluster.client();
+    const marker = `slow-${Date.now().toString(36)}`;
+    const submit = (key?: string) =>
+      call(cluster.apiUrl, '/v1/jobs', {
+        body: { model: 'mock/echo', messages: [{ role: 'user', content: `${marker} ${key ?? 'no key'}` }] },
+        headers: key ? { 'idempotency-key': key } : {},
+        timeoutMs: 10_000,
+      });
+    // Writes (and scripts) wait 1.5 s in Redis: longer than the API's 1 s command deadline, then they run.
+    await pauser.call('CLIENT', 'PAUSE', '1500', 'WRITE');
+    const [withKey, withoutKey] = await Promise.all([submit(`${marker}-k`), submit()]);
+    await sleep(2500);
+    pauser.disconnect();
+    const retried = await submit(`${marker}-k`);
+    // What Redis holds afterwards for each submission.
+    const queue = new Queue(QUEUE_NAME, { connection: redis, prefix: queuePrefix(cluster.namespace), skipVersionCheck: true });
+    await waitUntil(async () => (await queue.getJobCounts('waiting', 'active', 'prioritized')).waiting === 0, 10_000);
+    const jobs = (await queue.getJobs(['completed', 'waiting', 'active', 'failed'], 0, 2000)).filter((j) =>
+      String(j.data?.request?.messages?.[0]?.content ?? '').startsWith(marker),
+    );
+    await queue.close();
+    const keyed = jobs.filter((j) => String(j.data.request.messages[0].content).endsWith('-k'));
+    const unkeyed = jobs.filter((j) => String(j.data.request.messages[0].content).endsWith('no key'));
+
+    report.set(
+      'slow Redis (CLIENT PAUSE WRITE 1.5 s): answers to two submissions',
+      `${withKey.status} in ${round(withKey.ms)} ms, ${withoutKey.status} in ${round(withoutKey.ms)} ms`,
+    );
+    report.set('  jobs in Redis afterwards (with key / without)', `${keyed.length} / ${unkeyed.length}`);
+    report.set(
+      '  retry with the same Idempotency-Key',
+      `${retried.status}, replayed ${retried.headers['idempotent-replayed'] ?? 'no'}, same id ${retried.status === 202 && keyed.length === 1 && retried.json().id === keyed[0]?.id}`,
+    );
+    if (withoutKey.status === 503 && unkeyed.length > 0) {
+      report.note(
+        `BUG: a submission answered 503 ("${safeMessage(withoutKey)}") was enqueued anyway and ran: the API's Redis connection gives up after ` +
+          'its 1 s command deadline (packages/shared/src/redis.ts, request role: commandTimeout 1000) while Redis still executes the write, and the ' +
+          'errors plugin maps "Command timed out" to 503 "unreachable, retry" (apps/api/src/plugins/errors.ts). A client that retries without an ' +
+          'Idempotency-Key gets the job twice; with one (checked here) the retry is safe. Seen under load as whole batches of 1,000 answered 503 and run.',
+      );
+    }
+    // No hang: an answer within the pause plus the deadline; and the keyed retry never makes a second job.
+    expect(withKey.ms).toBeLessThan(3000);
+    expect(withoutKey.ms).toBeLessThan(3000);
+    expect([202, 503]).toContain(withKey.status);
+    expect(keyed.length).toBe(1);
+    expect(retried.status).toBe(202);
+    expect(retried.json().id).toBe(keyed[0]?.id);
+    report.passed();
+  });
+
   it('leaks no key in any log line, response or Redis value', async () => {
     redis ??= cluster.client();
     report.set('Redis keys scanned for secrets', await scanRedisForSecrets(redis));
@@ -248,6 +305,14 @@ function safeType(a: Answer): string | undefined {
     return a.json().error?.type;
   } catch {
     return undefined;
+  }
+}
+
+function safeMessage(a: Answer): string {
+  try {
+    return String(a.json().error?.message ?? '').slice(0, 120);
+  } catch {
+    return a.text.slice(0, 120);
   }
 }
 
