@@ -29,6 +29,7 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
       `B1 round ${round + 1}: ours ${Math.round(oursRuns.at(-1)!.jobsPerS)} jobs/s, plain ${Math.round(plainRuns.at(-1)!.jobsPerS)} jobs/s`,
     );
   }
+  ctx.memo.set(`drains:1:${jobs}`, { ours: oursRuns, plain: plainRuns });
   const oursRate = median(oursRuns.map((r) => r.jobsPerS));
   const plainRate = median(plainRuns.map((r) => r.jobsPerS));
   const failed = oursRuns.reduce((n, r) => n + r.failed, 0) + plainRuns.reduce((n, r) => n + r.failed, 0);

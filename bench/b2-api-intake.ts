@@ -18,7 +18,7 @@ import { median } from './lib/stats.ts';
 
 const PARAMS = {
   tiny: { durationS: 1, rounds: 1, connections: 16 },
-  quick: { durationS: 4, rounds: 1, connections: 32 },
+  quick: { durationS: 3, rounds: 1, connections: 32 },
   full: { durationS: 10, rounds: 3, connections: 32 },
 };
 

@@ -24,7 +24,7 @@ import { PlainPool } from './lib/throughput.ts';
 
 const PARAMS = {
   tiny: { rate: 100, openS: 1, rounds: 1, closedS: 1 },
-  quick: { rate: 500, openS: 4, rounds: 1, closedS: 4 },
+  quick: { rate: 500, openS: 3, rounds: 1, closedS: 3 },
   full: { rate: 500, openS: 15, rounds: 2, closedS: 10 },
 };
 const CONCURRENT = 64;
@@ -42,7 +42,7 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
   const plain = PlainPool.get(ctx);
   const [api] = await Promise.all([fleet.ensureApi(), fleet.workersTo(1), plain.workersTo(1)]);
   await fleet.emptyQueue();
-  fleet.mock.clearFaults();
+  await fleet.mock.clearFaults();
   const client = new JsonClient();
   const facadeUrl = `${api.url}/v1/chat/completions`;
   const directUrl = `${fleet.mock.baseUrls.mock}/mock/v1/chat/completions`;

@@ -9,12 +9,12 @@
  * probes synchronously when its entry expires (what such an endpoint usually starts as).
  */
 
-import type { MockServer } from '@switchyard/providers/mock-server';
 import { freePort } from '@switchyard/shared/testing';
 import { type BenchContext, bySize } from './lib/context.ts';
 import { sharedMock } from './lib/fleet.ts';
 import { type HttpLoadResult, httpLoad } from './lib/http-load.ts';
-import { type ApiProc, baseEnv, type Proc, sleep, startApi, startBenchProc, stopAll } from './lib/processes.ts';
+import type { RemoteMock } from './lib/mock.ts';
+import { type ApiProc, baseEnv, cpuMsOf, type Proc, sleep, startApi, startBenchProc, startInBatches, stopAll } from './lib/processes.ts';
 import { type BenchOutcome, ratio } from './lib/results.ts';
 
 const PARAMS = {
@@ -26,7 +26,7 @@ const FRESH_MS = 1_000;
 const PROBE_TIMEOUT_MS = 300;
 const PROVIDERS = ['openai', 'anthropic', 'gemini', 'ollama'] as const;
 
-function providerEnv(mock: MockServer): Record<string, string> {
+function providerEnv(mock: RemoteMock): Record<string, string> {
   return {
     MOCK_PROVIDER: 'false',
     OPENAI_API_KEY: 'sk-bench0000000000000000000000',
@@ -43,12 +43,12 @@ function providerEnv(mock: MockServer): Record<string, string> {
 }
 
 /** Records when each upstream probe arrived at the mock server (polling its exact counters every 5 ms). */
-function probeRecorder(mock: MockServer) {
+function probeRecorder(mock: RemoteMock) {
   const arrivals: Record<string, number[]> = {};
   let last: Record<string, number> = {};
   const t0 = performance.now();
-  const poll = () => {
-    const stats = mock.stats().byEndpoint;
+  const poll = async () => {
+    const stats = (await mock.stats()).byEndpoint;
     const now = performance.now() - t0;
     for (const provider of PROVIDERS) {
       const received = stats[`${provider}:models`]?.received ?? 0;
@@ -59,11 +59,19 @@ function probeRecorder(mock: MockServer) {
     }
     last = Object.fromEntries(PROVIDERS.map((p) => [p, stats[`${p}:models`]?.received ?? 0]));
   };
-  const timer = setInterval(poll, 5);
+  // One poll at a time, every 5 ms: the arrival times are known to 5 ms (plus one admin round trip).
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      await poll();
+      await sleep(5);
+    }
+  })();
   return {
-    stop() {
-      clearInterval(timer);
-      poll();
+    async stop() {
+      running = false;
+      await loop;
+      await poll();
       const total = Object.fromEntries(PROVIDERS.map((p) => [p, arrivals[p]?.length ?? 0]));
       // The most probes of one provider inside any window of FRESH_MS.
       let maxInWindow = 0;
@@ -81,10 +89,12 @@ function probeRecorder(mock: MockServer) {
 
 interface Side {
   load: HttpLoadResult;
-  probes: ReturnType<ReturnType<typeof probeRecorder>['stop']>;
+  /** CPU ms per answered request, summed over the serving processes. */
+  cpuMsPerRequest: number;
+  probes: Awaited<ReturnType<ReturnType<typeof probeRecorder>['stop']>>;
 }
 
-async function measure(mock: MockServer, urls: string[], rate: number, durationS: number): Promise<Side> {
+async function measure(mock: RemoteMock, urls: string[], pids: number[], rate: number, durationS: number): Promise<Side> {
   // Warm-up: every process answers once (the first answer may wait for a probe), then the cache ages.
   await Promise.all(
     urls.map(async (u) => {
@@ -95,22 +105,24 @@ async function measure(mock: MockServer, urls: string[], rate: number, durationS
     }),
   );
   await sleep(FRESH_MS + PROBE_TIMEOUT_MS);
-  mock.resetStats();
+  await mock.resetStats();
   const recorder = probeRecorder(mock);
+  const cpu0 = pids.reduce((n, pid) => n + cpuMsOf(pid), 0);
   const load = await httpLoad({
     url: urls.map((u) => `${u}/v1/providers/status`),
     connections: urls.length * 10,
     overallRate: rate,
     durationS,
   });
+  const cpuMsPerRequest = (pids.reduce((n, pid) => n + cpuMsOf(pid), 0) - cpu0) / Math.max(1, load.ok);
   await sleep(PROBE_TIMEOUT_MS + 100);
-  return { load, probes: recorder.stop() };
+  return { load, cpuMsPerRequest, probes: await recorder.stop() };
 }
 
 export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapsedMs'>> {
   const { apis, rate, durationS } = bySize(ctx.size, PARAMS);
   const mock = await sharedMock(ctx);
-  mock.setFaults([{ provider: '*', fault: 'hang' }]);
+  await mock.setFaults([{ provider: '*', fault: 'hang' }]);
   const namespace = ctx.namespace('status');
   const env = baseEnv(ctx.redis.url, namespace, providerEnv(mock));
   const probeUrls = {
@@ -122,25 +134,37 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
   const procs: Proc[] = [];
   try {
     const ports = await Promise.all(Array.from({ length: apis }, () => freePort()));
-    const started = await Promise.all([
-      ...Array.from({ length: apis }, (_, i) => startApi(`status-api-${i + 1}`, env)),
-      ...ports.map((port, i) =>
-        startBenchProc(`naive-status-${i + 1}`, 'bench/procs/naive-status.ts', {
-          PORT: String(port),
-          STATUS_FRESH_MS: String(FRESH_MS),
-          PROBE_TIMEOUT_MS: String(PROBE_TIMEOUT_MS),
-          PROBES: JSON.stringify(probeUrls),
-        }),
-      ),
-    ]);
-    procs.push(...started);
+    const apiProcs = await startInBatches(apis, (i) => startApi(`status-api-${i + 1}`, env));
+    procs.push(...apiProcs);
+    const naiveProcs = await startInBatches(apis, (i) =>
+      startBenchProc(`naive-status-${i + 1}`, 'bench/procs/naive-status.ts', {
+        PORT: String(ports[i]),
+        STATUS_FRESH_MS: String(FRESH_MS),
+        PROBE_TIMEOUT_MS: String(PROBE_TIMEOUT_MS),
+        PROBES: JSON.stringify(probeUrls),
+      }),
+    );
+    const started = [...apiProcs, ...naiveProcs];
+    procs.push(...naiveProcs);
     const ourUrls = (started.slice(0, apis) as ApiProc[]).map((a) => a.url);
     const naiveUrls = ports.map((p) => `http://127.0.0.1:${p}`);
-    const ours = await measure(mock, ourUrls, rate, durationS);
+    const ours = await measure(
+      mock,
+      ourUrls,
+      started.slice(0, apis).map((p) => p.pid),
+      rate,
+      durationS,
+    );
     ctx.log(
       `B4 ours: p99 ${ours.load.latency.p99.toFixed(2)} ms, probes ${JSON.stringify(ours.probes.total)}, max per window ${ours.probes.maxInWindow}`,
     );
-    const naive = await measure(mock, naiveUrls, rate, durationS);
+    const naive = await measure(
+      mock,
+      naiveUrls,
+      started.slice(apis).map((p) => p.pid),
+      rate,
+      durationS,
+    );
     ctx.log(
       `B4 naive: p99 ${naive.load.latency.p99.toFixed(2)} ms, probes ${JSON.stringify(naive.probes.total)}, max per window ${naive.probes.maxInWindow}`,
     );
@@ -172,6 +196,15 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
           note: `${Math.round(ours.load.okPerS)} vs ${Math.round(naive.load.okPerS)} answers/s achieved${errors ? `; ${errors} errors or non-2xx` : ''}`,
         },
         {
+          figure: 'CPU per status request (all serving processes)',
+          unit: 'ms',
+          ours: ours.cpuMsPerRequest,
+          baseline: naive.cpuMsPerRequest,
+          ratio: ratio(ours.cpuMsPerRequest, naive.cpuMsPerRequest),
+          target: 'info',
+          pass: null,
+        },
+        {
           figure: `upstream probes per provider per fresh window, ${apis} processes`,
           unit: 'probes',
           ours: ours.probes.maxInWindow,
@@ -188,7 +221,7 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
       details: { apis, rate, durationS, freshMs: FRESH_MS, probeTimeoutMs: PROBE_TIMEOUT_MS, ours, naive },
     };
   } finally {
-    mock.clearFaults();
     await stopAll(procs);
+    await mock.clearFaults();
   }
 }

@@ -19,7 +19,7 @@ import { type LatencySummary, summarize } from './lib/stats.ts';
 
 const PARAMS = {
   tiny: { rate: 20, durationS: 2, workers: 1 },
-  quick: { rate: 30, durationS: 10, workers: 2 },
+  quick: { rate: 40, durationS: 7, workers: 2 },
   full: { rate: 30, durationS: 30, workers: 2 },
 };
 const TAIL = { provider: 'mock', model: 'tail-*', fault: 'latency=5-15;tail=5%:5000' };
@@ -43,8 +43,8 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
   try {
     const side = async (hedged: boolean): Promise<Side> => {
       while ((await unfinished(fleet.queue)) > 0) await sleep(100);
-      mock.setFaults([TAIL]);
-      mock.resetStats();
+      await mock.setFaults([TAIL]);
+      await mock.resetStats();
       const result = await openLoop({
         rate,
         durationMs: durationS * 1000,
@@ -66,7 +66,7 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
         },
       });
       await sleep(200);
-      const stats = mock.stats().byProvider.mock;
+      const stats = (await mock.stats()).byProvider.mock;
       const { latencies, lagMs, ...rest } = result;
       return {
         result: rest,
@@ -128,7 +128,7 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
       details: { rate, durationS, workers, fault: TAIL, hedged: withHedging, unhedged: without },
     };
   } finally {
-    mock.clearFaults();
+    await mock.clearFaults().catch(() => {});
     watcher.close();
   }
 }

@@ -21,6 +21,8 @@ export interface BenchContext {
   log(message: string): void;
   /** Fixtures shared between benchmarks (keyed by name), closed at the end of the run. */
   shared: Map<string, Shared>;
+  /** Measurements one benchmark leaves for another of the same run (B1's 1-process drains for B7). */
+  memo: Map<string, unknown>;
 }
 
 export function createContext(size: Size, redis: BenchRedis, log: (message: string) => void): BenchContext & { namespaces: string[] } {
@@ -31,6 +33,7 @@ export function createContext(size: Size, redis: BenchRedis, log: (message: stri
     redis,
     namespaces,
     shared: new Map(),
+    memo: new Map(),
     log,
     namespace(label: string) {
       const ns = `bn${runTag}${label.replace(/[^A-Za-z0-9]/g, '').slice(0, 16)}${randomBytes(2).toString('hex')}`;

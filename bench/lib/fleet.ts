@@ -1,38 +1,32 @@
 /**
  * Shared fixtures of a bench run, started on first use and kept for the benchmarks after it:
- * - the fault-injecting mock provider server, in the bench process (its call stats are exact);
+ * - the fault-injecting mock provider server, in a process of its own (lib/mock.ts);
  * - "our fleet": one namespace with one API process and a pool of our worker processes, every one
  *   pointed at the mock server (MOCK_PROVIDER_URL: `mock/echo` runs in-process, any other `mock/*`
  *   model goes over HTTP to the mock). The pool grows (start) and shrinks (SIGTERM, drained) so
  *   B1, B3, B5, B6 and B7 pay for worker start-ups (seconds of CPU each under tsx) only once.
  */
 
-import { type MockServer, startMockServer } from '@switchyard/providers/mock-server';
 import { decodeJobDone, type JobDoneMessage, jobDoneChannel } from '@switchyard/shared';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { BenchContext, Shared } from './context.ts';
-import { type ApiProc, baseEnv, type Proc, startApi, startWorker, stopAll } from './processes.ts';
+import { RemoteMock } from './mock.ts';
+import { type ApiProc, baseEnv, type Proc, startApi, startInBatches, startWorker, stopAll } from './processes.ts';
 import { benchConnection, OurJobs } from './queue.ts';
 
 export const WORKER_CONCURRENCY = 16;
 
-class MockFixture implements Shared {
-  constructor(readonly server: MockServer) {}
-  async close(): Promise<void> {
-    await this.server.close();
+/** The run's mock provider process, started on first use, with its faults cleared and stats zeroed. */
+export async function sharedMock(ctx: BenchContext): Promise<RemoteMock> {
+  let mock = ctx.shared.get('mock') as RemoteMock | undefined;
+  if (!mock) {
+    mock = await RemoteMock.start();
+    ctx.shared.set('mock', mock);
   }
-}
-
-export async function sharedMock(ctx: BenchContext): Promise<MockServer> {
-  let fixture = ctx.shared.get('mock') as MockFixture | undefined;
-  if (!fixture) {
-    fixture = new MockFixture(await startMockServer({ port: 0, host: '127.0.0.1' }));
-    ctx.shared.set('mock', fixture);
-  }
-  fixture.server.clearFaults();
-  fixture.server.resetStats();
-  return fixture.server;
+  await mock.clearFaults();
+  await mock.resetStats();
+  return mock;
 }
 
 /** Resolves per job id when the workers publish its final state (the channel every API process listens on). */
@@ -97,7 +91,7 @@ export class OursFleet implements Shared {
   private constructor(
     ctx: BenchContext,
     readonly namespace: string,
-    readonly mock: MockServer,
+    readonly mock: RemoteMock,
     readonly env: Record<string, string>,
   ) {
     this.connection = benchConnection(ctx.redis.url);
@@ -139,7 +133,7 @@ export class OursFleet implements Shared {
     const missing = n - this.workers.length;
     if (missing > 0) {
       const base = this.workers.length + this.stopped.length;
-      const started = await Promise.all(Array.from({ length: missing }, (_, i) => startWorker(`ours-worker-${base + i + 1}`, this.env)));
+      const started = await startInBatches(missing, (i) => startWorker(`ours-worker-${base + i + 1}`, this.env));
       this.workers.push(...started);
     }
     return this.workers;

@@ -1,12 +1,13 @@
 /**
  * Child processes for the benchmarks: the real API and worker entry points (the way `pnpm start:api`
  * / `pnpm start:worker` run them: `node --import tsx`, so the pid is the process itself and its CPU
- * time can be read from /proc), and the baselines' own small processes under bench/procs. Keeps only
- * a tail of each process's output, so a chatty process costs the bench almost nothing.
+ * time can be read from /proc), and the baselines' own small processes under bench/procs. Each
+ * process's output goes to a log file of its own (see logFile).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { freePort } from '@switchyard/shared/testing';
 import { envVar } from './env.ts';
 
@@ -28,6 +29,8 @@ export interface Proc {
   readonly exited: Promise<number | null>;
   /** The last few kilobytes of stdout + stderr. */
   tail(): string;
+  /** Counts the output lines matching `pattern` from now on; the returned function reads the count. */
+  countLines(pattern: RegExp): () => number;
   /** Resolves when a line matching `pattern` appears (or rejects on exit / after `timeoutMs`). */
   waitForLine(pattern: RegExp, timeoutMs: number): Promise<string>;
   /** User + system CPU time so far, in milliseconds (Linux /proc; 0 elsewhere). */
@@ -61,11 +64,6 @@ export function cpuMsOf(pid: number): number {
   }
 }
 
-interface LineWaiter {
-  pattern: RegExp;
-  resolve: (line: string) => void;
-}
-
 /**
  * Node flags for our API and worker processes: BENCH_CPU_PROF_DIR=<dir> makes each of them write a
  * V8 CPU profile there when it exits (open it in Chrome DevTools or speedscope).
@@ -75,36 +73,53 @@ function profileFlags(script: string): string[] {
   return dir && script.startsWith('apps/') ? ['--cpu-prof', `--cpu-prof-dir=${resolve(dir)}`] : [];
 }
 
-/** Starts `script` (a .ts file relative to the repo root) with `node --import tsx`. */
+/**
+ * Where the children's output goes: one log file per process in a temp dir of the run (removed at
+ * exit unless BENCH_KEEP_LOGS is set). Not pipes to the bench process: stdout is written
+ * synchronously to pipes on Linux, so a child logging a line per job would block whenever the bench
+ * process, busy generating load, was slow to drain its pipe (measured: it halved our throughput and
+ * inverted B7's scaling). A file never blocks its writer, which is what production log shipping
+ * (a file or journald) looks like.
+ */
+let logDir: string | undefined;
+function logFile(name: string): string {
+  if (!logDir) {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-bench-logs-'));
+    logDir = dir;
+    process.on('exit', () => {
+      if (!envVar('BENCH_KEEP_LOGS', '')) rmSync(dir, { recursive: true, force: true });
+    });
+  }
+  return join(logDir, `${name.replace(/[^A-Za-z0-9_.-]/g, '_')}.log`);
+}
+
+/** Reads `file` from byte `from` to its end (a log file still being written). */
+function readFrom(file: string, from: number): { text: string; end: number } {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const size = fstatSync(fd).size;
+    if (size <= from) return { text: '', end: from };
+    const buffer = Buffer.alloc(size - from);
+    const read = readSync(fd, buffer, 0, buffer.length, from);
+    return { text: buffer.subarray(0, read).toString('utf8'), end: from + read };
+  } catch {
+    return { text: '', end: from };
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Starts `script` (a .ts file relative to the repo root) with `node --import tsx`, output to its log file. */
 export function spawnTs(name: string, script: string, env: Record<string, string>, args: string[] = []): Proc {
+  const file = logFile(name);
+  const out = openSync(file, 'a');
   const child = spawn(process.execPath, [...profileFlags(script), '--import', 'tsx', resolve(REPO_ROOT, script), ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', out, out],
   });
-  let tail = '';
-  let partial = '';
-  const waiters = new Set<LineWaiter>();
-  const onData = (chunk: Buffer) => {
-    const text = chunk.toString();
-    tail = (tail + text).slice(-TAIL_CHARS);
-    if (waiters.size === 0) {
-      partial = '';
-      return;
-    }
-    const lines = (partial + text).split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) {
-      for (const waiter of [...waiters]) {
-        if (waiter.pattern.test(line)) {
-          waiters.delete(waiter);
-          waiter.resolve(line);
-        }
-      }
-    }
-  };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
+  closeSync(out);
   live.add(child);
   const exited = new Promise<number | null>((done) =>
     child.once('exit', (code) => {
@@ -113,34 +128,55 @@ export function spawnTs(name: string, script: string, env: Record<string, string
     }),
   );
   const pid = child.pid ?? -1;
+  const tail = () => {
+    const size = (() => {
+      try {
+        return statSync(file).size;
+      } catch {
+        return 0;
+      }
+    })();
+    return readFrom(file, Math.max(0, size - TAIL_CHARS)).text;
+  };
+  const sizeNow = () => {
+    try {
+      return statSync(file).size;
+    } catch {
+      return 0;
+    }
+  };
 
   return {
     name,
     pid,
     child,
     exited,
-    tail: () => tail,
-    waitForLine(pattern, timeoutMs) {
-      return new Promise<string>((resolveLine, reject) => {
-        const timer = setTimeout(() => {
-          waiters.delete(waiter);
-          reject(new Error(`${name}: no line matching ${pattern} within ${timeoutMs} ms. Output:\n${tail.slice(-3000)}`));
-        }, timeoutMs);
-        const waiter: LineWaiter = {
-          pattern,
-          resolve: (line) => {
-            clearTimeout(timer);
-            resolveLine(line);
-          },
-        };
-        waiters.add(waiter);
-        exited.then((code) => {
-          if (!waiters.has(waiter)) return;
-          waiters.delete(waiter);
-          clearTimeout(timer);
-          reject(new Error(`${name} exited (code ${code}) before printing ${pattern}. Output:\n${tail.slice(-3000)}`));
-        });
-      });
+    tail,
+    countLines(pattern) {
+      const from = sizeNow();
+      return () =>
+        readFrom(file, from)
+          .text.split('\n')
+          .filter((line) => pattern.test(line)).length;
+    },
+    async waitForLine(pattern, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      let offset = 0;
+      let partial = '';
+      for (;;) {
+        const chunk = readFrom(file, offset);
+        offset = chunk.end;
+        const lines = (partial + chunk.text).split('\n');
+        partial = lines.pop() ?? '';
+        const found = lines.find((line) => pattern.test(line));
+        if (found !== undefined) return found;
+        if (child.exitCode !== null || child.signalCode !== null) {
+          throw new Error(`${name} exited (code ${child.exitCode}) before printing ${pattern}. Output:\n${tail().slice(-3000)}`);
+        }
+        if (Date.now() > deadline)
+          throw new Error(`${name}: no line matching ${pattern} within ${timeoutMs} ms. Output:\n${tail().slice(-3000)}`);
+        await sleep(50);
+      }
     },
     cpuMs: () => cpuMsOf(pid),
     async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 15_000) {
@@ -154,6 +190,18 @@ export function spawnTs(name: string, script: string, env: Record<string, string
       }
     },
   };
+}
+
+/**
+ * Starts `count` processes, at most `batch` at a time: start-up is CPU-bound (module loading and
+ * TypeScript transforms), and starting many at once on a small machine only makes every one slow.
+ */
+export async function startInBatches<T>(count: number, start: (i: number) => Promise<T>, batch = 4): Promise<T[]> {
+  const started: T[] = [];
+  for (let i = 0; i < count; i += batch) {
+    started.push(...(await Promise.all(Array.from({ length: Math.min(batch, count - i) }, (_, j) => start(i + j)))));
+  }
+  return started;
 }
 
 /** Stops every process given (in parallel), ignoring ones already gone. */
@@ -173,7 +221,7 @@ export function baseEnv(redisUrl: string, namespace: string, extra: Record<strin
 }
 
 /** One worker replica (apps/worker/src/main.ts), resolved once it logs "worker ready". */
-export async function startWorker(name: string, env: Record<string, string>, timeoutMs = 60_000): Promise<Proc> {
+export async function startWorker(name: string, env: Record<string, string>, timeoutMs = 120_000): Promise<Proc> {
   const proc = spawnTs(name, 'apps/worker/src/main.ts', env);
   try {
     await proc.waitForLine(/worker ready/, timeoutMs);
@@ -190,7 +238,7 @@ export interface ApiProc extends Proc {
 }
 
 /** One API replica (apps/api/src/main.ts) on a free loopback port, resolved once /readyz answers 200. */
-export async function startApi(name: string, env: Record<string, string>, timeoutMs = 60_000): Promise<ApiProc> {
+export async function startApi(name: string, env: Record<string, string>, timeoutMs = 120_000): Promise<ApiProc> {
   const port = await freePort();
   const proc = spawnTs(name, 'apps/api/src/main.ts', { ...env, API_HOST: '127.0.0.1', API_PORT: String(port) });
   const url = `http://127.0.0.1:${port}`;
@@ -204,7 +252,7 @@ export async function startApi(name: string, env: Record<string, string>, timeou
 }
 
 /** A bench/procs script that prints one line `{"ready":...}` when it is ready. */
-export async function startBenchProc(name: string, script: string, env: Record<string, string>, timeoutMs = 60_000): Promise<Proc> {
+export async function startBenchProc(name: string, script: string, env: Record<string, string>, timeoutMs = 120_000): Promise<Proc> {
   const proc = spawnTs(name, script, env);
   try {
     await proc.waitForLine(/"ready":true/, timeoutMs);

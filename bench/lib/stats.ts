@@ -40,8 +40,12 @@ export function summarize(samples: readonly number[]): LatencySummary {
   };
 }
 
+/** The middle value (the mean of the two middle ones for an even count); NaN when empty. */
 export function median(values: readonly number[]): number {
-  return percentile(values, 50);
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** Rounds for display and JSON: 3 significant decimals below 10, 1 decimal below 1000, integers above. */

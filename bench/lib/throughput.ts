@@ -9,7 +9,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { BenchContext, Shared } from './context.ts';
 import { OursFleet, WORKER_CONCURRENCY } from './fleet.ts';
-import { type Proc, startBenchProc, stopAll } from './processes.ts';
+import { type Proc, startBenchProc, startInBatches, stopAll } from './processes.ts';
 import { benchConnection, type DrainResult, drainMeasure, echoRequest, OurJobs, plainQueue } from './queue.ts';
 
 export type RigKind = 'ours' | 'plain';
@@ -49,15 +49,13 @@ export class PlainPool implements Shared {
     if (this.workers.length > n) await stopAll(this.workers.splice(n));
     const missing = n - this.workers.length;
     if (missing > 0) {
-      const started = await Promise.all(
-        Array.from({ length: missing }, () =>
-          startBenchProc(`plain-worker-${++this.started}`, 'bench/procs/plain-worker.ts', {
-            REDIS_URL: this.ctx.redis.url,
-            BENCH_PREFIX: this.queue.opts.prefix ?? 'bull',
-            BENCH_QUEUE: this.queue.name,
-            CONCURRENCY: String(this.concurrency),
-          }),
-        ),
+      const started = await startInBatches(missing, () =>
+        startBenchProc(`plain-worker-${++this.started}`, 'bench/procs/plain-worker.ts', {
+          REDIS_URL: this.ctx.redis.url,
+          BENCH_PREFIX: this.queue.opts.prefix ?? 'bull',
+          BENCH_QUEUE: this.queue.name,
+          CONCURRENCY: String(this.concurrency),
+        }),
       );
       this.workers.push(...started);
     }

@@ -29,8 +29,10 @@ export function summarizeProfile(
   profile: Profile,
   top = 25,
   skipMs = 0,
-): { byFunction: [string, number][]; byModule: [string, number][]; totalMs: number } {
+): { byFunction: [string, number][]; byModule: [string, number][]; inclusive: [string, number][]; totalMs: number } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n.id);
   const selfUs = new Map<number, number>();
   let elapsedUs = 0;
   profile.samples.forEach((id, i) => {
@@ -61,12 +63,25 @@ export function summarizeProfile(
           : short.split('/').slice(0, 3).join('/');
     mod.set(module, (mod.get(module) ?? 0) + us);
   }
+  // Inclusive time of the workspace's own functions (apps/, packages/): what each code path costs.
+  const inclusive = new Map<string, number>();
+  for (const [id, us] of selfUs) {
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const frame = byId.get(at)?.callFrame;
+      if (!frame || !/\/(apps|packages)\/[^/]+\/src\//.test(frame.url)) continue;
+      const key = `${frame.functionName || '(anonymous)'} ${frame.url.replace(/^file:\/\/.*?\/(apps|packages)\//, '$1/')}:${frame.lineNumber + 1}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      inclusive.set(key, (inclusive.get(key) ?? 0) + us);
+    }
+  }
   const sorted = (m: Map<string, number>) =>
     [...m.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([k, v]) => [k, v / 1000] as [string, number]);
-  return { byFunction: sorted(fn), byModule: sorted(mod), totalMs: total / 1000 };
+  return { byFunction: sorted(fn), byModule: sorted(mod), inclusive: sorted(inclusive), totalMs: total / 1000 };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -79,6 +94,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const pct = (ms: number) => `${((100 * ms) / summary.totalMs).toFixed(1).padStart(5)}%`;
   process.stdout.write(`total sampled: ${summary.totalMs.toFixed(0)} ms\n\nby module (self time):\n`);
   for (const [k, ms] of summary.byModule) process.stdout.write(`${pct(ms)} ${ms.toFixed(0).padStart(7)} ms  ${k}\n`);
+  process.stdout.write('\nworkspace functions (inclusive time):\n');
+  for (const [k, ms] of summary.inclusive) process.stdout.write(`${pct(ms)} ${ms.toFixed(0).padStart(7)} ms  ${k}\n`);
   process.stdout.write('\nby function (self time):\n');
   for (const [k, ms] of summary.byFunction) process.stdout.write(`${pct(ms)} ${ms.toFixed(0).padStart(7)} ms  ${k}\n`);
 }
