@@ -34,6 +34,9 @@ const messages = (i: number) => [{ role: 'user' as const, content: `bench reques
 interface OpenRun {
   result: OpenLoopResult;
   latency: LatencySummary;
+  /** CPU ms per request of our API and worker processes (0 for the direct calls). */
+  apiCpuMsPerReq: number;
+  workerCpuMsPerReq: number;
 }
 
 export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapsedMs'>> {
@@ -56,6 +59,8 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
 
     // ---- 1. open-loop latency ----------------------------------------------------------------
     const openRun = async (url: string, model: string, seconds: number, r: number): Promise<OpenRun> => {
+      const worker = fleet.workers[0]!;
+      const cpu0 = [cpuMsOf(api.pid), cpuMsOf(worker.pid)];
       const result = await openLoop({
         rate: r,
         durationMs: seconds * 1000,
@@ -65,7 +70,13 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
           await client.postOk(url, { model, messages: messages(i) });
         },
       });
-      return { result, latency: summarize(result.latencies) };
+      const n = Math.max(1, result.completed);
+      return {
+        result,
+        latency: summarize(result.latencies),
+        apiCpuMsPerReq: (cpuMsOf(api.pid) - cpu0[0]!) / n,
+        workerCpuMsPerReq: (cpuMsOf(worker.pid) - cpu0[1]!) / n,
+      };
     };
     await openRun(facadeUrl, 'mock/http', 1, Math.min(rate, 200));
     await openRun(directUrl, 'http', 1, Math.min(rate, 200));
@@ -173,7 +184,7 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
         ratio: null,
         target: 'added <= 3 ms',
         pass: fP50 - dP50 <= 3 && openFailures === 0,
-        note: `added ${(fP50 - dP50).toFixed(2)} ms (facade through the queue minus the direct call)${openFailures ? `; ${openFailures} requests failed or dropped` : ''}`,
+        note: `added ${(fP50 - dP50).toFixed(2)} ms (facade through the queue minus the direct call); ${Math.round(med(facade, (r) => r.result.achievedRate))} of ${rate} req/s answered; CPU per request: API ${med(facade, (r) => r.apiCpuMsPerReq).toFixed(2)} ms, worker ${med(facade, (r) => r.workerCpuMsPerReq).toFixed(2)} ms (mock/http through the OpenAI-compatible adapter)${openFailures ? `; ${openFailures} requests failed or dropped` : ''}`,
       },
       {
         figure: `p99 at ${rate} req/s open loop`,
@@ -218,7 +229,14 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
         note: `our API process also spent ${med(facadeRuns, (r) => r.apiCpuMsPerReq).toFixed(3)} ms per completion`,
       },
     ];
-    const compact = (r: OpenRun) => ({ ...r.result, latencies: undefined, lagMs: summarize(r.result.lagMs), latency: r.latency });
+    const compact = (r: OpenRun) => ({
+      ...r.result,
+      latencies: undefined,
+      lagMs: summarize(r.result.lagMs),
+      latency: r.latency,
+      apiCpuMsPerReq: r.apiCpuMsPerReq,
+      workerCpuMsPerReq: r.workerCpuMsPerReq,
+    });
     return {
       id: 'B3',
       title: 'facade overhead',

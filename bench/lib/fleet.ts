@@ -15,6 +15,7 @@ import { RemoteMock } from './mock.ts';
 import { type ApiProc, baseEnv, type Proc, startApi, startInBatches, startWorker, stopAll } from './processes.ts';
 import { benchConnection, OurJobs } from './queue.ts';
 
+/** Jobs in flight per worker process, ours and every baseline alike: the contract default. */
 export const WORKER_CONCURRENCY = 16;
 
 /** The run's mock provider process, started on first use, with its faults cleared and stats zeroed. */
