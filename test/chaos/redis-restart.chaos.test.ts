@@ -33,6 +33,8 @@ beforeAll(async () => {
     workers: 2,
     env: { MOCK_PROVIDER: 'true', WORKER_CONCURRENCY: '32', RATE_LIMIT_RPM: '0' },
     redisArgs: ['--appendfsync', 'always'],
+    // The API answers SIGUSR2 with a full GC and its live heap (support/gc-probe.ts).
+    apiEnv: { CHAOS_GC_PROBE: '1' },
   });
   progress('cluster up: api + 2 workers');
 });
@@ -117,11 +119,15 @@ describe('redis restart', () => {
 
     await sleep(BEFORE_MS);
     const before = accepted.length;
+    const heapBefore = await api.liveHeap();
     progress(`${before} jobs accepted; killing redis-server (SIGKILL)`);
     await cluster.crashRedis();
     phase = 'outage';
     const outageStarted = performance.now() - t0;
-    await sleep(OUTAGE_MS);
+    await sleep(OUTAGE_MS - 1000);
+    // The flood has run for most of the outage: what the API still holds after a full GC.
+    const heapOutage = await api.liveHeap();
+    await sleep(1000);
     progress('restarting redis-server on the same port and data directory');
     // From here Redis may answer again at any moment: requests started now belong to no phase under test.
     phase = 'restarting';
@@ -209,6 +215,10 @@ describe('redis restart', () => {
     report.set('requests without any answer (hang, reset), whole test', noAnswer.length);
     report.set('5xx other than 503, whole test', fiveHundreds.length);
     report.set('API RSS before / peak during outage / after', `${mb(rssBefore)} / ${mb(rssOutage)} / ${mb(rssAfter)} MiB`);
+    report.set(
+      'API live heap (after a full GC) before / late in the outage',
+      `${mb(heapBefore?.heapUsed)} / ${mb(heapOutage?.heapUsed)} MiB`,
+    );
     report.set('restart -> /readyz 200', `${round(readyMs)} ms`);
     report.set('restart -> first 202', `${round(firstAcceptMs)} ms`);
     report.set(
@@ -231,6 +241,8 @@ describe('redis restart', () => {
     expect(slow.slice(0, 5)).toEqual([]);
     expect(outageHealth.every((s) => s.status === 200)).toBe(true);
     expect(rssOutage - rssBefore).toBeLessThan(64 * 1048576);
+    expect(heapBefore && heapOutage).toBeTruthy();
+    expect((heapOutage?.heapUsed ?? 0) - (heapBefore?.heapUsed ?? 0)).toBeLessThan(16 * 1048576);
     expect(notCompleted.slice(0, 5)).toEqual([]);
     expect(api.alive()).toBe(true);
     expect(cluster.workers.map((w) => w.pid)).toEqual(workerPids);

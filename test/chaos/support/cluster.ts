@@ -5,6 +5,7 @@
  * stop and restart Redis on the same port with the same data directory, and a stop that always
  * leaves nothing behind.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,6 +91,7 @@ export class ChaosCluster {
       deadlineMs: 15_000,
     });
     track(this.redis.process);
+    watchRedis(this.redis.process.pid);
   }
 
   async startApi(): Promise<ChaosProcess> {
@@ -196,4 +198,15 @@ export class ChaosCluster {
     await this.redis?.stop().catch(() => {});
     rmSync(this.dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A redis-server cannot load the orphan guard, so a detached shell watches it instead: once this
+ * test process is gone (even by SIGKILL, which runs no exit hook) it kills that redis-server, by its
+ * id; it leaves as soon as the redis-server is gone by itself.
+ */
+function watchRedis(pid: number | undefined): void {
+  if (!pid) return;
+  const script = `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${pid} 2>/dev/null; do sleep 1; done; kill -0 ${pid} 2>/dev/null && kill -9 ${pid}`;
+  spawn('sh', ['-c', script], { stdio: 'ignore', detached: true }).unref();
 }

@@ -13,6 +13,7 @@ import { scanner } from './secrets.ts';
 export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 const ORPHAN_GUARD = resolve(import.meta.dirname, 'orphan-guard.ts');
 const LOOP_DELAY = resolve(import.meta.dirname, 'loop-delay.ts');
+const GC_PROBE = resolve(import.meta.dirname, 'gc-probe.ts');
 
 /** Every configuration variable of the system: none is inherited from the developer's shell. */
 const CONFIG_VARIABLES = [
@@ -96,6 +97,11 @@ export interface ChaosProcess {
   alive(): boolean;
   /** Sends `signal` and waits for the exit (SIGKILL after `graceMs` if it is still there). */
   kill(signal?: NodeJS.Signals, graceMs?: number): Promise<Exit>;
+  /**
+   * Runs a full GC in the process and resolves with its live heap (needs CHAOS_GC_PROBE=1 in its
+   * environment; see gc-probe.ts). Null when no answer came within `timeoutMs`.
+   */
+  liveHeap(timeoutMs?: number): Promise<{ heapUsed: number; rss: number; external: number } | null>;
   /** Resident set size in bytes, from /proc (null once gone). */
   rssBytes(): number | null;
   /** Resolves with the first line that matches, or rejects when the process exits or `timeoutMs` passes. */
@@ -159,7 +165,7 @@ export function launch(options: LaunchOptions): ChaosProcess {
   hookExit();
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--import', ORPHAN_GUARD, '--import', LOOP_DELAY, resolve(REPO_ROOT, options.script)],
+    ['--import', 'tsx', '--import', ORPHAN_GUARD, '--import', LOOP_DELAY, '--import', GC_PROBE, resolve(REPO_ROOT, options.script)],
     {
       cwd: REPO_ROOT,
       env: childEnv(options.env),
@@ -173,8 +179,13 @@ export function launch(options: LaunchOptions): ChaosProcess {
   const watchers = new Set<(line: string) => void>();
   let lineCount = 0;
   const loopDelay: LoopDelay[] = [];
+  const heapWaiters: Array<(heap: { heapUsed: number; rss: number; external: number }) => void> = [];
   const onLine = (line: string) => {
     scanner.logLine(line, options.name);
+    if (line.startsWith('{"chaos_heap"')) {
+      for (const waiter of heapWaiters.splice(0)) waiter(JSON.parse(line));
+      return;
+    }
     if (line.startsWith('{"chaos_loop_delay"')) {
       const { t, max, p99 } = JSON.parse(line) as LoopDelay;
       loopDelay.push({ t, max, p99 });
@@ -218,6 +229,23 @@ export function launch(options: LaunchOptions): ChaosProcess {
       return exit;
     },
     rssBytes: () => (alive() && child.pid ? rssOf(child.pid) : null),
+    liveHeap(timeoutMs = 10_000) {
+      // Without the probe, SIGUSR2 would end the process (its default action).
+      if (!alive() || options.env.CHAOS_GC_PROBE !== '1') return Promise.resolve(null);
+      return new Promise((resolveHeap) => {
+        const timer = setTimeout(() => {
+          const at = heapWaiters.indexOf(onHeap);
+          if (at >= 0) heapWaiters.splice(at, 1);
+          resolveHeap(null);
+        }, timeoutMs);
+        const onHeap = (heap: { heapUsed: number; rss: number; external: number }) => {
+          clearTimeout(timer);
+          resolveHeap(heap);
+        };
+        heapWaiters.push(onHeap);
+        child.kill('SIGUSR2');
+      });
+    },
     waitForLine(match, timeoutMs) {
       const seen = lines.find(match);
       if (seen) return Promise.resolve(seen);
