@@ -141,6 +141,10 @@ describe('bounded memory', () => {
     report.summary =
       `${submitted.toLocaleString('en-US')} jobs: ${kept.length.toLocaleString('en-US')} kept (max ${RESULT_MAX_COUNT.toLocaleString('en-US')}); ` +
       `used_memory ${mb(before)} -> ${mb(after)} MiB (bound ${mb(before + BOUND_BYTES)} MiB; peak ${mb(peak)} MiB)`;
+    report.headline(
+      'Redis used_memory before / after 100,000 jobs (bound)',
+      `${mb(before)} / ${mb(after)} MiB (${mb(before + BOUND_BYTES)} MiB), ${kept.length} jobs kept`,
+    );
     report.set('jobs submitted (batches of 1,000, API addBulk)', submitted);
     report.set('jobs completed (mock provider successes in /v1/metrics)', mock.success);
     report.set(

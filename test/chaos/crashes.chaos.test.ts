@@ -169,6 +169,9 @@ describe('crashes', () => {
     report.summary =
       `${accepted.size} jobs, ${kills} SIGKILLs: ${byStatus.completed ?? 0} completed, ${byStatus.failed ?? 0} failed, ` +
       `lost ${lost.length}; ${duplicated} jobs ran twice or more (${extraCalls} extra provider calls)`;
+    report.headline('crash jobs accepted / lost', `${accepted.size} / ${lost.length}`);
+    report.headline('worker SIGKILLs (each restarted)', kills);
+    report.headline('duplicate executions (at-least-once)', `${duplicated} jobs ran twice or more (${extraCalls} extra provider calls)`);
     report.set('jobs accepted (202)', accepted.size);
     report.set('jobs refused at submission (non-202)', rejected);
     const refusedButRun = refusedIndexes.filter((i) => callsPerJob.has(i)).length;

@@ -485,6 +485,8 @@ describe('hostile input', () => {
     report.summary =
       `${t.requests} hostile requests in ${ROUNDS + 1} rounds: ${t.fiveHundreds.length} × 5xx, API alive, ` +
       `RSS ${mb(first.rss)} -> ${mb(last.rss)} MiB, live heap ${mb(first.heap)} -> ${mb(last.heap)} MiB`;
+    report.headline('hostile requests / 5xx / API crashes', `${t.requests} / ${t.fiveHundreds.length} / 0`);
+    report.headline('API live heap, first -> last round', `${mb(first.heap)} -> ${mb(last.heap)} MiB`);
     report.set('rounds (1 warm-up + compared)', `${ROUNDS + 1}`);
     report.set('fuzz corpus (fast-check, seed)', `${corpus.length} byte-level requests per round, seed ${SEED}, 20 routes`);
     report.set('framing cases per round', `${framing.length}: ${framing.map((f) => f.name).join('; ')}`);

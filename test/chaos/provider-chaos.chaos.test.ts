@@ -365,6 +365,13 @@ describe('provider chaos', () => {
     report.summary =
       `${JOBS} jobs, ${callsAll} provider calls: max budget overrun ${round(Math.max(...overruns))} ms; gemini (aborts only) trips ${trips.gemini}; ` +
       `wrong classes ${wrongClass.length}; metrics = calls: ${mismatches.length === 0 ? 'yes' : 'NO'}`;
+    report.headline('provider soak: jobs / calls / calls with a fault injected', `${JOBS} / ${callsAll} / ${faulted}`);
+    report.headline('max budget overrun', `${Math.max(...overruns)} ms (p99 ${percentile(overruns, 99)} ms)`);
+    report.headline(
+      'breaker trips from aborts (gemini: aborts only)',
+      `${trips.gemini} (with ${callsBy.gemini?.aborted ?? 0} aborted calls)`,
+    );
+    report.headline('metrics totals = calls recorded in jobs', mismatches.length === 0 ? 'yes, per provider and class' : 'NO');
     report.set('jobs (open loop, per second)', `${JOBS} (${RATE}/s), budgets 600-2500 ms, 1-2 fallbacks on other providers`);
     report.set(
       'router',

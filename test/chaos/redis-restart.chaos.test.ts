@@ -182,6 +182,26 @@ describe('redis restart', () => {
     report.summary =
       `${outageApi.length} requests during a ${OUTAGE_MS / 1000} s outage: ${statuses['503'] ?? 0} × 503, max ${round(Math.max(...outageApi.map((s) => s.ms)))} ms; ` +
       `${accepted.length} jobs accepted (${byPhase.before ?? 0} before), ${views.length - notCompleted.length} completed, lost ${notCompleted.length}`;
+    report.headline(
+      '503 latency during a Redis outage p50 / p99 / max',
+      `${round(
+        percentile(
+          outageApi.map((s) => s.ms),
+          50,
+        ),
+        1,
+      )} / ${round(
+        percentile(
+          outageApi.map((s) => s.ms),
+          99,
+        ),
+        1,
+      )} / ${round(Math.max(...outageApi.map((s) => s.ms)), 1)} ms over ${outageApi.length} requests`,
+    );
+    report.headline(
+      'jobs accepted around a Redis crash / lost',
+      `${accepted.length} (${byPhase.before ?? 0} before it) / ${notCompleted.length}`,
+    );
     report.set('client loops (+1 /healthz loop)', CLIENTS);
     report.set(
       'outage',

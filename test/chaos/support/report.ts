@@ -26,6 +26,8 @@ export interface Section {
   /** One line for the summary table. */
   summary: string;
   figures: Array<[string, Value]>;
+  /** The few figures the issue asks for, gathered at the top of the report. */
+  headlines?: Array<[string, Value]>;
   notes: string[];
   secrets: ScanTotals;
   leaks: Array<{ secret: string; where: string }>;
@@ -34,6 +36,7 @@ export interface Section {
 export class ChaosReport {
   private readonly started = Date.now();
   private readonly figures = new Map<string, Value>();
+  private readonly headlines = new Map<string, Value>();
   private readonly notes: string[] = [];
   private passedTests = 0;
   summary = '';
@@ -48,6 +51,11 @@ export class ChaosReport {
 
   set(label: string, value: Value): void {
     this.figures.set(label, value);
+  }
+
+  /** A figure for the headline table at the top of the report. */
+  headline(label: string, value: Value): void {
+    this.headlines.set(label, value);
   }
 
   note(text: string): void {
@@ -70,6 +78,7 @@ export class ChaosReport {
       durationS: Math.round((Date.now() - this.started) / 100) / 10,
       summary: this.summary,
       figures: [...this.figures],
+      headlines: [...this.headlines],
       notes: this.notes,
       secrets: { ...scanner.totals },
       leaks: scanner.leaks.map((l) => ({ secret: l.secret, where: l.where })),
@@ -153,6 +162,10 @@ export function renderReport(sections: Section[]): string {
       `| ${s.title} | ${s.passed ? 'pass' : '**FAIL**'}${stale(s) ? ' (earlier run)' : ''} | ${s.durationS} s | ${cell(s.summary)} |`,
     );
   }
+  out.push('');
+  out.push('| headline figure | value | test |');
+  out.push('| --- | --- | --- |');
+  for (const s of sections) for (const [label, value] of s.headlines ?? []) out.push(`| ${cell(label)} | ${cell(value)} | ${s.id} |`);
   out.push('');
   out.push(
     `**Secrets:** ${secrets.logLines.toLocaleString('en-US')} log lines, ${secrets.responses.toLocaleString('en-US')} HTTP responses ` +
