@@ -1,14 +1,16 @@
 /**
- * Bounded memory: 100,000 jobs (mock/echo, no I/O) go through the real API (batches of 1,000 over
- * POST /v1/jobs/batch, i.e. BullMQ addBulk with the API's own job options) and real workers. Completed
- * jobs are removed by count (RESULT_MAX_COUNT) and age (RESULT_TTL_S), so once they are all done
- * Redis must hold at most RESULT_MAX_COUNT of them and its memory must stay under the bound those
+ * Bounded memory: 100,000 jobs (mock/echo, no I/O; one in five fails at once with a bad_request)
+ * go through the real API (batches of 1,000 over POST /v1/jobs/batch, i.e. BullMQ addBulk with the
+ * API's own job options) and real workers. Finished jobs are removed by count (RESULT_MAX_COUNT, for
+ * completed and for failed jobs) and age (RESULT_TTL_S / FAILED_TTL_S), so once they are all done
+ * Redis must hold at most RESULT_MAX_COUNT of each and its memory must stay under the bound those
  * settings imply:
  *
- *   used_memory_after <= used_memory_before + RESULT_MAX_COUNT x JOB_BYTES_MAX + EVENTS_BYTES_MAX + FIXED_BYTES
+ *   used_memory_after <= used_memory_before + RESULT_MAX_COUNT x (COMPLETED_BYTES_MAX + FAILED_BYTES_MAX)
+ *                        + EVENTS_BYTES_MAX + FIXED_BYTES
  *
- * JOB_BYTES_MAX bounds what one kept job costs in Redis (its hash plus its entry in the completed
- * set); EVENTS_BYTES_MAX bounds BullMQ's event stream (trimmed to ~10,000 entries); FIXED_BYTES
+ * COMPLETED_BYTES_MAX / FAILED_BYTES_MAX bound what one kept job costs in Redis (its hash plus its
+ * entry in the completed or failed set); EVENTS_BYTES_MAX bounds BullMQ's event stream (trimmed to ~10,000 entries); FIXED_BYTES
  * covers what does not grow with jobs (metrics hashes, worker registry, scripts, client buffers).
  * The test checks each term on its own too (per-job sizes, stream length, kept-job count), so a
  * bound that holds only by luck of the slack would still be caught.
@@ -31,10 +33,13 @@ const RESULT_TTL_S = 3_600;
 const MAX_BACKLOG = 20_000;
 const KiB = 1024;
 const MiB = 1024 * KiB;
-const JOB_BYTES_MAX = 2 * KiB;
+const COMPLETED_BYTES_MAX = 2 * KiB;
+const FAILED_BYTES_MAX = 3 * KiB;
 const EVENTS_BYTES_MAX = 4 * MiB;
 const FIXED_BYTES = 4 * MiB;
-const BOUND_BYTES = RESULT_MAX_COUNT * JOB_BYTES_MAX + EVENTS_BYTES_MAX + FIXED_BYTES;
+const BOUND_BYTES = RESULT_MAX_COUNT * (COMPLETED_BYTES_MAX + FAILED_BYTES_MAX) + EVENTS_BYTES_MAX + FIXED_BYTES;
+/** Every FAIL_EVERY-th job fails at once (a 400 from the mock: bad_request, permanent, no retry). */
+const FAIL_EVERY = 5;
 
 const report = new ChaosReport('bounded-memory', 'Bounded Redis memory after 100,000 jobs', 6, 2);
 let cluster: ChaosCluster;
@@ -104,7 +109,12 @@ describe('bounded memory', () => {
     await mapLimit(batches, 2, async (size, b) => {
       while ((await backlog()) > MAX_BACKLOG) await sleep(200);
       const answer = await call(cluster.apiUrl, '/v1/jobs/batch', {
-        body: { jobs: Array.from({ length: size }, (_, k) => ({ messages: [{ role: 'user', content: `memory job ${b * BATCH + k}` }] })) },
+        body: {
+          jobs: Array.from({ length: size }, (_, k) => {
+            const i = b * BATCH + k;
+            return { messages: [{ role: 'user', content: `memory job ${i}${i % FAIL_EVERY === 0 ? ' [[mock:status=400]]' : ''}` }] };
+          }),
+        },
         timeoutMs: 60_000,
       });
       if (answer.status === 202) submitted += size;
@@ -127,29 +137,36 @@ describe('bounded memory', () => {
 
     const counts = await queue.getJobCounts('completed', 'failed', 'waiting', 'active', 'delayed');
     const kept = await jobKeys(prefix);
-    const sample = kept.slice(0, 300);
-    const sizes = await Promise.all(sample.map((key) => redis.memory('USAGE', key, 'SAMPLES', '0').then(Number)));
-    const completedSet = Number(await redis.memory('USAGE', `${prefix}:completed`, 'SAMPLES', '0'));
-    const perZsetEntry = counts.completed ? completedSet / counts.completed : 0;
-    const jobBytes = Math.max(0, ...sizes) + perZsetEntry;
+    // What one kept job of each kind costs: the largest hash of a sample of 300, plus its share of its sorted set.
+    const keptBytes = async (state: 'completed' | 'failed') => {
+      const ids = await redis.zrange(`${prefix}:${state}`, '0', '299');
+      const sizes = await Promise.all(ids.map((id) => redis.memory('USAGE', `${prefix}:${id}`, 'SAMPLES', '0').then(Number)));
+      const set = Number(await redis.memory('USAGE', `${prefix}:${state}`, 'SAMPLES', '0'));
+      const count = await redis.zcard(`${prefix}:${state}`);
+      return Math.max(0, ...sizes) + (count ? set / count : 0);
+    };
+    const completedBytes = await keptBytes('completed');
+    const failedBytes = await keptBytes('failed');
+    const jobBytes = (completedBytes * (FAIL_EVERY - 1) + failedBytes) / FAIL_EVERY;
     const eventsLength = await redis.xlen(`${prefix}:events`);
     const eventsBytes = Number(await redis.memory('USAGE', `${prefix}:events`, 'SAMPLES', '0'));
     const metrics = (await call(cluster.apiUrl, '/v1/metrics?days=2')).json();
-    const mock = metrics.totals.find((t: { provider: string }) => t.provider === 'mock') ?? { total: 0, success: 0 };
+    const mock = metrics.totals.find((t: { provider: string }) => t.provider === 'mock') ?? { total: 0, success: 0, failures: {} };
+    const failing = Math.ceil(JOBS / FAIL_EVERY);
     const unbounded = submitted * jobBytes;
 
     report.summary =
-      `${submitted.toLocaleString('en-US')} jobs: ${kept.length.toLocaleString('en-US')} kept (max ${RESULT_MAX_COUNT.toLocaleString('en-US')}); ` +
+      `${submitted.toLocaleString('en-US')} jobs (1 in ${FAIL_EVERY} failing): ${kept.length.toLocaleString('en-US')} kept (max ${RESULT_MAX_COUNT.toLocaleString('en-US')} of each); ` +
       `used_memory ${mb(before)} -> ${mb(after)} MiB (bound ${mb(before + BOUND_BYTES)} MiB; peak ${mb(peak)} MiB)`;
     report.headline(
       'Redis used_memory before / after 100,000 jobs (bound)',
       `${mb(before)} / ${mb(after)} MiB (${mb(before + BOUND_BYTES)} MiB), ${kept.length} jobs kept`,
     );
     report.set('jobs submitted (batches of 1,000, API addBulk)', submitted);
-    report.set('jobs completed (mock provider successes in /v1/metrics)', mock.success);
+    report.set('jobs completed / failed (mock provider calls in /v1/metrics)', `${mock.success} / ${mock.failures.bad_request ?? 0}`);
     report.set(
       'retention',
-      `RESULT_MAX_COUNT=${RESULT_MAX_COUNT}, RESULT_TTL_S=${RESULT_TTL_S} (count binds: the run is shorter than the TTL)`,
+      `RESULT_MAX_COUNT=${RESULT_MAX_COUNT} (completed and failed each), RESULT_TTL_S=${RESULT_TTL_S}, FAILED_TTL_S default (the run is shorter than the TTLs: the counts bind)`,
     );
     report.set(
       'submission / all done',
@@ -158,8 +175,8 @@ describe('bounded memory', () => {
     report.set('queue counts after', JSON.stringify(counts));
     report.set('job hashes left in Redis', kept.length);
     report.set(
-      'one kept job in Redis: max hash + completed-set entry (sample of 300)',
-      `${round(jobBytes)} B (limit JOB_BYTES_MAX ${JOB_BYTES_MAX} B)`,
+      'one kept job in Redis: max hash + set entry (sample of 300), completed / failed',
+      `${round(completedBytes)} B / ${round(failedBytes)} B (limits ${COMPLETED_BYTES_MAX} B / ${FAILED_BYTES_MAX} B)`,
     );
     report.set(
       'BullMQ event stream: entries, bytes',
@@ -168,42 +185,40 @@ describe('bounded memory', () => {
     report.set('used_memory before / peak / after', `${mb(before)} / ${mb(peak)} / ${mb(after)} MiB`);
     report.set(
       'bound',
-      `before + RESULT_MAX_COUNT x JOB_BYTES_MAX + EVENTS_BYTES_MAX + FIXED_BYTES = ${mb(before)} + ${mb(RESULT_MAX_COUNT * JOB_BYTES_MAX)} + ${mb(EVENTS_BYTES_MAX)} + ${mb(FIXED_BYTES)} = ${mb(before + BOUND_BYTES)} MiB`,
+      `before + RESULT_MAX_COUNT x (COMPLETED_BYTES_MAX + FAILED_BYTES_MAX) + EVENTS_BYTES_MAX + FIXED_BYTES = ${mb(before)} + ${mb(RESULT_MAX_COUNT * (COMPLETED_BYTES_MAX + FAILED_BYTES_MAX))} + ${mb(EVENTS_BYTES_MAX)} + ${mb(FIXED_BYTES)} = ${mb(before + BOUND_BYTES)} MiB`,
     );
     report.set('growth over before', `${mb(after - before)} MiB (${round(((after - before) / BOUND_BYTES) * 100)}% of the allowance)`);
     report.set('without retention (every job kept) it would be about', `${mb(unbounded)} MiB more`);
     report.set('used_memory_rss / fragmentation after', `${mb(Number(memInfo.used_memory_rss))} MiB / ${memInfo.mem_fragmentation_ratio}`);
     report.set('jobs in batches refused at submission (non-202)', refused);
-    report.set('jobs run (provider successes) beyond those accepted with a 202', mock.success - submitted);
+    report.set('jobs run (provider calls) beyond those accepted with a 202', mock.total - submitted);
     if (refusals.length > 0) {
       const apiWarnings = (cluster.api?.lines ?? []).filter((l) => l.includes('redis unavailable')).slice(0, 2);
       report.note(
         `BUG: ${refusals.length} batches were answered non-202 (${refusals.slice(0, 3).join(' | ')}) although their jobs were enqueued and ran ` +
-          `(${mock.success} provider successes for ${submitted} jobs accepted). API log: ${apiWarnings.join(' ').slice(0, 400)}`,
+          `(${mock.total} provider calls for ${submitted} jobs accepted). API log: ${apiWarnings.join(' ').slice(0, 400)}`,
       );
     }
     report.note(
-      'Bound: used_memory_after <= used_memory_before + RESULT_MAX_COUNT x JOB_BYTES_MAX + EVENTS_BYTES_MAX + FIXED_BYTES, with ' +
-        `JOB_BYTES_MAX = ${JOB_BYTES_MAX} B (a kept job: its hash of data, options and result with its attempts, plus its completed-set entry), ` +
-        `EVENTS_BYTES_MAX = ${mb(EVENTS_BYTES_MAX)} MiB (BullMQ trims its event stream to about 10,000 entries) and FIXED_BYTES = ${mb(FIXED_BYTES)} MiB ` +
-        '(metrics hashes: per provider one lifetime, one per day for 30 days, one per minute for a few hours; worker registry; rate-limit keys). ' +
-        `With the defaults (RESULT_MAX_COUNT=${RESULT_MAX_COUNT}) that is ${mb(BOUND_BYTES)} MiB above an idle Redis, whatever the number of jobs; ` +
-        'completed jobs also leave after RESULT_TTL_S, but only when a later job completes (BullMQ trims on completion), so the count is the bound to rely on.',
-    );
-    report.note(
-      'Not covered by this bound: failed jobs. The API keeps them with `removeOnFail: { age: FAILED_TTL_S }` and no count ' +
-        '(apps/api/src/jobs/job-service.ts, jobOptions), so a failure storm keeps every failed job for FAILED_TTL_S (default one day), ' +
-        'whereas DESIGN.md section 5 says completed and failed jobs are removed by age and count.',
+      'Bound: used_memory_after <= used_memory_before + RESULT_MAX_COUNT x (COMPLETED_BYTES_MAX + FAILED_BYTES_MAX) + EVENTS_BYTES_MAX + FIXED_BYTES, with ' +
+        `COMPLETED_BYTES_MAX = ${COMPLETED_BYTES_MAX} B and FAILED_BYTES_MAX = ${FAILED_BYTES_MAX} B (a kept job: its hash of data, options and result or ` +
+        `error with its attempts, plus its entry in the completed or failed set), EVENTS_BYTES_MAX = ${mb(EVENTS_BYTES_MAX)} MiB (BullMQ trims its event ` +
+        `stream to about 10,000 entries) and FIXED_BYTES = ${mb(FIXED_BYTES)} MiB (metrics hashes: per provider one lifetime, one per day for 30 days, ` +
+        'one per minute for a few hours; worker registry; rate-limit keys). The API sets removeOnComplete {age: RESULT_TTL_S, count: RESULT_MAX_COUNT} ' +
+        `and removeOnFail {age: FAILED_TTL_S, count: RESULT_MAX_COUNT}; with RESULT_MAX_COUNT=${RESULT_MAX_COUNT} that is ${mb(BOUND_BYTES)} MiB above an ` +
+        'idle Redis whatever the number of jobs. Jobs also leave by age, but only when a later job finishes (BullMQ trims on completion), so the count is ' +
+        'the bound to rely on.',
     );
 
-    // Every job ran exactly once: those accepted, and those of batches the API wrongly refused (reported above).
     expect(submitted + refused).toBe(JOBS);
-    expect(mock.success).toBe(JOBS);
-    expect(counts.failed).toBe(0);
+    expect(mock.success).toBe(JOBS - failing);
+    expect(mock.failures.bad_request ?? 0).toBe(failing);
+    expect(counts.failed).toBeLessThanOrEqual(RESULT_MAX_COUNT);
     expect((counts.waiting ?? 0) + (counts.active ?? 0) + (counts.delayed ?? 0)).toBe(0);
     expect(counts.completed).toBeLessThanOrEqual(RESULT_MAX_COUNT);
-    expect(kept.length).toBeLessThanOrEqual(RESULT_MAX_COUNT);
-    expect(jobBytes).toBeLessThanOrEqual(JOB_BYTES_MAX);
+    expect(kept.length).toBeLessThanOrEqual(2 * RESULT_MAX_COUNT);
+    expect(completedBytes).toBeLessThanOrEqual(COMPLETED_BYTES_MAX);
+    expect(failedBytes).toBeLessThanOrEqual(FAILED_BYTES_MAX);
     expect(eventsBytes).toBeLessThanOrEqual(EVENTS_BYTES_MAX);
     expect(after).toBeLessThanOrEqual(before + BOUND_BYTES);
     report.passed();
