@@ -14,6 +14,7 @@ import { ChaosCluster } from './support/cluster.ts';
 import { type Answer, call, mapLimit, mb, percentile, round, sleep } from './support/http.ts';
 import { scanRedisForSecrets } from './support/redis.ts';
 import { ChaosReport, progress } from './support/report.ts';
+import { RunQueueSampler } from './support/sched.ts';
 import { scanner } from './support/secrets.ts';
 
 const CLIENTS = 16;
@@ -69,6 +70,11 @@ describe('redis restart', () => {
     let phase: Phase = 'before';
     let stop = false;
     const t0 = performance.now();
+    // Run-queue wait of the API's main thread: on a machine shared with other work, time it could not run at all.
+    const sched = new RunQueueSampler(() => [api.pid]);
+    sched.start();
+    const epochOf = (at: number) => startedEpoch + at;
+    const startedEpoch = Date.now();
     const record = (kind: Sample['kind'], a: Answer, at: number, startPhase: Phase) => {
       const sample: Sample = { kind, phase: startPhase, at, status: a.status, ms: a.ms };
       if (a.error) sample.error = a.error;
@@ -169,7 +175,11 @@ describe('redis restart', () => {
     const outageApi = outage.filter((s) => s.kind !== 'healthz');
     const outageHealth = outage.filter((s) => s.kind === 'healthz');
     const statuses = countBy(outageApi, (s) => String(s.status));
-    const slow = outageApi.filter((s) => s.ms > FAST_MS);
+    sched.stop();
+    const withheld = (s: Sample) => sched.waitMs(api.pid, epochOf(s.at), epochOf(s.at + s.ms));
+    const overFast = outageApi.filter((s) => s.ms > FAST_MS);
+    // Slower than FAST_MS even after taking off the time the machine gave the API no CPU at all.
+    const slow = overFast.filter((s) => s.ms - withheld(s) > FAST_MS);
     const noAnswer = samples.filter((s) => s.status === 0);
     const fiveHundreds = samples.filter((s) => s.status >= 500 && s.status !== 503);
     const non503 = outageApi.filter((s) => s.status !== 503);
@@ -226,7 +236,10 @@ describe('redis restart', () => {
         1,
       )} / ${round(Math.max(...outageApi.map((s) => s.ms)), 1)} ms`,
     );
-    report.set(`  slower than ${FAST_MS} ms`, slow.length);
+    report.set(
+      `  slower than ${FAST_MS} ms (of which still slower once the API's run-queue wait is taken off)`,
+      `${overFast.length} (${slow.length}); API main thread waited for a CPU ${Math.round((sched.total(api.pid).waitMs / Math.max(1, sched.total(api.pid).wallMs)) * 100)}% of the test`,
+    );
     report.set('  503s without retry-after or service_unavailable type', without.length);
     report.set(
       '/healthz during the outage: count, max latency',

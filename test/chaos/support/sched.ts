@@ -39,6 +39,7 @@ export class RunQueueSampler {
   start(): void {
     this.sample();
     this.timer = setInterval(() => this.sample(), this.everyMs);
+    this.timer.unref();
   }
 
   stop(): void {
