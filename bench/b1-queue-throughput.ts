@@ -87,7 +87,7 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
         ratio: ratio(cmds(oursRuns), cmds(plainRuns)),
         target: 'info',
         pass: null,
-        note: 'INFO commandstats delta over the drain / jobs (a private Redis counts only the bench; includes ~20 polling commands/s)',
+        note: 'commands Redis executed per job, inside Lua scripts included (INFO commandstats over the drain; the private Redis serves only the bench; ~20 polling commands/s included)',
       },
     ],
     details: { jobs, rounds, ours: oursRuns, plain: plainRuns },
