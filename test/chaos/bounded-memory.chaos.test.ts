@@ -155,12 +155,14 @@ describe('bounded memory', () => {
     const failing = Math.ceil(JOBS / FAIL_EVERY);
     const unbounded = submitted * jobBytes;
 
+    const total = submitted + refused;
     report.summary =
-      `${submitted.toLocaleString('en-US')} jobs (1 in ${FAIL_EVERY} failing): ${kept.length.toLocaleString('en-US')} kept (max ${RESULT_MAX_COUNT.toLocaleString('en-US')} of each); ` +
-      `used_memory ${mb(before)} -> ${mb(after)} MiB (bound ${mb(before + BOUND_BYTES)} MiB; peak ${mb(peak)} MiB)`;
+      `${total.toLocaleString('en-US')} jobs (1 in ${FAIL_EVERY} failing): ${kept.length.toLocaleString('en-US')} kept ` +
+      `(max ${RESULT_MAX_COUNT.toLocaleString('en-US')} of each); used_memory ${mb(before)} -> ${mb(after)} MiB ` +
+      `(bound ${mb(before + BOUND_BYTES)} MiB; peak ${mb(peak)} MiB)`;
     report.headline(
       'Redis used_memory before / after 100,000 jobs (bound)',
-      `${mb(before)} / ${mb(after)} MiB (${mb(before + BOUND_BYTES)} MiB), ${kept.length} jobs kept`,
+      `${mb(before)} / ${mb(after)} MiB (${mb(before + BOUND_BYTES)} MiB), ${kept.length} of ${total} jobs kept`,
     );
     report.set('jobs submitted (batches of 1,000, API addBulk)', submitted);
     report.set('jobs completed / failed (mock provider calls in /v1/metrics)', `${mock.success} / ${mock.failures.bad_request ?? 0}`);
