@@ -67,10 +67,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await queue?.close().catch(() => {});
-  redis?.disconnect();
-  await cluster?.stop();
-  report.write();
+  try {
+    await queue?.close().catch(() => {});
+    redis?.disconnect();
+    await cluster?.stop();
+  } finally {
+    // Whatever happened above, this file's section of bench/results/chaos.md is written.
+    report.write();
+  }
 });
 
 async function jobKeys(prefix: string): Promise<string[]> {

@@ -53,8 +53,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await cluster?.stop();
-  report.write();
+  try {
+    await cluster?.stop();
+  } finally {
+    // Whatever happened above, this file's section of bench/results/chaos.md is written.
+    report.write();
+  }
 });
 
 // ---- the corpus ------------------------------------------------------------------------------------

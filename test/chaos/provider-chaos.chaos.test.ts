@@ -161,11 +161,15 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await queue?.close().catch(() => {});
-  redis?.disconnect();
-  await cluster?.stop();
-  await mock?.close();
-  report.write();
+  try {
+    await queue?.close().catch(() => {});
+    redis?.disconnect();
+    await cluster?.stop();
+    await mock?.close();
+  } finally {
+    // Whatever happened above, this file's section of bench/results/chaos.md is written.
+    report.write();
+  }
 });
 
 interface Attempt {

@@ -41,10 +41,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  redis?.disconnect();
-  if (cluster && !cluster.redisRunning()) await cluster.restartRedis().catch(() => {});
-  await cluster?.stop();
-  report.write();
+  try {
+    redis?.disconnect();
+    if (cluster && !cluster.redisRunning()) await cluster.restartRedis().catch(() => {});
+    await cluster?.stop();
+  } finally {
+    // Whatever happened above, this file's section of bench/results/chaos.md is written.
+    report.write();
+  }
 });
 
 type Phase = 'before' | 'outage' | 'restarting' | 'after';

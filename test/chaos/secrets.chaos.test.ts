@@ -115,11 +115,15 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await cluster?.stop();
-  await mock?.close();
-  evil?.closeAllConnections();
-  await new Promise<void>((resolve) => (evil ? evil.close(() => resolve()) : resolve()));
-  report.write();
+  try {
+    await cluster?.stop();
+    await mock?.close();
+    evil?.closeAllConnections();
+    await new Promise<void>((resolve) => (evil ? evil.close(() => resolve()) : resolve()));
+  } finally {
+    // Whatever happened above, this file's section of bench/results/chaos.md is written.
+    report.write();
+  }
 });
 
 const MODELS = [
