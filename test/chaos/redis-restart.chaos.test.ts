@@ -43,7 +43,8 @@ beforeAll(async () => {
 afterAll(async () => {
   try {
     redis?.disconnect();
-    if (cluster && !cluster.redisRunning()) await cluster.restartRedis().catch(() => {});
+    // A check that failed mid-outage left Redis down: bring it back so everything can close cleanly.
+    if (cluster && !cluster.isStopped && !cluster.redisRunning()) await cluster.restartRedis().catch(() => {});
     await cluster?.stop();
   } finally {
     // Whatever happened above, this file's section of bench/results/chaos.md is written.

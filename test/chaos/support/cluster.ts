@@ -181,7 +181,13 @@ export class ChaosCluster {
 
   /** Starts Redis again on the same port with the same appendonly data directory. */
   async restartRedis(): Promise<void> {
+    if (this.stopped) throw new Error('the cluster is stopped');
     await this.startRedis(this.redis.port);
+  }
+
+  /** True once stop() has begun: nothing of this cluster may be started again. */
+  get isStopped(): boolean {
+    return this.stopped;
   }
 
   redisRunning(): boolean {
