@@ -210,6 +210,13 @@ export class ProviderCall {
           releaseSlot();
           if (this.phase !== 'calling') return;
           const failure = classify(err);
+          if (failure.errorClass === 'timeout' && this.ctx.remainingMs() <= 0) {
+            // After an event-loop stall Node runs expired timers grouped by duration, so this call's
+            // own deadline can fire before the job budget's. The budget ended it: ours, never the
+            // provider's fault, and it must not count toward the breaker.
+            this.abort(new CallAborted('budget'));
+            return;
+          }
           this.finish(failure.errorClass, failure.message, failure.retryAfterMs);
           resolve({ type: 'failed', ...failure });
         },
