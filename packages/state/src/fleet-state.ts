@@ -35,6 +35,8 @@ export interface FleetStateOptions {
   maxPendingReports: number;
   /** admit() answers "admitted" when Redis has not answered by then. Default 500 ms. */
   admitTimeoutMs?: number;
+  /** Metrics are added up in the process and written this often; 0 writes them with each report. */
+  metricsFlushMs: number;
 }
 
 /** Resolves with `fallback` if `promise` has not settled within `ms` (the promise keeps running). */
@@ -53,6 +55,8 @@ export class RedisFleetState implements FleetState {
   private readonly reportWarning: ThrottledWarning;
   private readonly admitWarning: ThrottledWarning;
   private readonly admitTimeoutMs: number;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly flushes = new Set<Promise<void>>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -97,6 +101,61 @@ export class RedisFleetState implements FleetState {
     }
   }
 
+  /**
+   * Writes the metrics added up so far (one pipeline per provider: one slot each), bounded by the
+   * report deadline. Never throws; counts a failed pipeline could not write are logged and dropped,
+   * never written twice. Shutdown and tests that read metrics right after reporting call it.
+   */
+  async flush(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const { metrics } = this.parts;
+    const writes = metrics.providersPending().map((provider) => {
+      const pipeline = this.redis.pipeline();
+      metrics.queuePending(pipeline, provider);
+      return this.settleWithin(pipeline.exec(), provider);
+    });
+    const all = Promise.all([...this.flushes, ...writes]).then(() => undefined);
+    this.flushes.add(all);
+    try {
+      await all;
+    } finally {
+      this.flushes.delete(all);
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => void this.flush(), this.options.metricsFlushMs);
+    // A process that is otherwise done must not stay alive for its metrics: shutdown flushes.
+    this.flushTimer.unref();
+  }
+
+  /** Resolves once `exec` settled or the report deadline passed; failures are logged, never thrown. */
+  private async settleWithin(exec: Promise<Array<[Error | null, unknown]> | null>, provider: ProviderName): Promise<void> {
+    this.pending += 1;
+    const tracked = exec.finally(() => {
+      this.pending -= 1;
+    });
+    // Whatever happens after the deadline is still observed, so nothing is left unhandled.
+    tracked.then(
+      (replies) => {
+        const failed = replies?.find(([err]) => err);
+        if (failed) this.reportWarning.warn({ provider, err: (failed[0] as Error).message });
+      },
+      (err: Error) => this.reportWarning.warn({ provider, err: err.message }),
+    );
+    const settled = await within(
+      tracked.then(
+        () => true,
+        () => true,
+      ),
+      this.options.reportTimeoutMs,
+      false,
+    );
+    if (!settled) this.reportWarning.warn({ provider, reason: 'timeout', timeoutMs: this.options.reportTimeoutMs });
+  }
+
   private async send(o: CallOutcome): Promise<void> {
     if (!isProviderName(o.provider) || (o.outcome !== 'success' && !isErrorClass(o.outcome))) {
       this.reportWarning.warn({ reason: 'malformed outcome', provider: String(o.provider).slice(0, 32) });
@@ -122,28 +181,13 @@ export class RedisFleetState implements FleetState {
       );
     }
     if (o.outcome === 'rate_limited') cooldown.queueStart(pipeline, o.provider, now, o.retryAfterMs);
-    metrics.queue(pipeline, { provider: o.provider, outcome: o.outcome, latencyMs: o.latencyMs }, now);
+    const call = { provider: o.provider, outcome: o.outcome, latencyMs: o.latencyMs };
+    if (this.options.metricsFlushMs > 0) {
+      metrics.add(call, now);
+      this.scheduleFlush();
+    } else metrics.queue(pipeline, call, now);
 
-    this.pending += 1;
-    const exec = pipeline.exec().finally(() => {
-      this.pending -= 1;
-    });
-    // Whatever happens after the deadline is still observed, so nothing is left unhandled.
-    exec.then(
-      (replies) => {
-        const failed = replies?.find(([err]) => err);
-        if (failed) this.reportWarning.warn({ provider: o.provider, err: (failed[0] as Error).message });
-      },
-      (err: Error) => this.reportWarning.warn({ provider: o.provider, err: err.message }),
-    );
-    const settled = await within(
-      exec.then(
-        () => true,
-        () => true,
-      ),
-      this.options.reportTimeoutMs,
-      false,
-    );
-    if (!settled) this.reportWarning.warn({ provider: o.provider, reason: 'timeout', timeoutMs: this.options.reportTimeoutMs });
+    if (pipeline.length === 0) return;
+    await this.settleWithin(pipeline.exec(), o.provider);
   }
 }

@@ -6,6 +6,11 @@
  *   total, success, fail:<class>, lat_sum, lat_count, lat_le:<bound ms>|lat_le:inf
  * Latency is that of successful calls: a 20 s timeout or a 5 ms 401 says nothing about how fast
  * the provider answers. Labels are provider names and error classes only, never anything secret.
+ *
+ * Calls are added up in the process and written per flush (RedisFleetState flushes every few
+ * hundred ms), so a worker doing thousands of calls a second sends a handful of HINCRBYs per
+ * provider and flush instead of 17 commands per call; each call still lands in the day and minute
+ * it happened in.
  */
 import { ERROR_CLASSES, type ErrorClass, type ProviderName } from '@switchyard/shared';
 import type { ChainableCommander } from 'ioredis';
@@ -28,33 +33,93 @@ export interface RecordedCall {
   latencyMs: number;
 }
 
+/** One hash's increments not yet written, and when the hash expires (epoch ms; null: never). */
+interface PendingHash {
+  fields: Map<string, number>;
+  expireAtMs: number | null;
+}
+
 export class MetricsRecorder {
+  /** provider -> hash key -> pending increments. */
+  private readonly pending = new Map<ProviderName, Map<string, PendingHash>>();
+
   constructor(
     private readonly keys: StateKeys,
     private readonly minuteRetentionMs: number,
   ) {}
 
-  /** Queues the increments and expiries of one call on the report pipeline (one slot: the provider's). */
-  queue(pipeline: ChainableCommander, call: RecordedCall, now: number): void {
+  /** True while some call was added and not yet queued on a pipeline. */
+  get hasPending(): boolean {
+    return this.pending.size > 0;
+  }
+
+  /** Adds one call to the process's running totals. */
+  add(call: RecordedCall, now: number): void {
     const k = this.keys.provider(call.provider);
     const date = utcDate(now);
     const minute = epochMinute(now);
-    const dayKey = k.metricsDay(date);
-    const minuteKey = k.metricsMinute(minute);
     const latency = Math.max(0, Math.round(Number.isFinite(call.latencyMs) ? call.latencyMs : 0));
     const outcomeField = call.outcome === 'success' ? 'success' : `fail:${call.outcome}`;
-    for (const key of [dayKey, minuteKey, k.metricsTotal]) {
-      pipeline.hincrby(key, 'total', 1);
-      pipeline.hincrby(key, outcomeField, 1);
+    let hashes = this.pending.get(call.provider);
+    if (!hashes) {
+      hashes = new Map();
+      this.pending.set(call.provider, hashes);
+    }
+    const dayExpiry = Date.parse(`${date}T00:00:00Z`) + (DAILY_RETENTION_DAYS + 1) * DAY_MS;
+    const targets: Array<[string, number | null]> = [
+      [k.metricsDay(date), dayExpiry],
+      [k.metricsMinute(minute), (minute + 1) * 60_000 + this.minuteRetentionMs],
+      [k.metricsTotal, null],
+    ];
+    for (const [key, expireAtMs] of targets) {
+      let hash = hashes.get(key);
+      if (!hash) {
+        hash = { fields: new Map(), expireAtMs };
+        hashes.set(key, hash);
+      }
+      const f = hash.fields;
+      f.set('total', (f.get('total') ?? 0) + 1);
+      f.set(outcomeField, (f.get(outcomeField) ?? 0) + 1);
       if (call.outcome === 'success') {
-        pipeline.hincrby(key, 'lat_sum', latency);
-        pipeline.hincrby(key, 'lat_count', 1);
-        pipeline.hincrby(key, bucketField(latency), 1);
+        f.set('lat_sum', (f.get('lat_sum') ?? 0) + latency);
+        f.set('lat_count', (f.get('lat_count') ?? 0) + 1);
+        const bucket = bucketField(latency);
+        f.set(bucket, (f.get(bucket) ?? 0) + 1);
       }
     }
-    const dayStart = Date.parse(`${date}T00:00:00Z`);
-    pipeline.expireat(dayKey, Math.floor((dayStart + (DAILY_RETENTION_DAYS + 1) * DAY_MS) / 1000));
-    pipeline.pexpireat(minuteKey, (minute + 1) * 60_000 + this.minuteRetentionMs);
+  }
+
+  /** Providers with calls not yet written. */
+  providersPending(): ProviderName[] {
+    return [...this.pending.keys()];
+  }
+
+  /**
+   * Moves one provider's pending increments onto `pipeline` (one slot: the provider's) and forgets
+   * them: a pipeline that then fails loses them, it never writes them twice.
+   */
+  queuePending(pipeline: ChainableCommander, provider: ProviderName): number {
+    const hashes = this.pending.get(provider);
+    if (!hashes) return 0;
+    this.pending.delete(provider);
+    let commands = 0;
+    for (const [key, hash] of hashes) {
+      for (const [field, n] of hash.fields) {
+        pipeline.hincrby(key, field, n);
+        commands += 1;
+      }
+      if (hash.expireAtMs !== null) {
+        pipeline.pexpireat(key, hash.expireAtMs);
+        commands += 1;
+      }
+    }
+    return commands;
+  }
+
+  /** Adds one call and queues it at once (no buffering): for callers that write per call. */
+  queue(pipeline: ChainableCommander, call: RecordedCall, now: number): void {
+    this.add(call, now);
+    this.queuePending(pipeline, call.provider);
   }
 }
 

@@ -47,6 +47,11 @@ export interface StateOptions {
   workerTtlMs?: number;
   /** Per-minute series retention. Default 6 hours. */
   minuteRetentionMs?: number;
+  /**
+   * Metrics are added up in the process and written this often (a worker's last ones by close()).
+   * 0 writes them with each report. Default 250 ms.
+   */
+  metricsFlushMs?: number;
   /** Sees every Lua script call (keys only): used by the cluster-slot test. */
   scriptObserver?: ScriptObserver;
 }
@@ -62,6 +67,7 @@ export interface ResolvedOptions {
   refreshWaitMs: number;
   workerTtlMs: number;
   minuteRetentionMs: number;
+  metricsFlushMs: number;
 }
 
 export function resolveOptions(config: StateConfig, options: StateOptions = {}): ResolvedOptions {
@@ -76,5 +82,6 @@ export function resolveOptions(config: StateConfig, options: StateOptions = {}):
     refreshWaitMs: options.refreshWaitMs ?? config.PROBE_TIMEOUT_MS + 500,
     workerTtlMs: options.workerTtlMs ?? 15_000,
     minuteRetentionMs: options.minuteRetentionMs ?? 6 * 3_600_000,
+    metricsFlushMs: Math.max(0, options.metricsFlushMs ?? 250),
   };
 }

@@ -42,7 +42,9 @@ export interface StateStore {
   listWorkers: WorkerRegistry['listWorkers'];
   /** Subscribes to state events on a connection of its own. */
   subscribe(onEvent: (event: StateEvent) => void): StateEventSubscription;
-  /** Waits for background status refreshes; the Redis client stays the caller's to close. */
+  /** Writes the metrics this process has added up and not yet written (they go every metricsFlushMs anyway). */
+  flush(): Promise<void>;
+  /** Writes pending metrics and waits for background status refreshes; the Redis client stays the caller's to close. */
   close(): Promise<void>;
 }
 
@@ -73,7 +75,7 @@ export function createStateStore(redis: RedisClient, config: StateConfig, logger
   const fleet = new RedisFleetState(
     redis,
     { breaker, cooldown, records, metrics: recorder },
-    { clock: o.clock, reportTimeoutMs: o.reportTimeoutMs, maxPendingReports: o.maxPendingReports },
+    { clock: o.clock, reportTimeoutMs: o.reportTimeoutMs, maxPendingReports: o.maxPendingReports, metricsFlushMs: o.metricsFlushMs },
     logger,
   );
   const status = new StatusCache(
@@ -115,6 +117,9 @@ export function createStateStore(redis: RedisClient, config: StateConfig, logger
     heartbeat: (info) => workers.heartbeat(info),
     listWorkers: () => workers.listWorkers(),
     subscribe: (onEvent) => subscribeStateEvents(redis, namespace, onEvent, logger),
-    close: () => status.drain(),
+    flush: () => fleet.flush(),
+    close: async () => {
+      await Promise.all([fleet.flush(), status.drain()]);
+    },
   };
 }

@@ -1,7 +1,7 @@
-import { freePort } from '@switchyard/shared/testing';
+import { freePort, waitFor } from '@switchyard/shared/testing';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStateStore } from '../src/index.ts';
+import { createStateStore, utcDate } from '../src/index.ts';
 import { failure, setup, silentLogger, stateConfig, type TestContext } from './helpers.ts';
 
 let t: TestContext;
@@ -126,11 +126,40 @@ describe('report() is fire-and-forget-safe', () => {
     dead.disconnect();
   });
 
-  it('one report is one round trip touching breaker, state, cooldown and metrics', async () => {
+  it('one report is one round trip touching breaker, state and cooldown; metrics follow within the flush interval', async () => {
     t = await setup('ff2');
     await t.store.report(failure('openai', 'rate_limited', { retryAfterMs: 1_000, message: 'slow down' }));
     const k = t.store.keys.provider('openai');
-    expect(await t.redis.exists(k.cooldown, k.state, k.metricsTotal)).toBe(3);
-    expect(await t.redis.hget(k.metricsTotal, 'fail:rate_limited')).toBe('1');
+    expect(await t.redis.exists(k.cooldown, k.state)).toBe(2);
+    // Added up in the process (250 ms by default), then written without being asked.
+    expect(await t.redis.exists(k.metricsTotal)).toBe(0);
+    await waitFor(async () => (await t.redis.hget(k.metricsTotal, 'fail:rate_limited')) === '1' || null, 'metrics flushed', 2_000, 20);
+  });
+
+  it('adds metrics up in the process: 500 reports become one pipeline per flush, with exact totals', async () => {
+    t = await setup('ff3', {}, { metricsFlushMs: 60_000 });
+    const monitor = await t.redis.monitor();
+    const commands: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      // Metrics hashes only (the breaker's Lua also runs HINCRBY, on its circuit hash).
+      if (String(args[1] ?? '').includes(t.namespace) && String(args[1]).includes(':m:')) commands.push(String(args[0]).toLowerCase());
+    });
+    const outcomes = Array.from({ length: 500 }, (_, i) => failure('openai', i % 5 === 0 ? 'timeout' : 'success', { latencyMs: i % 300 }));
+    await Promise.all(outcomes.map((o) => t.store.report(o)));
+    const k = t.store.keys.provider('openai');
+    expect(await t.redis.exists(k.metricsTotal)).toBe(0);
+    await t.store.flush();
+    const total = await t.redis.hgetall(k.metricsTotal);
+    expect(total).toMatchObject({ total: '500', success: '400', 'fail:timeout': '100', lat_count: '400' });
+    const latSum = outcomes.filter((o) => o.outcome === 'success').reduce((n, o) => n + o.latencyMs, 0);
+    expect(Number(total.lat_sum)).toBe(latSum);
+    const day = await t.redis.hgetall(k.metricsDay(utcDate(Date.now())));
+    expect(day.total).toBe('500');
+    expect(await t.redis.ttl(k.metricsDay(utcDate(Date.now())))).toBeGreaterThan(30 * 86_400 - 86_400);
+    await new Promise((r) => setTimeout(r, 100));
+    monitor.disconnect();
+    // 3 hashes x (total, success, fail:timeout, lat_sum, lat_count, <=4 buckets) + 2 expiries, not 500 x 17.
+    expect(commands.filter((c) => c === 'hincrby').length).toBeLessThanOrEqual(30);
+    expect(commands.filter((c) => c === 'hincrby').length).toBeGreaterThanOrEqual(15);
   });
 });

@@ -58,6 +58,7 @@ async function scenario(store: StateStore, provider: ProviderName): Promise<void
   await store.breaker.reset(provider, Date.now());
   const statuses = await store.getStatus({ forceRefresh: true });
   expect(statuses.find((s) => s.provider === provider)).toMatchObject({ state: 'active', cache_hit: false });
+  await store.flush();
   await store.readDailyMetrics(30);
   await store.readMinuteSeries(60);
   const counters = await store.readCounters();

@@ -33,6 +33,7 @@ describe('metrics', () => {
     ] as const;
     for (const [outcome, latencyMs] of outcomes) await store.report(failure('openai', outcome, { latencyMs, retryAfterMs: 100 }));
     await store.report(failure('mock', 'success', { latencyMs: 3 }));
+    await store.flush();
 
     const now = Date.now();
     const k = store.keys.provider('openai');

@@ -90,6 +90,7 @@ describe('8 processes reporting at the same moment', () => {
     });
 
     // No count lost in the metrics either.
+    await store.flush(); // this process's own 3 reports, added up in the process until now
     const today = (await store.readDailyMetrics(1)).daily[0]!.providers;
     expect(today.find((p) => p.provider === 'openai')).toMatchObject({ total: 40, failures: { service_unavailable: 40 } });
     expect(today.find((p) => p.provider === 'mock')).toMatchObject({ total: 3 + 8 * 29, failures: { aborted: 200, timeout: 3 } });
