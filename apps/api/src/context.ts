@@ -72,7 +72,7 @@ export async function createApiContext(
   }
   const hub = new CompletionHub(subscriber, config.SWITCHYARD_NAMESPACE, logger);
   await hub.start();
-  const events = new JobEventHub(subscriber, config.SWITCHYARD_NAMESPACE, logger);
+  const events = new JobEventHub(subscriber, redis, config.SWITCHYARD_NAMESPACE, logger);
   const jobs = new JobService(config, redis, hub);
   const providers = createProviderRegistry(config, logger);
   const state = createStateStore(redis, config, logger, { prober: options.prober ?? adapterProber(providers) });

@@ -2,7 +2,9 @@
  * Job routes beyond submit/read, on a real Redis with apps/worker's JobWorker: SSE events,
  * cancellation of queued, active and final jobs, batches, idempotency.
  */
+import { type JobEvent, jobEventsChannel } from '@switchyard/shared';
 import { waitFor } from '@switchyard/shared/testing';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from './harness.ts';
 import { type EchoWorker, startEchoWorker } from './support/echo-worker.ts';
@@ -15,7 +17,9 @@ let base: string;
 beforeAll(async () => {
   [api, idle] = await Promise.all([startTestApi({ RATE_LIMIT_RPM: '0' }), startTestApi({ RATE_LIMIT_RPM: '0' })]);
   base = await api.app.listen({ host: '127.0.0.1', port: 0 });
-  worker = await startEchoWorker({ REDIS_URL: api.redisUrl, SWITCHYARD_NAMESPACE: api.namespace });
+  // No clock-skew margin: every job here is created after the worker subscribed, so per-job events
+  // go out only for streaming or watched jobs, as in a long-running fleet.
+  worker = await startEchoWorker({ REDIS_URL: api.redisUrl, SWITCHYARD_NAMESPACE: api.namespace }, { clockSkewMs: 0 });
 });
 afterAll(async () => {
   await worker?.close();
@@ -66,6 +70,38 @@ describe('GET /v1/jobs/:id/events', () => {
     expect(last?.event).toBe('state');
     expect(last?.data.status).toBe('completed');
     expect(last?.data.result.content).toBe('alpha beta gamma delta');
+  });
+
+  it('workers publish state events only for jobs someone follows', async () => {
+    const recorder = new Redis(api.redisUrl);
+    const published: Array<{ jobId: string; event: JobEvent }> = [];
+    const prefix = jobEventsChannel(api.namespace, '');
+    recorder.on('pmessage', (_p: string, channel: string, raw: string) => {
+      published.push({ jobId: channel.slice(prefix.length), event: JSON.parse(raw) as JobEvent });
+    });
+    await recorder.psubscribe(`${prefix}*`);
+    try {
+      // Nobody follows this one: no per-job PUBLISH at all.
+      const quiet = await submit(api, 'sleep:100 quiet');
+      expect((await api.app.inject({ url: `/v1/jobs/${quiet}?wait_ms=5000` })).json().status).toBe('completed');
+
+      // Fill every slot, so the followed job waits in the queue while its stream opens.
+      const blockers = await Promise.all(Array.from({ length: 8 }, () => submit(api, 'sleep:700 blocker')));
+      await waitFor(() => blockers.every((b) => worker.started.includes(b)) || null, 'blockers running', 5_000, 10);
+      const followed = await submit(api, 'followed job');
+      const events = parseSse(await (await fetch(`${base}/v1/jobs/${followed}/events`)).text());
+      expect(events.map((e) => e.data.status)).toEqual(['queued', 'active', 'completed']);
+      await Promise.all(blockers.map((b) => api.app.inject({ url: `/v1/jobs/${b}?wait_ms=5000` })));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(published.filter((p) => p.jobId === quiet)).toEqual([]);
+      expect(published.filter((p) => blockers.includes(p.jobId))).toEqual([]);
+      expect(published.filter((p) => p.jobId === followed).map((p) => p.event)).toMatchObject([
+        { type: 'state', status: 'active' },
+        { type: 'state', status: 'completed' },
+      ]);
+    } finally {
+      recorder.disconnect();
+    }
   });
 
   it('a final job: one state event, then the stream ends; an unknown job: 404', async () => {

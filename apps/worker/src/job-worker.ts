@@ -7,7 +7,6 @@
 
 import {
   type Config,
-  cancelChannel,
   cancelKey,
   JOB_ERROR_MARKER,
   type JobError,
@@ -21,6 +20,7 @@ import {
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { JobEventPublisher } from './job-events.ts';
 import { JobFailure, type JobRunner } from './job-runner.ts';
+import { JobSignals, type JobSignalsOptions } from './job-signals.ts';
 
 export interface JobWorkerDeps {
   config: Config;
@@ -29,11 +29,13 @@ export interface JobWorkerDeps {
   connection: RedisClient;
   /** Connection for commands and publishing. */
   commands: RedisClient;
-  /** Dedicated connection for the cancel subscription. */
+  /** Dedicated connection for the cancel and watch subscriptions. */
   subscriber: RedisClient;
   runner: JobRunner;
   events: JobEventPublisher;
   workerId: string;
+  /** Tuning of the cancel/watch memory (tests: clockSkewMs). */
+  signals?: JobSignalsOptions;
 }
 
 const SHUTDOWN = 'shutdown';
@@ -43,9 +45,11 @@ export class JobWorker {
   readonly worker: Worker<QueuedJobData, JobResult>;
   private readonly active = new Map<string, AbortController>();
   private readonly namespace: string;
+  private readonly signals: JobSignals;
 
   constructor(private readonly deps: JobWorkerDeps) {
     this.namespace = deps.config.SWITCHYARD_NAMESPACE;
+    this.signals = new JobSignals(deps.subscriber, this.namespace, deps.signals);
     this.worker = new Worker<QueuedJobData, JobResult>(QUEUE_NAME, (job, token) => this.process(job, token), {
       connection: deps.connection,
       prefix: queuePrefix(this.namespace),
@@ -74,9 +78,7 @@ export class JobWorker {
       deps.events.done({ id: job.id as string, status: cancelled ? 'cancelled' : 'failed', error: jobError });
     });
     this.worker.on('error', (err) => deps.logger.warn({ err: { message: err.message } }, 'worker connection error'));
-    deps.subscriber.on('message', (channel: string, jobId: string) => {
-      if (channel === cancelChannel(this.namespace)) this.active.get(jobId)?.abort(CLIENT_CANCEL);
-    });
+    this.signals.onCancel((jobId) => this.active.get(jobId)?.abort(CLIENT_CANCEL));
   }
 
   get activeCount(): number {
@@ -84,7 +86,7 @@ export class JobWorker {
   }
 
   async start(): Promise<void> {
-    await this.deps.subscriber.subscribe(cancelChannel(this.namespace));
+    await this.signals.start();
     void this.worker.run().catch((err: Error) => this.deps.logger.error({ err: { message: err.message } }, 'worker stopped'));
     await this.worker.waitUntilReady();
   }
@@ -92,13 +94,18 @@ export class JobWorker {
   private async process(job: Job<QueuedJobData, JobResult>, token: string | undefined): Promise<JobResult> {
     const jobId = job.id as string;
     const log = this.deps.logger.child({ jobId });
-    if (await this.deps.commands.exists(cancelKey(this.namespace, jobId)).catch(() => 0)) {
+    // Only a job whose signals may have gone by while we were not subscribed costs a round trip.
+    const unsure = this.signals.mayHaveMissed(job.timestamp);
+    if (this.signals.cancelled(jobId) || (unsure && (await this.deps.commands.exists(cancelKey(this.namespace, jobId)).catch(() => 0)))) {
       throw new UnrecoverableError(encodeFailure({ class: 'aborted', message: CLIENT_CANCEL }));
     }
     const controller = new AbortController();
     this.active.set(jobId, controller);
     const started = Date.now();
-    this.deps.events.event(jobId, { type: 'state', status: 'active', at: started });
+    // State events go out only when someone may be listening: a streaming job, a watched one, or
+    // one old enough that a watch may have gone by unseen.
+    const publishEvents = job.data.stream || unsure || this.signals.watched(jobId);
+    if (publishEvents) this.deps.events.event(jobId, { type: 'state', status: 'active', at: started });
     log.debug(
       { model: job.data.model, attempt: job.attemptsMade + 1, sinceActiveMs: started - (job.processedOn ?? started) },
       'job started',
@@ -118,7 +125,8 @@ export class JobWorker {
         { provider: result.provider, model: result.model, latencyMs: Date.now() - started, attempts: result.attempts.length },
         'job completed',
       );
-      this.deps.events.event(jobId, { type: 'state', status: 'completed', at: Date.now() });
+      if (publishEvents || this.signals.watched(jobId))
+        this.deps.events.event(jobId, { type: 'state', status: 'completed', at: Date.now() });
       return result;
     } catch (err) {
       if (controller.signal.aborted && controller.signal.reason === SHUTDOWN && token) {
@@ -135,7 +143,7 @@ export class JobWorker {
       const final = failure.permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (final) {
         const status = failure.jobError.message === CLIENT_CANCEL ? 'cancelled' : 'failed';
-        this.deps.events.event(jobId, { type: 'state', status, at: Date.now() });
+        if (publishEvents || this.signals.watched(jobId)) this.deps.events.event(jobId, { type: 'state', status, at: Date.now() });
       }
       const message = encodeFailure(failure.jobError);
       throw failure.permanent ? new UnrecoverableError(message) : new Error(message);

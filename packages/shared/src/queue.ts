@@ -38,6 +38,15 @@ export function cancelChannel(namespace: string): string {
 }
 
 /**
+ * The API publishes a job id here when a client starts following the job's events (SSE), so the
+ * worker that runs it publishes its state changes; jobs nobody follows cost no per-job PUBLISH.
+ * Streaming jobs (QueuedJobData.stream) always publish.
+ */
+export function watchChannel(namespace: string): string {
+  return `${namespace}:{events}:watch`;
+}
+
+/**
  * Workers publish one message per job that reaches a final state; each API process holds one
  * subscription to it and wakes the requests waiting on that job (long-poll, SSE, the OpenAI
  * facade). The id comes first so a process can skip jobs nobody waits for without parsing JSON.

@@ -2,9 +2,11 @@
  * Owns per-job event subscriptions for the whole API process (SSE streams and the streaming
  * OpenAI facade): channels are subscribed on the process's one subscriber connection, shared by
  * every listener of the same job and dropped when the last one leaves. Subscribing fails fast
- * while Redis is down instead of queueing behind a dead connection.
+ * while Redis is down instead of queueing behind a dead connection. A listener of a job that does
+ * not stream announces itself on the watch channel: workers publish state events only for jobs
+ * someone follows.
  */
-import { type JobEvent, jobEventsChannel, type Logger, type RedisClient } from '@switchyard/shared';
+import { type JobEvent, jobEventsChannel, type Logger, type RedisClient, watchChannel } from '@switchyard/shared';
 import { RedisUnavailableError } from '../plugins/errors.ts';
 
 export type JobEventListener = (event: JobEvent) => void;
@@ -17,6 +19,8 @@ export class JobEventHub {
 
   constructor(
     private readonly subscriber: RedisClient,
+    /** Request-path connection, for the watch announcements. */
+    private readonly redis: RedisClient,
     private readonly namespace: string,
     private readonly logger: Logger,
   ) {
@@ -32,9 +36,11 @@ export class JobEventHub {
 
   /**
    * Starts delivering the job's events to `listener`; resolves once Redis confirmed the
-   * subscription, so nothing published afterwards is missed. Returns the function that stops it.
+   * subscription (and, with `watch`, the workers were told), so nothing published afterwards is
+   * missed. Returns the function that stops it. Streaming jobs publish their events anyway: their
+   * listeners pass `watch: false`.
    */
-  async listen(jobId: string, listener: JobEventListener): Promise<() => void> {
+  async listen(jobId: string, listener: JobEventListener, { watch = true }: { watch?: boolean } = {}): Promise<() => void> {
     const channel = jobEventsChannel(this.namespace, jobId);
     if (this.subscriber.status !== 'ready') throw new RedisUnavailableError('Redis is unreachable (event subscription)');
     let set = this.listeners.get(channel);
@@ -54,6 +60,7 @@ export class JobEventHub {
           timer = setTimeout(() => reject(new RedisUnavailableError('Redis is unreachable (subscribe timed out)')), SUBSCRIBE_DEADLINE_MS);
         }),
       ]);
+      if (watch) await this.redis.publish(watchChannel(this.namespace), jobId);
     } catch (err) {
       stop();
       throw err instanceof RedisUnavailableError ? err : new RedisUnavailableError(`Redis is unreachable (${(err as Error).message})`);

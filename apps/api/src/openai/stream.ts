@@ -43,10 +43,15 @@ export async function streamCompletion(app: FastifyInstance, reply: FastifyReply
     w?.();
   };
 
-  const stopEvents = await events.listen(id, (event) => {
-    pending.push(event);
-    poke();
-  });
+  // The job is submitted as a streaming one: its worker publishes events without being told.
+  const stopEvents = await events.listen(
+    id,
+    (event) => {
+      pending.push(event);
+      poke();
+    },
+    { watch: false },
+  );
   const closed = new AbortController();
   sse.onClose(() => {
     closed.abort();

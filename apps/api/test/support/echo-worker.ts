@@ -54,7 +54,8 @@ const sleep = (ms: number, signal: AbortSignal) =>
     );
   });
 
-export async function startEchoWorker(env: Record<string, string>): Promise<EchoWorker> {
+/** `clockSkewMs`: see apps/worker/src/job-signals.ts (0: jobs created after start are never asked about). */
+export async function startEchoWorker(env: Record<string, string>, options: { clockSkewMs?: number } = {}): Promise<EchoWorker> {
   const [{ JobWorker }, { JobFailure }, { JobEventPublisher }] = await Promise.all([
     load<WorkerModule>('job-worker.ts'),
     load<RunnerModule>('job-runner.ts'),
@@ -117,6 +118,7 @@ export async function startEchoWorker(env: Record<string, string>): Promise<Echo
     runner,
     events: new JobEventPublisher(commands, config.SWITCHYARD_NAMESPACE, logger),
     workerId: `echo-${process.pid}`,
+    ...(options.clockSkewMs !== undefined ? { signals: { clockSkewMs: options.clockSkewMs } } : {}),
   });
   await worker.start();
   return {
