@@ -68,6 +68,19 @@ export class Budget implements Disposable {
     return Math.max(0, this.deadline - this.clock.now());
   }
 
+  /**
+   * Ends the budget now if the clock says its deadline has passed, and tells whether it has ended.
+   * After an event-loop stall Node runs expired timers grouped by duration, so a provider's
+   * deadline or the hedge timer can run before this budget's own (overdue) timer: whatever they
+   * would start or conclude next must see the budget as spent.
+   */
+  expireIfDue(): boolean {
+    if (!this.controller.signal.aborted && this.remainingMs() <= 0) {
+      this.end(new BudgetAbort('budget', `job budget of ${this.budgetMs} ms exhausted`));
+    }
+    return this.controller.signal.aborted;
+  }
+
   /** Stops the timer and unlinks the external signal; does not abort. Call when the job settles. */
   dispose(): void {
     clearTimeout(this.timer);

@@ -123,6 +123,8 @@ export class Hedger {
   }
 
   private launch(ticket: Ticket, kind: CallKind): void {
+    // No call starts after the deadline, even while the budget's timer is overdue (it ends the job now).
+    if (this.budget.expireIfDue()) return;
     const { candidate } = ticket;
     const call = new ProviderCall(
       {
@@ -249,6 +251,9 @@ export class Hedger {
       this.armWake();
       return;
     }
+    // Out of candidates because the budget is spent (its timer overdue after a stall): a budget
+    // verdict, not "no provider available".
+    if (this.budget.expireIfDue()) return;
     this.fail(exhausted(this.failures, this.skips));
   }
 

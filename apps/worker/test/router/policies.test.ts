@@ -50,6 +50,21 @@ describe('Budget', REAL_TIMERS, () => {
     expect(budget.endReason?.kind).toBe('cancelled');
   });
 
+  it('expireIfDue ends it at once when the clock is past the deadline and its timer is overdue', () => {
+    let skipped = 0;
+    const budget = new Budget(10_000, { now: () => performance.now() + skipped });
+    const ended = vi.fn();
+    budget.onEnd(ended);
+    expect(budget.expireIfDue()).toBe(false);
+    expect(budget.signal.aborted).toBe(false);
+    skipped = 10_001; // an event-loop stall: the clock is past the deadline, the timer has not run
+    expect(budget.expireIfDue()).toBe(true);
+    expect(budget.endReason?.kind).toBe('budget');
+    expect(ended).toHaveBeenCalledTimes(1);
+    expect(budget.expireIfDue()).toBe(true);
+    expect(ended).toHaveBeenCalledTimes(1);
+  });
+
   it('dispose stops the timer and unlinks the external signal without aborting', async () => {
     const external = new AbortController();
     const budget = new Budget(30, systemClock, external.signal);
