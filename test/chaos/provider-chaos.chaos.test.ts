@@ -19,9 +19,9 @@ import { QUEUE_NAME, queuePrefix } from '@switchyard/shared';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ServiceProcess, worstLoopDelay } from '../support/processes.ts';
 import { ChaosCluster } from './support/cluster.ts';
 import { call, mapLimit, percentile, round, sizeFromEnv, sleep } from './support/http.ts';
-import { type ChaosProcess, worstLoopDelay } from './support/processes.ts';
 import { scanRedisForSecrets } from './support/redis.ts';
 import { ChaosReport, DEBUG_DIR, progress } from './support/report.ts';
 import { RunQueueSampler } from './support/sched.ts';
@@ -244,7 +244,7 @@ describe('provider chaos', () => {
     let worstDelayAtOverrun = 0;
     let worstStarvedAtOverrun = 0;
     const redisPid = cluster.redis.process.pid ?? -1;
-    const workerOf = (processedBy: string | undefined): ChaosProcess | undefined =>
+    const workerOf = (processedBy: string | undefined): ServiceProcess | undefined =>
       processedBy ? cluster.history.find((p) => processedBy.includes(`:${p.pid}:`)) : undefined;
     let completed = 0;
     let failed = 0;

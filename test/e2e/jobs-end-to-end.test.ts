@@ -60,7 +60,7 @@ describe('end to end: API + 2 worker processes + mock provider', () => {
 
   it('SIGTERM drains a worker and it exits 0', async () => {
     const extra = await fleet.startWorker();
-    const code = await extra.kill('SIGTERM');
+    const { code } = await extra.kill('SIGTERM');
     expect(code).toBe(0);
   });
 });

@@ -21,13 +21,12 @@ import { deleteNamespace, testNamespace, testRedisUrl, waitFor } from '@switchya
 import { createStateStore, type StateStore } from '@switchyard/state';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { postJson } from '../support/processes.ts';
+import { type Fleet, postJson, startFleet } from '../support/processes.ts';
 import { type LogEvent, logEvents, MockTimeline } from './router-timeline.ts';
-import { type Fleet, startFleet } from './worker-processes.ts';
 
+export type { Fleet, ServiceProcess } from '../support/processes.ts';
 export type { LogEvent, MockEvent } from './router-timeline.ts';
 export { MockTimeline } from './router-timeline.ts';
-export type { Fleet, ServiceProcess } from './worker-processes.ts';
 
 export const PROVIDERS: ProviderName[] = ['openai', 'anthropic', 'gemini'];
 
@@ -80,13 +79,17 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   const timeline = new MockTimeline(mock);
   const keys = testKeys();
   const urls = mock.env();
-  const fleet = await startFleet(namespace, options.workers, {
-    ...keys,
-    OPENAI_BASE_URL: urls.OPENAI_BASE_URL as string,
-    ANTHROPIC_BASE_URL: urls.ANTHROPIC_BASE_URL as string,
-    GEMINI_BASE_URL: urls.GEMINI_BASE_URL as string,
-    RATE_LIMIT_RPM: '0',
-    ...options.env,
+  const fleet = await startFleet({
+    namespace,
+    workers: options.workers,
+    env: {
+      ...keys,
+      OPENAI_BASE_URL: urls.OPENAI_BASE_URL as string,
+      ANTHROPIC_BASE_URL: urls.ANTHROPIC_BASE_URL as string,
+      GEMINI_BASE_URL: urls.GEMINI_BASE_URL as string,
+      RATE_LIMIT_RPM: '0',
+      ...options.env,
+    },
   }).catch(async (err: unknown) => {
     timeline.stop();
     await mock.close();

@@ -4,7 +4,7 @@
  * client), and the worker processes' pino JSON log events.
  */
 import type { CallCounters, MockServer } from '@switchyard/providers/mock-server';
-import type { ServiceProcess } from './worker-processes.ts';
+import type { ServiceProcess } from '../support/processes.ts';
 
 /** One change of a per-model counter on the mock server, as the sampler saw it. */
 export interface MockEvent {

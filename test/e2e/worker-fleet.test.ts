@@ -151,7 +151,7 @@ describe('SIGTERM', () => {
     const signalledAt = Date.now();
     const exit = leaving?.kill('SIGTERM');
     rig.mock.clearFaults(); // what is handed back runs at once elsewhere
-    const code = await exit;
+    const code = (await exit)?.code;
     const drainMs = (leaving?.exitedAt ?? 0) - signalledAt;
     console.log(`SIGTERM with jobs past the deadline: exit ${code} after ${drainMs} ms (deadline ${SHUTDOWN_TIMEOUT_MS})`);
     expect(code).toBe(0);
@@ -186,7 +186,7 @@ describe('SIGTERM', () => {
     const ids = await rig.submitBatch(Array.from({ length: 6 }, (_, i) => ({ model: 'anthropic/short', messages: user(`s${i}`) })));
     await waitFor(() => rig.timeline.counters('anthropic/short')?.inFlight === 6, '6 calls in flight', 10_000, 10);
     const signalledAt = Date.now();
-    const code = await last?.kill('SIGTERM');
+    const code = (await last?.kill('SIGTERM'))?.code;
     const drainMs = (last?.exitedAt ?? 0) - signalledAt;
     console.log(`SIGTERM with short jobs in flight: exit ${code} after ${drainMs} ms`);
     expect(code).toBe(0);

@@ -9,12 +9,15 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startPrivateRedis, waitFor } from '@switchyard/shared/testing';
+import { freePort, startPrivateRedis } from '@switchyard/shared/testing';
 import { Redis } from 'ioredis';
-import { type ChaosProcess, launch, track } from './processes.ts';
-import { CLIENT_KEYS } from './secrets.ts';
+import { API_SCRIPT, launch, type ServiceProcess, track, WORKER_SCRIPT, waitForApi, waitForWorker } from '../../support/processes.ts';
+import { CLIENT_KEYS, scanner } from './secrets.ts';
 
 export type PrivateRedis = Awaited<ReturnType<typeof startPrivateRedis>>;
+
+/** A chaos machine is loaded on purpose: start-up gets more time than elsewhere. */
+const START_TIMEOUT_MS = 90_000;
 
 export interface ClusterOptions {
   /** Short label: process names, temp dirs, the namespace. */
@@ -36,15 +39,15 @@ export class ChaosCluster {
   readonly namespace: string;
   readonly dataDir: string;
   redis!: PrivateRedis;
-  api: ChaosProcess | undefined;
+  api: ServiceProcess | undefined;
   apiUrl = '';
   /** Workers currently running (killed ones leave this list). */
-  readonly workers: ChaosProcess[] = [];
+  readonly workers: ServiceProcess[] = [];
   /** Every process ever started, for log checks. */
-  readonly history: ChaosProcess[] = [];
+  readonly history: ServiceProcess[] = [];
   readonly env: Record<string, string>;
   private workerSeq = 0;
-  private readonly ready = new WeakSet<ChaosProcess>();
+  private readonly ready = new WeakSet<ServiceProcess>();
   private stopped = false;
 
   private constructor(private readonly options: ClusterOptions) {
@@ -94,70 +97,42 @@ export class ChaosCluster {
     watchRedis(this.redis.process.pid);
   }
 
-  async startApi(): Promise<ChaosProcess> {
-    const api = launch({
-      name: 'api',
-      script: 'apps/api/src/main.ts',
-      env: { ...this.env, ...this.options.apiEnv },
-      keepLines: this.options.keepLines ?? true,
-    });
+  async startApi(): Promise<ServiceProcess> {
+    const api = this.launch('api', API_SCRIPT, { ...this.env, ...this.options.apiEnv });
     this.api = api;
-    this.history.push(api);
-    await waitFor(
-      async () => {
-        if (!api.alive()) throw new Error(`api exited at start:\n${api.lines.slice(-20).join('\n')}`);
-        const res = await fetch(`${this.apiUrl}/readyz`, { signal: AbortSignal.timeout(1000) }).catch(() => null);
-        return res?.ok;
-      },
-      'api ready',
-      90_000,
-      100,
-    );
+    await waitForApi(api, this.apiUrl, START_TIMEOUT_MS);
     return api;
   }
 
-  async startWorker(extraEnv: Record<string, string> = {}): Promise<ChaosProcess> {
+  async startWorker(extraEnv: Record<string, string> = {}): Promise<ServiceProcess> {
     this.workerSeq += 1;
-    const worker = launch({
-      name: `worker-${this.workerSeq}`,
-      script: 'apps/worker/src/main.ts',
-      env: { ...this.env, ...extraEnv },
-      keepLines: this.options.keepLines ?? true,
-    });
+    const worker = this.launch(`worker-${this.workerSeq}`, WORKER_SCRIPT, { ...this.env, ...extraEnv });
     this.workers.push(worker);
-    this.history.push(worker);
-    const level = extraEnv.LOG_LEVEL ?? this.env.LOG_LEVEL ?? 'info';
-    if (['info', 'debug', 'trace'].includes(level)) {
-      await worker.waitForLine((line) => line.includes('"worker ready"'), 90_000);
-    } else {
-      // No info lines at this level: the worker's entry in the registry (its heartbeat) says it is up.
-      const client = this.client();
-      try {
-        await waitFor(
-          async () => {
-            if (!worker.alive()) throw new Error(`${worker.name} exited at start:\n${worker.lines.slice(-20).join('\n')}`);
-            const live = await client.zrange(`${this.namespace}:{workers}:live`, '0', '-1');
-            return live.some((id) => id.includes(`:${worker.pid}:`));
-          },
-          `${worker.name} in the worker registry`,
-          90_000,
-          100,
-        );
-      } finally {
-        client.disconnect();
-      }
-    }
+    await waitForWorker(worker, START_TIMEOUT_MS);
     this.ready.add(worker);
     return worker;
   }
 
+  /** Every line of every process is scanned for the suite's secrets. */
+  private launch(name: string, script: string, env: Record<string, string>): ServiceProcess {
+    const proc = launch({
+      name,
+      script,
+      env,
+      keepLines: this.options.keepLines ?? true,
+      onLine: (line) => scanner.logLine(line, name),
+    });
+    this.history.push(proc);
+    return proc;
+  }
+
   /** Workers running and past their start-up. */
-  readyWorkers(): ChaosProcess[] {
+  readyWorkers(): ServiceProcess[] {
     return this.workers.filter((w) => this.ready.has(w) && w.alive());
   }
 
   /** Kills a worker (SIGKILL by default: no drain, no goodbye) and forgets it. */
-  async killWorker(worker: ChaosProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  async killWorker(worker: ServiceProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const at = this.workers.indexOf(worker);
     if (at >= 0) this.workers.splice(at, 1);
     await worker.kill(signal, 5_000);

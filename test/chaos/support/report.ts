@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from './processes.ts';
+import { REPO_ROOT } from '../../support/processes.ts';
 import { type ScanTotals, scanner } from './secrets.ts';
 
 const SECTIONS_DIR = join(REPO_ROOT, 'test-artifacts', 'chaos');

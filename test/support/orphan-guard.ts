@@ -1,9 +1,9 @@
 /**
- * Preloaded (node --import) into every process the chaos suite starts: if the test process that
+ * Preloaded (node --import) into every process processes.ts starts: if the test process that
  * started it goes away, even by SIGKILL, this process kills itself at once, so a failed or killed
  * run never leaves an API or a worker behind.
  */
-const VARIABLE = 'CHAOS_PARENT_PID';
+const VARIABLE = 'TEST_PARENT_PID';
 const parent = Number(process.env[VARIABLE]);
 if (Number.isInteger(parent) && parent > 0) {
   setInterval(() => {

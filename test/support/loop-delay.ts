@@ -1,5 +1,5 @@
 /**
- * Preloaded (node --import) into every process the chaos suite starts: measures the process's own
+ * Preloaded (node --import) into every process processes.ts starts: measures the process's own
  * event-loop delay (perf_hooks, native, 10 ms resolution) and prints it twice a second as one JSON
  * line, {"chaos_loop_delay":true,"t":epochMs,"max":ms,"p99":ms}. On a loaded machine a timer can
  * only fire as early as the event loop lets it; the tests use these figures to tell a system that

@@ -1,5 +1,5 @@
 /**
- * Preloaded (node --import) into every process the chaos suite starts; active only with
+ * Preloaded (node --import) into every process processes.ts starts; active only with
  * CHAOS_GC_PROBE=1. On SIGUSR2 it runs a full garbage collection and prints the live heap as one
  * JSON line, {"chaos_heap":true,"t":epochMs,"heapUsed":bytes,"rss":bytes,"external":bytes}, so a
  * memory check compares what is really retained rather than garbage not yet collected.
