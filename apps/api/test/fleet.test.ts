@@ -126,6 +126,7 @@ describe('GET /v1/metrics and GET /metrics', () => {
     for (const [outcome, latencyMs] of outcomes) {
       await api.ctx.state.report({ provider: 'mock', model: 'echo', outcome: outcome as 'success', latencyMs });
     }
+    await api.ctx.state.flush(); // metrics are added up in the process; a worker flushes every 250 ms
     await get('/healthz');
     const res = await get('/metrics');
     expect(res.statusCode).toBe(200);

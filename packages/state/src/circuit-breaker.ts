@@ -117,15 +117,23 @@ export class CircuitBreaker {
    * the lease (`probeLeaseId`) and must report its outcome with it.
    */
   async admit(provider: ProviderName, now: number): Promise<Admission> {
+    return (await this.admitAndInspect(provider, now)).admission;
+  }
+
+  /** admit(), also telling whether the provider is clean: closed, 0 consecutive failures, no cooldown. */
+  async admitAndInspect(provider: ProviderName, now: number): Promise<{ admission: Admission; clean: boolean }> {
     const k = this.keys.provider(provider);
     const reply = (await this.runner.run(
       'admit',
       [k.circuit, k.cooldown],
       [now, randomUUID(), this.policies.probe.leaseMs, this.channel, provider],
     )) as [number, string?, number?];
-    if (reply[0] === 1) return reply[1] ? { admitted: true, probeLeaseId: String(reply[1]) } : { admitted: true };
+    if (reply[0] === 1) {
+      if (reply[1]) return { admission: { admitted: true, probeLeaseId: String(reply[1]) }, clean: false };
+      return { admission: { admitted: true }, clean: Number(reply[2] ?? 1) === 0 };
+    }
     const reason = reply[1] === 'cooldown' ? 'cooldown' : 'circuit_open';
-    return { admitted: false, reason, retryAtMs: Number(reply[2] ?? now) };
+    return { admission: { admitted: false, reason, retryAtMs: Number(reply[2] ?? now) }, clean: false };
   }
 
   /**

@@ -26,6 +26,8 @@ export const circuitEventSchema = z.object({
    * probe_succeeded / manual_reset: -> closed. reset_elapsed: open -> half_open (lease granted).
    * lease_expired: half_open -> half_open (the previous probe's holder never reported).
    * probe_released: half_open -> half_open (the holder aborted its probe: the next caller may probe).
+   * failure_counted / failures_reset: closed -> closed, the first counted failure of a streak and
+   * the success that ends it (consecutive_failures 1 and 0).
    */
   reason: z.enum([
     'consecutive_failures',
@@ -36,6 +38,8 @@ export const circuitEventSchema = z.object({
     'lease_expired',
     'probe_released',
     'manual_reset',
+    'failure_counted',
+    'failures_reset',
   ]),
   consecutive_failures: z.number().int().nonnegative(),
   opened_at: ms.optional(),
@@ -101,6 +105,8 @@ export function subscribeStateEvents(
   namespace: string,
   onEvent: (event: StateEvent) => void,
   logger?: StateLogger,
+  /** Told when the subscription goes down (events may be lost from then on) and when it is back. */
+  onLive?: (live: boolean) => void,
 ): StateEventSubscription {
   const channel = stateEventsChannel(namespace);
   // The caller's client is usually a request-path one (no offline queue: fails fast while Redis is
@@ -122,11 +128,23 @@ export function subscribeStateEvents(
       logger?.error({ err: (err as Error).message }, 'state event handler threw');
     }
   });
-  const ready = subscriber.subscribe(channel).then(() => undefined);
+  let subscribed = false;
+  const ready = subscriber.subscribe(channel).then(() => {
+    subscribed = true;
+    onLive?.(true);
+  });
   ready.catch(() => {});
+  if (onLive) {
+    subscriber.on('close', () => onLive(false));
+    // ioredis re-subscribes as it turns ready again after a reconnect.
+    subscriber.on('ready', () => {
+      if (subscribed) onLive(true);
+    });
+  }
   return {
     ready,
     close: async () => {
+      onLive?.(false);
       try {
         await subscriber.quit();
       } catch {

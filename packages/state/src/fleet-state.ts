@@ -1,9 +1,11 @@
 /**
  * Owns RedisFleetState, the FleetState port (packages/shared/src/fleet.ts) over Redis: admit()
  * is one script call (circuit + cooldown, granting the half-open probe lease when due); report()
- * sends one pipeline (breaker, provider state, cooldown, metrics: all in the provider's slot),
- * bounded in time and in number, and never throws, because the job whose outcome is reported
- * already has its answer and a Redis hiccup must not fail it.
+ * sends one pipeline (breaker, provider state, cooldown: all in the provider's slot), bounded in
+ * time and in number, and never throws, because the job whose outcome is reported already has its
+ * answer and a Redis hiccup must not fail it. Metrics are added up and flushed on a timer.
+ * While the ProviderView knows a provider to be clean fleet-wide, admissions come from memory and
+ * successes skip the breaker write and most provider-state writes (see provider-view.ts).
  */
 import {
   type Admission,
@@ -16,17 +18,25 @@ import {
   type RedisClient,
   stateForClass,
 } from '@switchyard/shared';
-import type { CircuitBreaker } from './circuit-breaker.ts';
+import { type CircuitBreaker, countsForBreaker } from './circuit-breaker.ts';
 import type { RateLimitCooldown } from './cooldown.ts';
+import type { StateEvent, StateEventSubscription } from './events.ts';
 import { type StateLogger, ThrottledWarning } from './logger.ts';
 import type { MetricsRecorder } from './metrics.ts';
 import type { ProviderStateRecords } from './provider-state.ts';
+import type { ProviderView } from './provider-view.ts';
 
 export interface FleetStateParts {
   breaker: CircuitBreaker;
   cooldown: RateLimitCooldown;
   records: ProviderStateRecords;
   metrics: MetricsRecorder;
+  /** Without a view every admission and every success goes to Redis. */
+  view?: {
+    providers: ProviderView;
+    /** Subscribes the view to state events; called on first use, closed by close(). */
+    subscribe: (onEvent: (event: StateEvent) => void, onLive: (live: boolean) => void) => StateEventSubscription;
+  };
 }
 
 export interface FleetStateOptions {
@@ -56,6 +66,7 @@ export class RedisFleetState implements FleetState {
   private readonly admitWarning: ThrottledWarning;
   private readonly admitTimeoutMs: number;
   private flushTimer: NodeJS.Timeout | undefined;
+  private viewSubscription: StateEventSubscription | undefined;
   private readonly flushes = new Set<Promise<void>>();
 
   constructor(
@@ -79,13 +90,18 @@ export class RedisFleetState implements FleetState {
    * take every provider out; the providers' own errors still reach the breaker once Redis is back.
    */
   async admit(provider: ProviderName): Promise<Admission> {
+    const view = this.view();
+    if (view?.isClean(provider)) return { admitted: true };
     try {
-      const admission = await within<Admission | typeof TIMED_OUT>(
-        this.parts.breaker.admit(provider, this.options.clock()),
+      const inspected = await within<{ admission: Admission; clean: boolean } | typeof TIMED_OUT>(
+        this.parts.breaker.admitAndInspect(provider, this.options.clock()),
         this.admitTimeoutMs,
         TIMED_OUT,
       );
-      if (admission !== TIMED_OUT) return admission;
+      if (inspected !== TIMED_OUT) {
+        if (inspected.clean) view?.confirmClean(provider);
+        return inspected.admission;
+      }
       this.admitWarning.warn({ provider, reason: 'timeout', timeoutMs: this.admitTimeoutMs });
     } catch (err) {
       this.admitWarning.warn({ provider, err: (err as Error).message });
@@ -99,6 +115,27 @@ export class RedisFleetState implements FleetState {
     } catch (err) {
       this.reportWarning.warn({ provider: outcome?.provider, err: (err as Error).message });
     }
+  }
+
+  /** The provider view, subscribed on first use; undefined when the store was built without one. */
+  private view(): ProviderView | undefined {
+    const view = this.parts.view;
+    if (!view) return undefined;
+    if (!this.viewSubscription) {
+      this.viewSubscription = view.subscribe(
+        (event) => view.providers.onEvent(event),
+        (live) => view.providers.setLive(live),
+      );
+    }
+    return view.providers;
+  }
+
+  /** Writes pending metrics and stops the view's subscription. */
+  async close(): Promise<void> {
+    await this.flush();
+    const subscription = this.viewSubscription;
+    this.viewSubscription = undefined;
+    await subscription?.close();
   }
 
   /**
@@ -169,16 +206,20 @@ export class RedisFleetState implements FleetState {
     }
     const { breaker, cooldown, records, metrics } = this.parts;
     const now = this.options.clock();
+    const view = this.view();
     const pipeline = this.redis.pipeline();
-    breaker.queueOutcome(pipeline, o.provider, now, o.outcome, o.probeLeaseId);
-    const state: ProviderState | null = o.outcome === 'success' ? 'active' : stateForClass(o.outcome);
-    if (state) {
-      records.queueReport(
-        pipeline,
-        o.provider,
-        now,
-        o.outcome === 'success' ? { state } : { state, errorClass: o.outcome, message: o.message ?? o.outcome },
-      );
+    if (o.outcome === 'success') {
+      // While the counter is 0 fleet-wide as far as anyone has said, resetting it changes nothing.
+      if (o.probeLeaseId || !view?.canSkipSuccess(o.provider)) breaker.queueOutcome(pipeline, o.provider, now, o.outcome, o.probeLeaseId);
+      if (!view || view.claimActiveWrite(o.provider)) records.queueReport(pipeline, o.provider, now, { state: 'active' });
+    } else {
+      if (countsForBreaker(o.outcome)) view?.taint(o.provider);
+      breaker.queueOutcome(pipeline, o.provider, now, o.outcome, o.probeLeaseId);
+      const state: ProviderState | null = stateForClass(o.outcome);
+      if (state) {
+        records.queueReport(pipeline, o.provider, now, { state, errorClass: o.outcome, message: o.message ?? o.outcome });
+        view?.forgetActiveWrite(o.provider);
+      }
     }
     if (o.outcome === 'rate_limited') cooldown.queueStart(pipeline, o.provider, now, o.retryAfterMs);
     const call = { provider: o.provider, outcome: o.outcome, latencyMs: o.latencyMs };

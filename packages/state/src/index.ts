@@ -14,6 +14,7 @@ export * from './metrics-reader.ts';
 export * from './options.ts';
 export * from './prometheus.ts';
 export * from './provider-state.ts';
+export * from './provider-view.ts';
 export { SCRIPTS, type ScriptName, type ScriptObserver, ScriptRunner } from './scripts.ts';
 export * from './status-cache.ts';
 export * from './store.ts';

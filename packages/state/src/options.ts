@@ -52,6 +52,12 @@ export interface StateOptions {
    * 0 writes them with each report. Default 250 ms.
    */
   metricsFlushMs?: number;
+  /**
+   * How long this process trusts that a provider is clean (closed, no failures, no cooldown)
+   * before the admission script confirms it again; in between, admissions come from memory and
+   * successes skip the breaker write (provider-view.ts). 0 sends every call to Redis. Default 1000 ms.
+   */
+  viewMaxAgeMs?: number;
   /** Sees every Lua script call (keys only): used by the cluster-slot test. */
   scriptObserver?: ScriptObserver;
 }
@@ -68,6 +74,7 @@ export interface ResolvedOptions {
   workerTtlMs: number;
   minuteRetentionMs: number;
   metricsFlushMs: number;
+  viewMaxAgeMs: number;
 }
 
 export function resolveOptions(config: StateConfig, options: StateOptions = {}): ResolvedOptions {
@@ -83,5 +90,6 @@ export function resolveOptions(config: StateConfig, options: StateOptions = {}):
     workerTtlMs: options.workerTtlMs ?? 15_000,
     minuteRetentionMs: options.minuteRetentionMs ?? 6 * 3_600_000,
     metricsFlushMs: Math.max(0, options.metricsFlushMs ?? 250),
+    viewMaxAgeMs: Math.max(0, options.viewMaxAgeMs ?? 1_000),
   };
 }

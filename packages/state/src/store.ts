@@ -14,6 +14,7 @@ import { MetricsRecorder } from './metrics.ts';
 import { MetricsReader } from './metrics-reader.ts';
 import { resolveOptions, type StateConfig, type StateOptions } from './options.ts';
 import { ProviderStateRecords } from './provider-state.ts';
+import { ProviderView } from './provider-view.ts';
 import { ScriptRunner } from './scripts.ts';
 import { StatusCache } from './status-cache.ts';
 import { WorkerRegistry } from './workers.ts';
@@ -72,9 +73,23 @@ export function createStateStore(redis: RedisClient, config: StateConfig, logger
   const cooldown = new RateLimitCooldown(redis, runner, keys, channel, o.defaultCooldownMs, o.maxCooldownMs);
   const records = new ProviderStateRecords(redis, runner, keys, channel, logger);
   const recorder = new MetricsRecorder(keys, o.minuteRetentionMs);
+  const view =
+    o.viewMaxAgeMs > 0
+      ? {
+          providers: new ProviderView({
+            maxAgeMs: o.viewMaxAgeMs,
+            activeWriteEveryMs: o.viewMaxAgeMs,
+            // A failure-rate window counts every call, successes included.
+            skipCleanSuccesses: config.CIRCUIT_FAILURE_RATE === 0,
+            clock: o.clock,
+          }),
+          subscribe: (onEvent: (event: StateEvent) => void, onLive: (live: boolean) => void) =>
+            subscribeStateEvents(redis, namespace, onEvent, logger, onLive),
+        }
+      : undefined;
   const fleet = new RedisFleetState(
     redis,
-    { breaker, cooldown, records, metrics: recorder },
+    { breaker, cooldown, records, metrics: recorder, ...(view ? { view } : {}) },
     { clock: o.clock, reportTimeoutMs: o.reportTimeoutMs, maxPendingReports: o.maxPendingReports, metricsFlushMs: o.metricsFlushMs },
     logger,
   );
@@ -119,7 +134,7 @@ export function createStateStore(redis: RedisClient, config: StateConfig, logger
     subscribe: (onEvent) => subscribeStateEvents(redis, namespace, onEvent, logger),
     flush: () => fleet.flush(),
     close: async () => {
-      await Promise.all([fleet.flush(), status.drain()]);
+      await Promise.all([fleet.close(), status.drain()]);
     },
   };
 }

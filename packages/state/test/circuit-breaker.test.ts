@@ -174,15 +174,17 @@ describe('circuit breaker: half-open probe lease', () => {
     await waitFor(() => Date.now() >= circuit.next_probe_at!, 'reset time', 2_000, 5);
     const probe = await t.store.admit('openai');
     await t.store.report(failure('openai', 'success', { probeLeaseId: (probe as { probeLeaseId: string }).probeLeaseId }));
-    await waitFor(() => events.filter((e) => e.type === 'circuit').length >= 3, 'three circuit events', 2_000);
+    await waitFor(() => events.filter((e) => e.type === 'circuit').length >= 4, 'four circuit events', 2_000);
     await sub.close();
     const circuitEvents = events.filter((e) => e.type === 'circuit');
     expect(circuitEvents.map((e) => [e.from, e.to, e.reason])).toEqual([
+      ['closed', 'closed', 'failure_counted'], // the first of a streak, so workers stop skipping success writes
       ['closed', 'open', 'consecutive_failures'],
       ['open', 'half_open', 'reset_elapsed'],
       ['half_open', 'closed', 'probe_succeeded'],
     ]);
-    expect(circuitEvents[0]).toMatchObject({ provider: 'openai', consecutive_failures: 2, error_class: 'timeout' });
+    expect(circuitEvents[0]).toMatchObject({ provider: 'openai', consecutive_failures: 1, error_class: 'timeout' });
+    expect(circuitEvents[1]).toMatchObject({ provider: 'openai', consecutive_failures: 2, error_class: 'timeout' });
     const stateEvents = events.filter((e) => e.type === 'provider_state');
     expect(stateEvents.map((e) => [e.from, e.to])).toEqual([
       ['unknown', 'timeout'],

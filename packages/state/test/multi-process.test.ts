@@ -77,10 +77,13 @@ describe('8 processes reporting at the same moment', () => {
     expect(await redis.hgetall(store.keys.provider('mock').circuit)).toEqual(mockCircuitBefore);
 
     // Exactly one open transition was published, at exactly the threshold.
-    await waitFor(() => events.some((e) => e.type === 'circuit'), 'the open event', 5_000);
+    await waitFor(() => events.some((e) => e.type === 'circuit' && e.to === 'open'), 'the open event', 5_000);
     await sub.close();
-    const transitions = events.filter((e) => e.type === 'circuit');
+    const transitions = events.filter((e) => e.type === 'circuit' && e.from !== e.to);
     expect(transitions).toHaveLength(1);
+    // And each streak's first counted failure was announced exactly once, racing processes or not.
+    const streaks = events.filter((e) => e.type === 'circuit' && e.reason === 'failure_counted').map((e) => e.provider);
+    expect(streaks.sort()).toEqual(['anthropic', 'openai']);
     expect(transitions[0]).toMatchObject({
       provider: 'openai',
       from: 'closed',

@@ -112,6 +112,7 @@ describe('dashboard with API_KEYS set', () => {
   it('series: per-minute throughput, error classes and latency quantiles for uPlot', async () => {
     for (let i = 0; i < 4; i++) await api.state.report({ provider: 'mock', model: 'echo', outcome: 'success', latencyMs: 40 + i });
     await api.state.report({ provider: 'mock', model: 'echo', outcome: 'rate_limited', latencyMs: 5, retryAfterMs: 10 });
+    await api.state.flush(); // metrics are added up in the process; a worker flushes every 250 ms
     const series = (await api.app.inject({ url: '/dashboard/api/series', headers: auth })).json();
     expect(series.t).toHaveLength(60);
     expect(series.t[1] - series.t[0]).toBe(60);
@@ -146,7 +147,7 @@ describe('dashboard with API_KEYS set', () => {
     const events = frames.map((f) => f.event);
     expect(events).toContain('snapshot');
     expect(events).toContain('series');
-    const circuit = frames.find((f) => f.event === 'state' && f.data.type === 'circuit');
+    const circuit = frames.find((f) => f.event === 'state' && f.data.type === 'circuit' && f.data.to === 'open');
     expect(circuit?.data).toMatchObject({ provider: 'mock', from: 'closed', to: 'open' });
     expect(circuit?.data.next_probe_at).toBeGreaterThan(Date.now());
     expect(Date.now() - tripped).toBeLessThan(3_000);

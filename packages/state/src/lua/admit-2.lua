@@ -7,7 +7,8 @@
   ARGV[1] now ms            ARGV[2] lease id to grant      ARGV[3] lease length ms
   ARGV[4] events channel    ARGV[5] provider
 
-  Returns {1} (admitted), {1, leaseId} (admitted as the probe) or {0, reason, retryAtMs}.
+  Returns {1, '', consecutiveFailures} (admitted, circuit closed), {1, leaseId} (admitted as the
+  probe) or {0, reason, retryAtMs}.
 ]]
 --- @include "publish"
 
@@ -25,7 +26,7 @@ local coolingDown = cooldownUntil ~= nil and cooldownUntil > now
 -- A missing or unreadable state is treated as closed: a corrupt record never blocks traffic.
 if state ~= 'open' and state ~= 'half_open' then
   if coolingDown then return {0, 'cooldown', cooldownUntil} end
-  return {1}
+  return {1, '', tonumber(c[4]) or 0}
 end
 
 if state == 'open' then

@@ -4,7 +4,7 @@
   a count and the circuit opens exactly once, at exactly the threshold.
 
   closed:    success resets consecutive_failures; a failure increments it and opens the circuit at
-             the threshold. With a failure rate set, a sliding window of buckets also opens it
+             the threshold. The first failure of a streak and the reset publish an event. With a failure rate set, a sliding window of buckets also opens it
              once it holds at least min_calls calls and the failure ratio reaches the rate.
   half_open: only the outcome carrying the current lease id counts: success closes, failure
              re-opens with a grown reset time (capped).
@@ -78,14 +78,19 @@ end
 
 if state ~= 'closed' then return {state, failures, 0} end
 
+-- The first counted failure of a streak and the success that ends one are published too (closed
+-- to closed): workers keep a view of which providers are clean, and skip writing successes to a
+-- counter that is already 0 only while nobody has said otherwise.
 if success then
   if failures > 0 then
     failures = 0
     redis.call('HSET', KEYS[1], 'consecutive_failures', 0, 'updated_at', now)
+    event('closed', 'failures_reset', {})
   end
 else
   failures = redis.call('HINCRBY', KEYS[1], 'consecutive_failures', 1)
   if failures >= threshold then return open('consecutive_failures', baseReset) end
+  if failures == 1 then event('closed', 'failure_counted', {}) end
 end
 
 if rate > 0 then
