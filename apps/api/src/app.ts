@@ -10,6 +10,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { ApiContext } from './context.ts';
 import dashboardPlugin from './dashboard/index.ts';
 import authPlugin from './plugins/auth.ts';
+import { clientErrorHandler } from './plugins/client-errors.ts';
 import docsPlugin from './plugins/docs.ts';
 import errorsPlugin, { errorBody } from './plugins/errors.ts';
 import rateLimitPlugin from './plugins/rate-limit.ts';
@@ -23,7 +24,17 @@ import modelRoutes from './routes/models.ts';
 import prometheusRoutes from './routes/prometheus.ts';
 import { SseRegistry } from './sse.ts';
 
-export async function buildApp(ctx: ApiContext): Promise<FastifyInstance> {
+/** The HTTP server's deadlines; tests shorten them, production keeps the defaults. */
+export interface BuildAppOptions {
+  /** Whole request received within this (Node's requestTimeout): else a 408. */
+  requestTimeoutMs?: number;
+  /** Request headers received within this (Node's headersTimeout, default 60 s): else a 408. */
+  headersTimeoutMs?: number;
+  /** How often Node checks those deadlines (default 30 s). */
+  timeoutCheckIntervalMs?: number;
+}
+
+export async function buildApp(ctx: ApiContext, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.logger as FastifyBaseLogger,
     bodyLimit: ctx.config.BODY_LIMIT_BYTES,
@@ -32,7 +43,14 @@ export async function buildApp(ctx: ApiContext): Promise<FastifyInstance> {
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
     connectionTimeout: 0,
-    requestTimeout: 120_000,
+    requestTimeout: options.requestTimeoutMs ?? 120_000,
+    http: {
+      ...(options.headersTimeoutMs !== undefined ? { headersTimeout: options.headersTimeoutMs } : {}),
+      ...(options.timeoutCheckIntervalMs !== undefined ? { connectionsCheckingInterval: options.timeoutCheckIntervalMs } : {}),
+    },
+    // Requests Node's parser rejects (bad request line or header, headers over the limit, broken
+    // chunked framing, the deadlines above): our envelope and status, not Fastify's default body.
+    clientErrorHandler,
     // Job ids are up to 128 characters; a longer path parameter is a 414 (below), never a 404.
     routerOptions: { maxParamLength: 256 },
     // Errors the router raises before any hook runs (a malformed URL, an over-long parameter):

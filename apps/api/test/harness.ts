@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { createLogger, loadConfig } from '@switchyard/shared';
 import { deleteNamespace, testNamespace, testRedisUrl } from '@switchyard/shared/testing';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../src/app.ts';
+import { type BuildAppOptions, buildApp } from '../src/app.ts';
 import { type ApiContextOptions, type ApiResources, createApiContext } from '../src/context.ts';
 
 export interface TestApi {
@@ -16,7 +16,11 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export async function startTestApi(env: Record<string, string> = {}, options: ApiContextOptions = {}): Promise<TestApi> {
+export async function startTestApi(
+  env: Record<string, string> = {},
+  options: ApiContextOptions = {},
+  appOptions: BuildAppOptions = {},
+): Promise<TestApi> {
   const namespace = env.SWITCHYARD_NAMESPACE ?? testNamespace('api');
   const redisUrl = env.REDIS_URL ?? testRedisUrl();
   const config = loadConfig({ REDIS_URL: redisUrl, SWITCHYARD_NAMESPACE: namespace, LOG_LEVEL: 'info', ...env });
@@ -29,7 +33,7 @@ export async function startTestApi(env: Record<string, string> = {}, options: Ap
   });
   const logger = createLogger({ name: 'test-api', level: config.LOG_LEVEL }, sink);
   const ctx = await createApiContext(config, logger, 5000, options);
-  const app = await buildApp(ctx);
+  const app = await buildApp(ctx, appOptions);
   await app.ready();
   return {
     app,

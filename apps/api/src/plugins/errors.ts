@@ -120,6 +120,12 @@ async function errorsPlugin(app: FastifyInstance) {
       case 'FST_ERR_CTP_INVALID_TYPE':
         return send(reply, 400, 'invalid_request_error', 'Invalid Content-Type header. Fix: send Content-Type: application/json.');
     }
+    if (request.raw.readableAborted && !request.raw.complete) {
+      // The client went away mid-body (its 'aborted' error carries ECONNRESET): nobody reads this
+      // answer, and it says nothing about Redis.
+      request.log.debug({ code: err.code }, 'request aborted by the client');
+      return send(reply, 400, 'invalid_request_error', 'The request was aborted before its body arrived.');
+    }
     if (isRedisUnavailable(err)) {
       request.log.warn({ err: { message: err.message } }, 'redis unavailable');
       reply.header('retry-after', '1');
