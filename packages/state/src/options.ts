@@ -58,6 +58,8 @@ export interface StateOptions {
    * successes skip the breaker write (provider-view.ts). 0 sends every call to Redis. Default 1000 ms.
    */
   viewMaxAgeMs?: number;
+  /** A cache-hit status answer is reused in-process this long (status-cache.ts). 0: off. Default 200 ms. */
+  statusMemoMs?: number;
   /** Sees every Lua script call (keys only): used by the cluster-slot test. */
   scriptObserver?: ScriptObserver;
 }
@@ -75,6 +77,7 @@ export interface ResolvedOptions {
   minuteRetentionMs: number;
   metricsFlushMs: number;
   viewMaxAgeMs: number;
+  statusMemoMs: number;
 }
 
 export function resolveOptions(config: StateConfig, options: StateOptions = {}): ResolvedOptions {
@@ -91,5 +94,6 @@ export function resolveOptions(config: StateConfig, options: StateOptions = {}):
     minuteRetentionMs: options.minuteRetentionMs ?? 6 * 3_600_000,
     metricsFlushMs: Math.max(0, options.metricsFlushMs ?? 250),
     viewMaxAgeMs: Math.max(0, options.viewMaxAgeMs ?? 1_000),
+    statusMemoMs: Math.max(0, options.statusMemoMs ?? 200),
   };
 }

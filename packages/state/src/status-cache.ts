@@ -48,6 +48,11 @@ export interface StatusCacheOptions {
   clock: () => number;
   /** How often a process waiting for another's refresh looks again. Default 25 ms. */
   pollMs?: number;
+  /**
+   * A cache-hit answer is reused by this process for this long (capped by freshMs), and concurrent
+   * readers share one read: a status page polled by thousands costs Redis a few reads a second. 0: off.
+   */
+  memoMs?: number;
 }
 
 interface Snapshot {
@@ -63,6 +68,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class StatusCache {
   private readonly inflight = new Map<string, Promise<Snapshot | null>>();
   private readonly background = new Set<Promise<unknown>>();
+  private memo: { at: number; statuses: Promise<ProviderStatus[]> } | undefined;
 
   constructor(
     private readonly redis: RedisClient,
@@ -77,7 +83,25 @@ export class StatusCache {
 
   /** Status of every enabled provider, in configuration order. */
   getStatus(options: { forceRefresh?: boolean } = {}): Promise<ProviderStatus[]> {
-    return Promise.all(this.providers.map((p) => this.getProviderStatus(p, options)));
+    const memoMs = Math.min(this.options.memoMs ?? 0, this.options.freshMs);
+    if (options.forceRefresh || memoMs <= 0) {
+      this.memo = undefined;
+      return Promise.all(this.providers.map((p) => this.getProviderStatus(p, options)));
+    }
+    const now = this.options.clock();
+    if (this.memo && now - this.memo.at < memoMs) return this.memo.statuses;
+    const statuses = Promise.all(this.providers.map((p) => this.getProviderStatus(p)));
+    const memo = { at: now, statuses };
+    this.memo = memo;
+    // Readers that joined while it ran waited for it like its first reader; later ones get only
+    // what was a cache hit anyway, never a refresh's result passed off as one.
+    const forget = () => {
+      if (this.memo === memo) this.memo = undefined;
+    };
+    statuses.then((list) => {
+      if (!list.every((s) => s.cache_hit)) forget();
+    }, forget);
+    return statuses;
   }
 
   async getProviderStatus(provider: ProviderName, { forceRefresh = false }: { forceRefresh?: boolean } = {}): Promise<ProviderStatus> {
@@ -126,7 +150,10 @@ export class StatusCache {
         this.logger.warn({ provider, err: err.message }, 'status refresh failed; serving the cache');
         return null;
       })
-      .finally(() => this.inflight.delete(key));
+      .finally(() => {
+        this.inflight.delete(key);
+        this.memo = undefined; // what this process just learned must not wait out the memo
+      });
     this.inflight.set(key, attempt);
     return attempt;
   }

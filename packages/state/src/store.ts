@@ -106,6 +106,7 @@ export function createStateStore(redis: RedisClient, config: StateConfig, logger
       probeTimeoutMs: config.PROBE_TIMEOUT_MS,
       refreshWaitMs: o.refreshWaitMs,
       clock: o.clock,
+      memoMs: o.statusMemoMs,
     },
     logger,
   );
