@@ -10,6 +10,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { binaryish, hostileBody, ROUTES, unicode } from '../support/hostile-inputs.ts';
 import { ChaosCluster } from './support/cluster.ts';
 import { call, mapLimit, mb, percentile, round, sizeFromEnv, sleep } from './support/http.ts';
 import { httpRequest, type RawAnswer, raw } from './support/raw-http.ts';
@@ -63,31 +64,6 @@ afterAll(async () => {
 
 // ---- the corpus ------------------------------------------------------------------------------------
 
-const ROUTES = [
-  '/v1/jobs',
-  '/v1/jobs/batch',
-  '/v1/jobs/{id}',
-  '/v1/jobs/{id}/events',
-  '/v1/chat/completions',
-  '/v1/models',
-  '/v1/models/{id}',
-  '/v1/providers/status',
-  '/v1/metrics',
-  '/v1/workers',
-  '/metrics',
-  '/healthz',
-  '/readyz',
-  '/docs',
-  '/docs/json',
-  '/dashboard',
-  '/dashboard/assets/{id}',
-  '/dashboard/api/snapshot',
-  '/dashboard/api/series',
-  '/admin/queues',
-];
-
-const unicode = fc.string({ unit: 'grapheme', maxLength: 30 });
-const binaryish = fc.string({ unit: 'binary', maxLength: 30 });
 const segment = fc.oneof(
   {
     weight: 3,
@@ -131,40 +107,6 @@ const contentType = fc.oneof(
   },
   { weight: 1, arbitrary: unicode.map((s) => s.replace(/[\r\n]/g, '')) },
 );
-const content = fc.oneof(unicode, binaryish, fc.constantFrom('\u0000', '\ud800', '\udfff\ud800', 'é'.normalize('NFD'), '🏳️‍🌈'.repeat(50)));
-const messages = fc.oneof(
-  fc.array(fc.record({ role: fc.constantFrom('user', 'system', 'assistant', 'tool', 'developer', 'root'), content }), {
-    minLength: 1,
-    maxLength: 3,
-  }),
-  fc.jsonValue({ maxDepth: 2 }),
-);
-const jobBody = fc.record(
-  {
-    model: fc.oneof(fc.constantFrom('mock/echo', 'openai/gpt-4o-mini', 'nope/x', '', 'mock/'), unicode, fc.jsonValue({ maxDepth: 1 })),
-    messages,
-    fallbacks: fc.array(fc.constantFrom('mock/echo', 'gemini/gemini-2.5-flash', 'x'), { maxLength: 10 }),
-    budget_ms: fc.oneof(fc.integer({ min: -10, max: 700_000 }), fc.double(), fc.constant(1e308)),
-    max_tokens: fc.oneof(fc.integer(), fc.constant(Number.MAX_SAFE_INTEGER)),
-    temperature: fc.double({ min: -3, max: 3 }),
-    priority: fc.integer({ min: -5, max: 2000 }),
-    metadata: fc.jsonValue({ maxDepth: 3 }),
-    stream: fc.oneof(fc.boolean(), fc.constant('yes')),
-    jobs: fc.array(fc.record({ messages, idempotency_key: fc.oneof(unicode, fc.constant('k')) }), { maxLength: 3 }),
-    __proto__: fc.jsonValue({ maxDepth: 1 }),
-  },
-  { requiredKeys: [] },
-);
-const body = fc.oneof(
-  { weight: 5, arbitrary: jobBody.map((b) => JSON.stringify(b)) },
-  { weight: 2, arbitrary: fc.json({ maxDepth: 4 }) },
-  { weight: 2, arbitrary: fc.oneof(unicode, binaryish) },
-  {
-    weight: 1,
-    arbitrary: fc.constantFrom('', '{', '{"messages":', '\ufeff{"messages":[{"role":"user","content":"bom"}]}', '{"a":1}{"b":2}'),
-  },
-  { weight: 1, arbitrary: fc.integer({ min: 1000, max: 20_000 }).map((depth) => `${'['.repeat(depth)}${']'.repeat(depth)}`) },
-);
 const fuzzRequest = fc.record({
   method: fc.oneof(
     { weight: 12, arbitrary: fc.constantFrom('GET', 'GET', 'POST', 'POST', 'POST', 'DELETE', 'PUT', 'PATCH', 'HEAD', 'OPTIONS') },
@@ -180,7 +122,7 @@ const fuzzRequest = fc.record({
   header: fc.option(fc.tuple(fc.constantFrom('x-request-id', 'accept', 'x-forwarded-for', 'cookie', 'x-api-key'), unicode), {
     nil: undefined,
   }),
-  body: fc.option(body, { nil: undefined, freq: 6 }),
+  body: fc.option(hostileBody, { nil: undefined, freq: 6 }),
 });
 
 function toBytes(r: ReturnType<typeof sampleCorpus>[number]): Buffer {

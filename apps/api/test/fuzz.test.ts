@@ -7,6 +7,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROUTES as ALL_ROUTES, anyText, hostileBody, maybe, printable } from '../../../test/support/hostile-inputs.ts';
 import { startTestApi, type TestApi } from './harness.ts';
 import { type EchoWorker, startEchoWorker } from './support/echo-worker.ts';
 
@@ -46,30 +47,8 @@ afterAll(async () => {
   await api?.close();
 });
 
-const ROUTES = [
-  '/v1/jobs',
-  '/v1/jobs/batch',
-  '/v1/jobs/{id}',
-  '/v1/jobs/{id}/events',
-  '/v1/chat/completions',
-  '/v1/models',
-  '/v1/models/{id}',
-  '/v1/providers/status',
-  '/v1/metrics',
-  '/v1/workers',
-  '/metrics',
-  '/healthz',
-  '/readyz',
-  '/docs',
-  '/docs/json',
-  '/dashboard',
-  '/dashboard/api/snapshot',
-  '/dashboard/api/series',
-  '/admin/queues',
-];
-
-const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 80 });
-const anyText = fc.oneof(fc.string({ maxLength: 60 }), fc.string({ unit: 'binary', maxLength: 40 }), printable);
+// Not yet the dashboard's assets: their 404 (apps/api/src/dashboard/assets.ts) has no `param` and `code`.
+const ROUTES = ALL_ROUTES.filter((route) => route !== '/dashboard/assets/{id}');
 
 const segment = fc.oneof(
   fc.constantFrom('x', 'batch', 'events', '..', '.', '%', '%zz', '%00', '%2F', 'ñ', '🚀', '', ' ', '*', 'mock/echo', 'a'.repeat(300)),
@@ -147,54 +126,8 @@ const contentType = fc.oneof(
   fc.constant(undefined),
 );
 
-const messages = fc.oneof(
-  fc.array(
-    fc.record({ role: fc.constantFrom('user', 'system', 'assistant', 'tool', 'developer'), content: fc.string({ maxLength: 40 }) }),
-    {
-      minLength: 1,
-      maxLength: 3,
-    },
-  ),
-  fc.array(
-    fc.record({
-      role: fc.constantFrom('user'),
-      content: fc.array(fc.record({ type: fc.constant('text'), text: fc.string() }), { maxLength: 2 }),
-    }),
-  ),
-  fc.jsonValue(),
-);
-const models = fc.oneof(fc.constantFrom('mock/echo', 'openai/gpt-4o-mini', 'gpt-4o', 'nope/x', '', '/', 'mock/'), fc.jsonValue());
-const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
-const jsonish = fc.jsonValue({ maxDepth: 3 });
-
-const nearlyValidBody = fc.record(
-  {
-    model: maybe(models),
-    models: maybe(fc.oneof(fc.array(models, { maxLength: 10 }), jsonish)),
-    messages: maybe(messages),
-    max_tokens: maybe(fc.oneof(fc.integer(), fc.double(), jsonish)),
-    max_completion_tokens: maybe(fc.oneof(fc.integer({ min: -5, max: 5000 }), jsonish)),
-    temperature: maybe(fc.oneof(fc.double({ min: -3, max: 3 }), jsonish)),
-    stream: maybe(fc.oneof(fc.boolean(), jsonish)),
-    stream_options: maybe(fc.oneof(fc.record({ include_usage: fc.boolean() }), jsonish)),
-    fallbacks: maybe(fc.array(models, { maxLength: 10 })),
-    budget_ms: maybe(fc.oneof(fc.integer({ min: -10, max: 700_000 }), jsonish)),
-    priority: maybe(fc.integer({ min: -5, max: 2000 })),
-    metadata: maybe(jsonish),
-    jobs: maybe(fc.oneof(fc.array(fc.record({ messages, idempotency_key: maybe(anyText) }), { maxLength: 3 }), jsonish)),
-    n: maybe(fc.integer({ min: -1, max: 3 })),
-    __proto__: maybe(jsonish),
-  },
-  { requiredKeys: [] },
-);
-
-const body = fc.oneof(
-  { weight: 5, arbitrary: nearlyValidBody.map((b) => JSON.stringify(b)) },
-  { weight: 2, arbitrary: fc.json({ maxDepth: 4 }) },
-  { weight: 2, arbitrary: anyText },
-  { weight: 1, arbitrary: fc.constantFrom('', '{', '[]', 'null', '0', '"x"', '{"messages":', '\u0000', '{"a":1}{"b":2}') },
-  { weight: 1, arbitrary: fc.constant(undefined) },
-);
+// No body at all one time in 11.
+const body = fc.option(hostileBody, { nil: undefined, freq: 11 });
 
 const anything = fc.record({
   method: fc.constantFrom('GET', 'GET', 'POST', 'POST', 'DELETE', 'PUT', 'PATCH', 'HEAD', 'OPTIONS'),
