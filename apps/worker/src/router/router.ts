@@ -155,7 +155,8 @@ export class Router {
         emitters: this.emitters,
         logger,
       }).run();
-      logger.info(
+      // The worker logs every completed job at info ("job completed", same fields): one line per job is enough.
+      logger.debug(
         { provider: result.provider, model: result.model, latencyMs: result.latency_ms, calls: result.attempts.length },
         'router.job.completed',
       );

@@ -156,7 +156,7 @@ describe('logs', REAL_TIMERS, () => {
       ['log-1', 'openai', 'invalid_response'],
       ['log-1', 'anthropic', 'success'],
     ]);
-    expect(byMsg('router.job.completed')).toMatchObject([{ jobId: 'log-1', provider: 'anthropic', level: 30 }]);
+    expect(byMsg('router.job.completed')).toMatchObject([{ jobId: 'log-1', provider: 'anthropic', level: 20 }]);
     expect(byMsg('router.skip')).toMatchObject([{ jobId: 'log-2', provider: 'openai', reason: 'circuit_open' }]);
     expect(byMsg('router.job.failed')).toMatchObject([{ jobId: 'log-2', errorClass: 'no_provider_available' }]);
     expect(lines.join('')).not.toContain('secretsecret');
