@@ -1,8 +1,12 @@
-/** Builds the real API in-process against the real Redis, in a namespace of its own. */
+/**
+ * Builds the real API in-process against the real Redis, in a namespace of its own: for
+ * app.inject, or listening on a free port of 127.0.0.1 for real HTTP clients (a browser, SSE).
+ */
 
 import { Writable } from 'node:stream';
-import { createLogger, loadConfig } from '@switchyard/shared';
+import { createLogger, createRedis, loadConfig, waitForRedis } from '@switchyard/shared';
 import { deleteNamespace, testNamespace, testRedisUrl } from '@switchyard/shared/testing';
+import { createStateStore, type StateStore } from '@switchyard/state';
 import type { FastifyInstance } from 'fastify';
 import { type BuildAppOptions, buildApp } from '../src/app.ts';
 import { type ApiContextOptions, type ApiResources, createApiContext } from '../src/context.ts';
@@ -50,4 +54,38 @@ export async function startTestApi(
       await deleteNamespace(redisUrl, namespace).catch(() => 0);
     },
   };
+}
+
+export interface ListeningTestApi extends TestApi {
+  /** http://127.0.0.1:<port> */
+  url: string;
+  /** A state store of the test's own (its own connection) on the API's namespace, to report outcomes and heartbeats the way workers do. */
+  state: StateStore;
+}
+
+/** startTestApi, listening on a free port of 127.0.0.1, with a state store of the test's own. */
+export async function startListeningTestApi(env: Record<string, string> = {}): Promise<ListeningTestApi> {
+  const api = await startTestApi(env);
+  const stateRedis = createRedis(api.ctx.config, 'request', 'test-api-state');
+  stateRedis.on('error', () => {});
+  try {
+    const url = await api.app.listen({ host: '127.0.0.1', port: 0 });
+    await waitForRedis(stateRedis, 5_000, api.redisUrl);
+    const state = createStateStore(stateRedis, api.ctx.config, api.ctx.logger);
+    return {
+      ...api,
+      url,
+      state,
+      async close() {
+        // The store first: what it still writes lands before the namespace is deleted.
+        await state.close();
+        stateRedis.disconnect();
+        await api.close();
+      },
+    };
+  } catch (err) {
+    stateRedis.disconnect();
+    await api.close();
+    throw err;
+  }
 }

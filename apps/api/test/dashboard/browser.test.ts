@@ -10,13 +10,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DashboardApi, startDashboardApi } from './harness.ts';
+import { type ListeningTestApi, startListeningTestApi } from '../harness.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = resolve(import.meta.dirname, '../../../../test-artifacts');
 const KEY = 'browser-test-key-42';
 
-let api: DashboardApi;
+let api: ListeningTestApi;
 let context: BrowserContext;
 let page: Page;
 let profile: string;
@@ -28,7 +28,7 @@ beforeAll(async () => {
       `Chromium is not installed at ${CHROMIUM}: the dashboard browser test needs it. Fix: apt-get install -y chromium (or set CHROMIUM_PATH).`,
     );
   }
-  api = await startDashboardApi({ API_KEYS: KEY, CIRCUIT_FAILURE_THRESHOLD: '3', CIRCUIT_RESET_MS: '90000' });
+  api = await startListeningTestApi({ API_KEYS: KEY, CIRCUIT_FAILURE_THRESHOLD: '3', CIRCUIT_RESET_MS: '90000' });
   profile = mkdtempSync(join(tmpdir(), 'sy-chromium-'));
   context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,

@@ -4,7 +4,7 @@
  * SSE stream pushing snapshots and circuit events as they happen.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DashboardApi, startDashboardApi } from './harness.ts';
+import { type ListeningTestApi, startListeningTestApi } from '../harness.ts';
 
 const KEY = 'dashboard-test-key-1';
 const auth = { authorization: `Bearer ${KEY}` };
@@ -40,9 +40,9 @@ async function readFrames(res: Response, until: (event: string, data: any) => bo
 }
 
 describe('dashboard with API_KEYS set', () => {
-  let api: DashboardApi;
+  let api: ListeningTestApi;
   beforeAll(async () => {
-    api = await startDashboardApi({ API_KEYS: KEY, CIRCUIT_FAILURE_THRESHOLD: '3' });
+    api = await startListeningTestApi({ API_KEYS: KEY, CIRCUIT_FAILURE_THRESHOLD: '3' });
   });
   afterAll(async () => {
     await api?.close();
@@ -169,7 +169,7 @@ describe('dashboard with API_KEYS set', () => {
 
 describe('dashboard without API_KEYS', () => {
   it('tells the page no key is needed and serves data openly', async () => {
-    const api = await startDashboardApi();
+    const api = await startListeningTestApi();
     try {
       expect((await api.app.inject({ url: '/dashboard' })).body).toContain('content="open"');
       expect((await api.app.inject({ url: '/dashboard/api/snapshot' })).statusCode).toBe(200);
