@@ -21,6 +21,7 @@ import {
 } from '@switchyard/shared';
 import { type Job, Queue } from 'bullmq';
 import type { CompletionHub } from './completion-hub.ts';
+import { jobIdFromKey, settleWrite } from './write-outcome.ts';
 
 export const MAX_WAIT_MS = 60_000;
 /** The worker's message for a job its client cancelled (apps/worker job-worker.ts). */
@@ -57,8 +58,15 @@ export class JobService {
     this.queue.on('error', () => {});
   }
 
+  /**
+   * The id a submission gets, chosen before the write so the write can be repeated safely: random
+   * without an Idempotency-Key; with one, derived from it per client (a resubmission finds the same
+   * job), except `sy-job:<uuid>`, which names the job id itself (see write-outcome.ts).
+   */
   jobId(options: SubmitOptions): string {
     if (!options.idempotencyKey) return randomUUID();
+    const named = jobIdFromKey(options.idempotencyKey);
+    if (named) return named;
     const digest = createHash('sha256')
       .update(`${options.clientId ?? ''}\0${options.idempotencyKey}`)
       .digest('hex');
@@ -92,7 +100,9 @@ export class JobService {
       const existing = await this.queue.getJob(id);
       if (existing) return { id, existing: true };
     }
-    await this.queue.add('llm', this.buildData(request), this.jobOptions(id, request));
+    const data = this.buildData(request);
+    const opts = this.jobOptions(id, request);
+    await settleWrite(() => this.queue.add('llm', data, opts), { ids: [id], keys: [options.idempotencyKey], batch: false });
     return { id, existing: false };
   }
 
@@ -101,7 +111,13 @@ export class JobService {
       const id = options[i]?.id ?? this.jobId(options[i] ?? {});
       return { name: 'llm', data: this.buildData(request), opts: this.jobOptions(id, request) };
     });
-    const added = await this.queue.addBulk(jobs);
+    const ids = jobs.map((job) => job.opts.jobId);
+    // addBulk is a pipeline, not a transaction: a repeat also fills in whatever part of it was lost.
+    const added = await settleWrite(() => this.queue.addBulk(jobs), {
+      ids,
+      keys: requests.map((_, i) => options[i]?.idempotencyKey),
+      batch: true,
+    });
     return added.map((job) => job.id as string);
   }
 

@@ -23,6 +23,9 @@ export type ApiErrorType =
   | 'cancelled';
 
 export class ApiError extends Error {
+  /** Set when the error is also news for operators: logged at warn (fields never carry secrets). */
+  logAs?: { msg: string; fields: Record<string, unknown> };
+
   constructor(
     readonly statusCode: number,
     readonly type: ApiErrorType,
@@ -87,6 +90,7 @@ function send(reply: FastifyReply, status: number, type: ApiErrorType, message: 
 async function errorsPlugin(app: FastifyInstance) {
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (err instanceof ApiError) {
+      if (err.logAs) request.log.warn(err.logAs.fields, err.logAs.msg);
       for (const [name, value] of Object.entries(err.headers)) reply.header(name, value);
       return send(reply, err.statusCode, err.type, err.message, err.extra);
     }

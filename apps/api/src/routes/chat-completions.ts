@@ -13,7 +13,7 @@ import { chatCompletionRequestSchema, translateRequest } from '../openai/request
 import { chatCompletion, chatCompletionSchema } from '../openai/response.ts';
 import { retryAfterSeconds } from '../openai/retry-after.ts';
 import { streamCompletion } from '../openai/stream.ts';
-import { errorSchema, idempotencyHeaders } from './schemas.ts';
+import { errorSchema, idempotencyHeaders, OUTCOME_UNKNOWN_DOC } from './schemas.ts';
 
 /** How long a request waits for its job: every queue-level attempt's budget, plus queueing slack. */
 export function waitBudgetMs(job: JobRequest, config: Config): number {
@@ -29,6 +29,7 @@ export default async function chatCompletionRoutes(app: FastifyInstance) {
     {
       schema: {
         summary: 'OpenAI-compatible chat completion (through the queue); stream: true for SSE chunks',
+        description: `The job's id is in the x-switchyard-job-id header. ${OUTCOME_UNKNOWN_DOC}`,
         tags: ['openai'],
         body: chatCompletionRequestSchema,
         headers: idempotencyHeaders,

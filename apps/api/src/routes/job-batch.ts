@@ -7,7 +7,7 @@ import { jobRequestSchema } from '@switchyard/shared';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { errorSchema, idempotencyHeaders } from './schemas.ts';
+import { errorSchema, idempotencyHeaders, OUTCOME_UNKNOWN_DOC } from './schemas.ts';
 
 export const MAX_BATCH = 1_000;
 
@@ -36,6 +36,7 @@ export default async function jobBatchRoutes(app: FastifyInstance) {
       bodyLimit: Math.max(app.ctx.config.BODY_LIMIT_BYTES, 8 * 1024 * 1024),
       schema: {
         summary: `Submit up to ${MAX_BATCH} jobs at once`,
+        description: `202 with the jobs' ids, in order. ${OUTCOME_UNKNOWN_DOC}`,
         tags: ['jobs'],
         body: batchSchema,
         headers: idempotencyHeaders,

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { cancelJob } from '../jobs/job-cancel.ts';
 import { isFinal, MAX_WAIT_MS } from '../jobs/job-service.ts';
 import { ApiError } from '../plugins/errors.ts';
-import { errorSchema, idempotencyHeaders, jobParams } from './schemas.ts';
+import { errorSchema, idempotencyHeaders, jobParams, OUTCOME_UNKNOWN_DOC } from './schemas.ts';
 
 export default async function jobRoutes(app: FastifyInstance) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -17,6 +17,7 @@ export default async function jobRoutes(app: FastifyInstance) {
     {
       schema: {
         summary: 'Submit an LLM job',
+        description: `202 with the job id, assigned before the write. ${OUTCOME_UNKNOWN_DOC}`,
         body: jobRequestSchema,
         headers: idempotencyHeaders,
         response: { 202: z.object({ id: z.string(), status: z.enum(JOB_STATUSES) }), 400: errorSchema },
