@@ -81,12 +81,16 @@ export class StatusCache {
     private readonly logger: StateLogger,
   ) {}
 
-  /** Status of every enabled provider, in configuration order. */
-  getStatus(options: { forceRefresh?: boolean } = {}): Promise<ProviderStatus[]> {
+  /**
+   * Status of every enabled provider, in configuration order. `memo: false` reads Redis whatever
+   * this process answered a moment ago (the dashboard, which has just been told of a change).
+   */
+  getStatus(options: { forceRefresh?: boolean; memo?: boolean } = {}): Promise<ProviderStatus[]> {
     const memoMs = Math.min(this.options.memoMs ?? 0, this.options.freshMs);
-    if (options.forceRefresh || memoMs <= 0) {
-      this.memo = undefined;
-      return Promise.all(this.providers.map((p) => this.getProviderStatus(p, options)));
+    if (options.forceRefresh || memoMs <= 0 || options.memo === false) {
+      if (options.forceRefresh) this.memo = undefined;
+      const forceRefresh = options.forceRefresh === true;
+      return Promise.all(this.providers.map((p) => this.getProviderStatus(p, { forceRefresh })));
     }
     const now = this.options.clock();
     if (this.memo && now - this.memo.at < memoMs) return this.memo.statuses;

@@ -59,7 +59,8 @@ export class SnapshotSource {
       return null;
     };
     const [providers, queue, workers] = await Promise.all([
-      this.state.getStatus(options.forceRefresh ? { forceRefresh: true } : {}).catch(note('providers')),
+      // Past the status memo: the dashboard asks right after an event told it something changed.
+      this.state.getStatus(options.forceRefresh ? { forceRefresh: true } : { memo: false }).catch(note('providers')),
       this.queueCounts().catch(note('queue')),
       this.state.listWorkers().catch(note('workers')),
     ]);
