@@ -9,6 +9,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, relative, sep } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { errorBody } from '../plugins/errors.ts';
 
 interface Asset {
   body: Buffer;
@@ -61,7 +62,7 @@ async function readVendor(): Promise<Map<string, Asset>> {
 }
 
 function send(request: FastifyRequest, reply: FastifyReply, file: Asset | undefined, extraHeaders: Record<string, string> = {}) {
-  if (!file) return reply.code(404).send({ error: { type: 'not_found_error', message: 'No such dashboard file.' } });
+  if (!file) return reply.code(404).send(errorBody('not_found_error', 'No such dashboard file.'));
   reply.headers({ etag: file.etag, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff', ...extraHeaders });
   if (request.headers['if-none-match'] === file.etag) return reply.code(304).send();
   return reply.type(file.type).send(file.body);
