@@ -3,9 +3,10 @@
  * child processes; 200 jobs over HTTP all complete with the mock's output, none twice.
  */
 import type { JobView } from '@switchyard/shared';
-import { deleteNamespace, testNamespace, testRedisUrl } from '@switchyard/shared/testing';
+import { deleteNamespace, testNamespace, testRedisUrl, waitFor } from '@switchyard/shared/testing';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Fleet, postJson, startFleet } from '../support/processes.ts';
+import { type Fleet, launch, postJson, startFleet, WORKER_SCRIPT } from '../support/processes.ts';
 
 const JOBS = 200;
 let fleet: Fleet;
@@ -62,5 +63,27 @@ describe('end to end: API + 2 worker processes + mock provider', () => {
     const extra = await fleet.startWorker();
     const { code } = await extra.kill('SIGTERM');
     expect(code).toBe(0);
+  });
+
+  it('SIGTERM while a worker is still starting (already in the registry): it exits 0, not by the signal', async () => {
+    const env = fleet.workers[0]!.env;
+    const starting = launch({ script: WORKER_SCRIPT, env, name: 'starting-worker' });
+    const redis = new Redis(testRedisUrl());
+    try {
+      // Its first heartbeat lands before it takes jobs: signal it the moment it shows up.
+      await waitFor(
+        async () => {
+          const live = await redis.zrange(`${env.SWITCHYARD_NAMESPACE}:{workers}:live`, '0', '-1');
+          return live.some((id) => id.includes(`:${starting.pid}:`)) || !starting.alive() || null;
+        },
+        'the starting worker in the registry',
+        60_000,
+        2,
+      );
+      const { code, signal } = await starting.kill('SIGTERM');
+      expect({ code, signal }).toEqual({ code: 0, signal: null });
+    } finally {
+      redis.disconnect();
+    }
   });
 });

@@ -16,6 +16,16 @@ import { RouterRunner } from './router-runner.ts';
 
 const HEARTBEAT_EVERY_MS = 2_000;
 
+// A stop asked for while the worker is still starting (it is in the registry from its first
+// heartbeat on) is remembered and carried out once it can drain, instead of Node's default
+// SIGTERM death with exit code null.
+let stopAskedWhileStarting: string | undefined;
+const rememberStop = (signal: string) => {
+  stopAskedWhileStarting ??= signal;
+};
+process.on('SIGTERM', rememberStop);
+process.on('SIGINT', rememberStop);
+
 const config = loadConfigOrExit();
 const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 const logger = createLogger({ name: 'switchyard-worker', level: config.LOG_LEVEL }).child({ workerId });
@@ -88,5 +98,8 @@ async function shutdown(signal: string) {
   logger.info('worker stopped');
   process.exit(0);
 }
+process.off('SIGTERM', rememberStop);
+process.off('SIGINT', rememberStop);
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
+if (stopAskedWhileStarting) void shutdown(stopAskedWhileStarting);
