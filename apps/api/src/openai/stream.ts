@@ -11,6 +11,7 @@ import type { JobDoneMessage, JobEvent, JobRequest } from '@switchyard/shared';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { cancelJob } from '../jobs/job-cancel.ts';
 import { isFinal, viewToDone } from '../jobs/job-service.ts';
+import { OutcomeUnknownError } from '../jobs/write-outcome.ts';
 import { errorEventBody, jobErrorToOpenAi, OpenAiError } from './errors.ts';
 import { type ChunkBase, chunk, completionId, finishReason, servedModel, usageChunk } from './response.ts';
 import { retryAfterSeconds } from './retry-after.ts';
@@ -60,12 +61,20 @@ export async function streamCompletion(app: FastifyInstance, reply: FastifyReply
   const waiter = jobs.waiter(id, input.deadlineAt, closed.signal);
   let final: JobDoneMessage | null | undefined;
   let openTimer: NodeJS.Timeout | undefined;
+  // A write Redis may still perform is left alone: the client was given its id and the key that
+  // reaches it (write-outcome.ts), and a cancel would turn that retry into a cancelled job.
+  let outcomeUnknown = false;
   try {
-    const submitted = await jobs.submit(input.job, {
-      id,
-      clientId: input.clientId,
-      ...(input.idempotencyKey ? { idempotencyKey: input.idempotencyKey } : {}),
-    });
+    const submitted = await jobs
+      .submit(input.job, {
+        id,
+        clientId: input.clientId,
+        ...(input.idempotencyKey ? { idempotencyKey: input.idempotencyKey } : {}),
+      })
+      .catch((err: unknown) => {
+        outcomeUnknown = err instanceof OutcomeUnknownError;
+        throw err;
+      });
     if (submitted.existing) {
       const view = await jobs.view(id);
       if (view && isFinal(view.status)) final = viewToDone(view);
@@ -176,7 +185,7 @@ export async function streamCompletion(app: FastifyInstance, reply: FastifyReply
     clearTimeout(openTimer);
     stopEvents();
     waiter.cancel();
-    if (final === undefined || final === null) {
+    if ((final === undefined || final === null) && !outcomeUnknown) {
       // Hung up, timed out or interrupted: nobody will read this job's answer.
       cancelJob({ jobs, redis, namespace: config.SWITCHYARD_NAMESPACE, markTtlS: config.FAILED_TTL_S }, id, 0).catch(() => {});
     }
