@@ -7,6 +7,15 @@ import { createLogger, loadConfigOrExit, redactUrl } from '@switchyard/shared';
 import { buildApp } from './app.ts';
 import { type ApiResources, createApiContext } from './context.ts';
 
+// A stop asked for while the API is still starting is carried out once it is up (exit 0), not by
+// Node's default SIGTERM death.
+let stopAskedWhileStarting: string | undefined;
+const rememberStop = (signal: string) => {
+  stopAskedWhileStarting ??= signal;
+};
+process.on('SIGTERM', rememberStop);
+process.on('SIGINT', rememberStop);
+
 const config = loadConfigOrExit();
 const logger = createLogger({ name: 'switchyard-api', level: config.LOG_LEVEL });
 
@@ -41,5 +50,8 @@ async function shutdown(signal: string) {
   clearTimeout(force);
   process.exit(0);
 }
+process.off('SIGTERM', rememberStop);
+process.off('SIGINT', rememberStop);
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
+if (stopAskedWhileStarting) void shutdown(stopAskedWhileStarting);
