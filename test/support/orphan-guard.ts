@@ -7,6 +7,8 @@ const VARIABLE = 'TEST_PARENT_PID';
 const parent = Number(process.env[VARIABLE]);
 if (Number.isInteger(parent) && parent > 0) {
   setInterval(() => {
-    if (process.ppid !== parent) process.kill(process.pid, 'SIGKILL');
+    if (process.ppid === parent) return;
+    process.stderr.write(`orphan-guard: parent ${parent} is gone (ppid now ${process.ppid}); killing ${process.pid}\n`);
+    process.kill(process.pid, 'SIGKILL');
   }, 500).unref();
 }

@@ -8,13 +8,13 @@ import { buildApp } from './app.ts';
 import { type ApiResources, createApiContext } from './context.ts';
 
 // A stop asked for while the API is still starting is carried out once it is up (exit 0), not by
-// Node's default SIGTERM death.
+// Node's default SIGTERM death. One listener for the process's whole life (see apps/worker/src/main.ts).
 let stopAskedWhileStarting: string | undefined;
-const rememberStop = (signal: string) => {
+let onStop: (signal: string) => void = (signal) => {
   stopAskedWhileStarting ??= signal;
 };
-process.on('SIGTERM', rememberStop);
-process.on('SIGINT', rememberStop);
+process.on('SIGTERM', () => onStop('SIGTERM'));
+process.on('SIGINT', () => onStop('SIGINT'));
 
 const config = loadConfigOrExit();
 const logger = createLogger({ name: 'switchyard-api', level: config.LOG_LEVEL });
@@ -50,8 +50,5 @@ async function shutdown(signal: string) {
   clearTimeout(force);
   process.exit(0);
 }
-process.off('SIGTERM', rememberStop);
-process.off('SIGINT', rememberStop);
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));
+onStop = (signal) => void shutdown(signal);
 if (stopAskedWhileStarting) void shutdown(stopAskedWhileStarting);

@@ -18,13 +18,15 @@ const HEARTBEAT_EVERY_MS = 2_000;
 
 // A stop asked for while the worker is still starting (it is in the registry from its first
 // heartbeat on) is remembered and carried out once it can drain, instead of Node's default
-// SIGTERM death with exit code null.
+// SIGTERM death with exit code null. One listener for the process's whole life: removing the last
+// listener and adding another closes and reopens Node's signal handle, and a signal landing in
+// that hand-over was seen lost (the process stayed up, idle, until SIGKILLed).
 let stopAskedWhileStarting: string | undefined;
-const rememberStop = (signal: string) => {
+let onStop: (signal: string) => void = (signal) => {
   stopAskedWhileStarting ??= signal;
 };
-process.on('SIGTERM', rememberStop);
-process.on('SIGINT', rememberStop);
+process.on('SIGTERM', () => onStop('SIGTERM'));
+process.on('SIGINT', () => onStop('SIGINT'));
 
 const config = loadConfigOrExit();
 const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -98,8 +100,5 @@ async function shutdown(signal: string) {
   logger.info('worker stopped');
   process.exit(0);
 }
-process.off('SIGTERM', rememberStop);
-process.off('SIGINT', rememberStop);
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));
+onStop = (signal) => void shutdown(signal);
 if (stopAskedWhileStarting) void shutdown(stopAskedWhileStarting);
