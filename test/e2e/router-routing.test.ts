@@ -338,7 +338,8 @@ describe('queue-level retries', () => {
     const [refused, policy, transient] = await Promise.all([
       rig.submit({ model: 'openai/refuse-400', fallbacks: ['anthropic/refuse-400'], messages: user('refused') }),
       rig.submit({ model: 'openai/refuse-policy', fallbacks: ['anthropic/refuse-policy'], messages: user('refused') }),
-      rig.submit({ model: 'openai/down-503', fallbacks: ['gemini/down-503'], messages: user('down'), budget_ms: 1500 }),
+      // Its one budget spans the queue-level retries: ample for 3 fast failures and their backoff.
+      rig.submit({ model: 'openai/down-503', fallbacks: ['gemini/down-503'], messages: user('down'), budget_ms: 5000 }),
     ]);
     for (const [id, errorClass] of [
       [refused, 'bad_request'],

@@ -11,6 +11,11 @@ export interface RunInput {
    * process's clock). The job's budget counts from here, so work before routing starts is inside it.
    */
   activeSince?: number;
+  /**
+   * Epoch ms at which the job's budget runs out across all its attempts. Unset: activeSince +
+   * budget_ms (the first attempt).
+   */
+  deadlineAt?: number;
   /** Set when the job streams: receives each token as it arrives. */
   onToken?: (delta: string) => void;
 }

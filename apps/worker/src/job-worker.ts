@@ -102,6 +102,8 @@ export class JobWorker {
     const controller = new AbortController();
     this.active.set(jobId, controller);
     const started = Date.now();
+    // One budget for the whole job: a queue-level retry continues the first attempt's clock.
+    const deadlineAt = job.data.budget_deadline_at ?? (job.processedOn ?? started) + job.data.budget_ms;
     // State events go out only when someone may be listening: a streaming job, a watched one, or
     // one old enough that a watch may have gone by unseen.
     const publishEvents = job.data.stream || unsure || this.signals.watched(jobId);
@@ -117,6 +119,7 @@ export class JobWorker {
         data: job.data,
         signal: controller.signal,
         ...(job.processedOn ? { activeSince: job.processedOn } : {}),
+        deadlineAt,
         ...(job.data.stream
           ? { onToken: (delta: string) => this.deps.events.event(jobId, { type: 'token', delta, index: tokenIndex++ }) }
           : {}),
@@ -140,13 +143,21 @@ export class JobWorker {
         { provider: failure.jobError.provider, errorClass: failure.jobError.class, permanent: failure.permanent },
         'job attempt failed',
       );
-      const final = failure.permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const outOfBudget = Date.now() >= deadlineAt;
+      const final = failure.permanent || outOfBudget || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (!final && job.data.budget_deadline_at === undefined) {
+        // The next attempt, on whichever worker, must find the deadline: written only when a retry
+        // follows (the rare path), so a job that succeeds costs no extra command.
+        await job.updateData({ ...job.data, budget_deadline_at: deadlineAt }).catch((err: Error) => {
+          log.warn({ err: { message: err.message } }, 'could not record the budget deadline; the retry gets a fresh budget');
+        });
+      }
       if (final) {
         const status = failure.jobError.message === CLIENT_CANCEL ? 'cancelled' : 'failed';
         if (publishEvents || this.signals.watched(jobId)) this.deps.events.event(jobId, { type: 'state', status, at: Date.now() });
       }
       const message = encodeFailure(failure.jobError);
-      throw failure.permanent ? new UnrecoverableError(message) : new Error(message);
+      throw failure.permanent || outOfBudget ? new UnrecoverableError(message) : new Error(message);
     } finally {
       this.active.delete(jobId);
     }

@@ -15,11 +15,14 @@ export function candidatesOf(data: QueuedJobData): string[] {
 export class RouterRunner implements JobRunner {
   constructor(private readonly router: Router) {}
 
-  async run({ jobId, data, signal, onToken, activeSince }: RunInput) {
+  async run({ jobId, data, signal, onToken, activeSince, deadlineAt }: RunInput) {
     const { request } = data;
-    // What already went by since the job became active (the cancel check, a busy event loop) is
-    // spent budget: the job must end by activeSince + budget_ms, not later by that much.
-    const spent = activeSince === undefined ? 0 : Math.min(Math.max(0, Date.now() - activeSince), data.budget_ms);
+    // What already went by since the job became active (the cancel check, a busy event loop, and
+    // earlier attempts with their backoff) is spent budget: the job ends by its deadline.
+    const spent = Math.min(Math.max(0, budgetSpent(data.budget_ms, activeSince, deadlineAt)), data.budget_ms);
+    if (spent >= data.budget_ms) {
+      throw new JobFailure({ class: 'aborted', message: `job budget of ${data.budget_ms} ms was spent by earlier attempts` }, true);
+    }
     try {
       return await this.router.route({
         id: jobId,
@@ -38,4 +41,9 @@ export class RouterRunner implements JobRunner {
       throw err;
     }
   }
+}
+
+function budgetSpent(budgetMs: number, activeSince: number | undefined, deadlineAt: number | undefined): number {
+  if (deadlineAt !== undefined) return budgetMs - (deadlineAt - Date.now());
+  return activeSince === undefined ? 0 : Date.now() - activeSince;
 }

@@ -20,6 +20,12 @@ export interface QueuedJobData {
   submitted_at: number;
   /** Tokens are published for SSE and the OpenAI facade when true. */
   stream: boolean;
+  /**
+   * Set by the worker when it hands the job back for a queue-level retry: the epoch ms at which the
+   * job's one budget runs out (its first attempt's start + budget_ms). Later attempts get what is
+   * left of it, never a fresh budget (DESIGN.md section 4: the job ends at the budget).
+   */
+  budget_deadline_at?: number;
 }
 
 export type QueuedJobResult = JobResult;

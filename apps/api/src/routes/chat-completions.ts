@@ -15,9 +15,12 @@ import { retryAfterSeconds } from '../openai/retry-after.ts';
 import { streamCompletion } from '../openai/stream.ts';
 import { errorSchema, idempotencyHeaders, OUTCOME_UNKNOWN_DOC } from './schemas.ts';
 
-/** How long a request waits for its job: every queue-level attempt's budget, plus queueing slack. */
+/**
+ * How long a request waits for its job: its one budget (queue-level retries and their backoff
+ * spend the same budget: apps/worker/src/job-worker.ts), plus slack for waiting in the queue.
+ */
 export function waitBudgetMs(job: JobRequest, config: Config): number {
-  return Math.min(900_000, (job.budget_ms ?? config.JOB_BUDGET_MS) * config.JOB_ATTEMPTS + 60_000);
+  return Math.min(900_000, (job.budget_ms ?? config.JOB_BUDGET_MS) + 60_000);
 }
 
 export default async function chatCompletionRoutes(app: FastifyInstance) {

@@ -1,0 +1,119 @@
+/**
+ * One budget per job across queue-level retries (DESIGN.md section 4: the job ends at the budget,
+ * never after it), on a real Redis with BullMQ and the real JobWorker + RouterRunner. The router is
+ * a stand-in that behaves like the real one at its edges: it uses the budget it is given and fails
+ * transiently (a retryable class) after 400 ms, or ends the job as `aborted` when the budget runs
+ * out first.
+ */
+import { createLogger, createRedis, loadConfig, QUEUE_NAME, type QueuedJobData, queuePrefix, waitForRedis } from '@switchyard/shared';
+import { deleteNamespace, testNamespace, testRedisUrl, waitFor } from '@switchyard/shared/testing';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { JobEventPublisher } from '../src/job-events.ts';
+import { JobWorker } from '../src/job-worker.ts';
+import type { Router } from '../src/router/router.ts';
+import { RouterError } from '../src/router/router-error.ts';
+import type { RouteJob } from '../src/router/types.ts';
+import { RouterRunner } from '../src/router-runner.ts';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const FAIL_AFTER_MS = 400;
+
+/** Fails transiently after FAIL_AFTER_MS, or as the real router does when the budget ends first. */
+function standInRouter(budgets: number[]): Router {
+  return {
+    async route(job: RouteJob) {
+      const budgetMs = job.budgetMs ?? 0;
+      budgets.push(budgetMs);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(FAIL_AFTER_MS, budgetMs)));
+      if (budgetMs <= FAIL_AFTER_MS) {
+        throw new RouterError({ errorClass: 'aborted', reason: 'budget', message: 'job budget exhausted', attempts: [], permanent: true });
+      }
+      throw new RouterError({
+        errorClass: 'service_unavailable',
+        reason: 'failed',
+        message: 'every candidate failed: mock/x: service_unavailable',
+        provider: 'mock',
+        attempts: [],
+        permanent: false,
+      });
+    },
+  } as unknown as Router;
+}
+
+async function startWorker(namespace: string, budgets: number[]) {
+  const config = loadConfig({ REDIS_URL: testRedisUrl(), SWITCHYARD_NAMESPACE: namespace, LOG_LEVEL: 'silent', WORKER_CONCURRENCY: '2' });
+  const logger = createLogger({ name: 'budget-test', level: 'silent' });
+  const connection = createRedis(config, 'blocking', 'budget-test');
+  const commands = createRedis(config, 'request', 'budget-test-cmd');
+  const subscriber = createRedis(config, 'blocking', 'budget-test-sub');
+  await waitForRedis(commands, 5_000, config.REDIS_URL);
+  const worker = new JobWorker({
+    config,
+    logger,
+    connection,
+    commands,
+    subscriber,
+    runner: new RouterRunner(standInRouter(budgets)),
+    events: new JobEventPublisher(commands, namespace, logger),
+    workerId: `budget-test-${process.pid}`,
+  });
+  await worker.start();
+  cleanups.push(async () => {
+    await worker.close(1_000);
+    for (const client of [connection, commands, subscriber]) client.disconnect();
+    await deleteNamespace(testRedisUrl(), namespace);
+  });
+}
+
+describe('one budget across queue-level retries', () => {
+  it('each retry gets what is left of the first attempt’s budget, and the job ends at the budget', async () => {
+    const namespace = testNamespace('budget');
+    const budgets: number[] = [];
+    await startWorker(namespace, budgets);
+    const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+    const queue = new Queue<QueuedJobData>(QUEUE_NAME, { connection, prefix: queuePrefix(namespace) });
+    cleanups.push(async () => {
+      await queue.close();
+      connection.disconnect();
+    });
+    const budgetMs = 1_500;
+    const job = await queue.add(
+      'llm',
+      {
+        request: { messages: [{ role: 'user', content: 'hi' }] },
+        model: 'mock/x',
+        budget_ms: budgetMs,
+        submitted_at: Date.now(),
+        stream: false,
+      },
+      // Five attempts: with a fresh budget each, the job would run 5 x 400 ms plus backoff.
+      { attempts: 5, backoff: { type: 'fixed', delay: 100 } },
+    );
+    const failed = await waitFor(
+      async () => {
+        const state = await queue.getJobState(job.id as string);
+        return state === 'failed' ? queue.getJob(job.id as string) : null;
+      },
+      'the job failed for good',
+      10_000,
+      20,
+    );
+    const firstActive = failed!.timestamp; // created and taken at once: no queue wait here
+    const total = (failed!.finishedOn ?? 0) - firstActive;
+    // 1,500 ms: attempts at ~0, ~500 and ~1,000 ms fail after 400 ms each; the fourth starts with
+    // ~0-100 ms left and ends at the budget. With a fresh budget each it would be 5 x 500 ms.
+    expect(total).toBeLessThan(budgetMs + 250);
+    expect(budgets.length).toBeGreaterThanOrEqual(3);
+    expect(budgets.length).toBeLessThan(5);
+    expect(budgets[0]).toBeGreaterThan(budgetMs - 100);
+    for (let i = 1; i < budgets.length; i++) expect(budgets[i]!).toBeLessThan(budgets[i - 1]! - FAIL_AFTER_MS);
+    expect(failed!.data.budget_deadline_at).toBeGreaterThan(firstActive);
+    expect(failed!.data.budget_deadline_at).toBeLessThanOrEqual(firstActive + budgetMs + 50);
+  });
+});
