@@ -40,9 +40,21 @@ export interface ProviderKeys {
 }
 
 export class StateKeys {
+  /** Built once per provider: every admission and report asks for them. */
+  private readonly byProvider = new Map<ProviderName, ProviderKeys>();
+
   constructor(readonly namespace: string) {}
 
   provider(provider: ProviderName): ProviderKeys {
+    let keys = this.byProvider.get(provider);
+    if (!keys) {
+      keys = this.build(provider);
+      this.byProvider.set(provider, keys);
+    }
+    return keys;
+  }
+
+  private build(provider: ProviderName): ProviderKeys {
     const base = `${this.namespace}:${providerTag(provider)}`;
     return {
       circuit: `${base}:circuit`,

@@ -42,6 +42,7 @@ interface PendingHash {
 export class MetricsRecorder {
   /** provider -> hash key -> pending increments. */
   private readonly pending = new Map<ProviderName, Map<string, PendingHash>>();
+  private buckets: { date: string; minute: number; dayExpiry: number } | undefined;
 
   constructor(
     private readonly keys: StateKeys,
@@ -56,8 +57,7 @@ export class MetricsRecorder {
   /** Adds one call to the process's running totals. */
   add(call: RecordedCall, now: number): void {
     const k = this.keys.provider(call.provider);
-    const date = utcDate(now);
-    const minute = epochMinute(now);
+    const { date, minute, dayExpiry } = this.bucketsOf(now);
     const latency = Math.max(0, Math.round(Number.isFinite(call.latencyMs) ? call.latencyMs : 0));
     const outcomeField = call.outcome === 'success' ? 'success' : `fail:${call.outcome}`;
     let hashes = this.pending.get(call.provider);
@@ -65,7 +65,6 @@ export class MetricsRecorder {
       hashes = new Map();
       this.pending.set(call.provider, hashes);
     }
-    const dayExpiry = Date.parse(`${date}T00:00:00Z`) + (DAILY_RETENTION_DAYS + 1) * DAY_MS;
     const targets: Array<[string, number | null]> = [
       [k.metricsDay(date), dayExpiry],
       [k.metricsMinute(minute), (minute + 1) * 60_000 + this.minuteRetentionMs],
@@ -87,6 +86,16 @@ export class MetricsRecorder {
         f.set(bucket, (f.get(bucket) ?? 0) + 1);
       }
     }
+  }
+
+  /** The day and minute buckets of `now`, worked out once per minute (formatting a date per call shows in profiles). */
+  private bucketsOf(now: number): { date: string; minute: number; dayExpiry: number } {
+    const minute = epochMinute(now);
+    if (this.buckets?.minute !== minute) {
+      const date = utcDate(now);
+      this.buckets = { date, minute, dayExpiry: Date.parse(`${date}T00:00:00Z`) + (DAILY_RETENTION_DAYS + 1) * DAY_MS };
+    }
+    return this.buckets;
   }
 
   /** Providers with calls not yet written. */
