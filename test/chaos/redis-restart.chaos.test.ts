@@ -194,25 +194,12 @@ describe('redis restart', () => {
     const rssAfter = rss.at(-1)?.bytes ?? 0;
     const byPhase = countBy(accepted, (a) => a.phase);
 
+    const outageMs = outageApi.map((s) => s.ms);
+    const outageLatency = `${round(percentile(outageMs, 50), 1)} / ${round(percentile(outageMs, 99), 1)} / ${round(Math.max(...outageMs), 1)} ms`;
     report.summary =
-      `${outageApi.length} requests during a ${OUTAGE_MS / 1000} s outage: ${statuses['503'] ?? 0} × 503, max ${round(Math.max(...outageApi.map((s) => s.ms)))} ms; ` +
+      `${outageApi.length} requests during a ${OUTAGE_MS / 1000} s outage: ${statuses['503'] ?? 0} × 503, max ${round(Math.max(...outageMs))} ms; ` +
       `${accepted.length} jobs accepted (${byPhase.before ?? 0} before), ${views.length - notCompleted.length} completed, lost ${notCompleted.length}`;
-    report.headline(
-      '503 latency during a Redis outage p50 / p99 / max',
-      `${round(
-        percentile(
-          outageApi.map((s) => s.ms),
-          50,
-        ),
-        1,
-      )} / ${round(
-        percentile(
-          outageApi.map((s) => s.ms),
-          99,
-        ),
-        1,
-      )} / ${round(Math.max(...outageApi.map((s) => s.ms)), 1)} ms over ${outageApi.length} requests`,
-    );
+    report.headline('503 latency during a Redis outage p50 / p99 / max', `${outageLatency} over ${outageApi.length} requests`);
     report.headline(
       'jobs accepted around a Redis crash / lost',
       `${accepted.length} (${byPhase.before ?? 0} before it) / ${notCompleted.length}`,
@@ -225,22 +212,7 @@ describe('redis restart', () => {
     report.set('requests in all', samples.length);
     report.set('requests started during the outage (API routes)', outageApi.length);
     report.set('  their statuses', JSON.stringify(statuses));
-    report.set(
-      '  503 latency p50 / p99 / max',
-      `${round(
-        percentile(
-          outageApi.map((s) => s.ms),
-          50,
-        ),
-        1,
-      )} / ${round(
-        percentile(
-          outageApi.map((s) => s.ms),
-          99,
-        ),
-        1,
-      )} / ${round(Math.max(...outageApi.map((s) => s.ms)), 1)} ms`,
-    );
+    report.set('  503 latency p50 / p99 / max', outageLatency);
     report.set(
       `  slower than ${FAST_MS} ms (of which still slower once the API's run-queue wait is taken off)`,
       `${overFast.length} (${slow.length}); API main thread waited for a CPU ${Math.round((sched.total(api.pid).waitMs / Math.max(1, sched.total(api.pid).wallMs)) * 100)}% of the test`,

@@ -3,18 +3,11 @@
  * Redis with a deadline, serves, and closes cleanly on SIGTERM/SIGINT.
  */
 import { checkProviderKeys } from '@switchyard/providers';
-import { createLogger, loadConfigOrExit, redactUrl } from '@switchyard/shared';
+import { catchStopSignals, createLogger, loadConfigOrExit, redactUrl } from '@switchyard/shared';
 import { buildApp } from './app.ts';
 import { type ApiResources, createApiContext } from './context.ts';
 
-// A stop asked for while the API is still starting is carried out once it is up (exit 0), not by
-// Node's default SIGTERM death. One listener for the process's whole life (see apps/worker/src/main.ts).
-let stopAskedWhileStarting: string | undefined;
-let onStop: (signal: string) => void = (signal) => {
-  stopAskedWhileStarting ??= signal;
-};
-process.on('SIGTERM', () => onStop('SIGTERM'));
-process.on('SIGINT', () => onStop('SIGINT'));
+const stopSignals = catchStopSignals();
 
 const config = loadConfigOrExit();
 const logger = createLogger({ name: 'switchyard-api', level: config.LOG_LEVEL });
@@ -50,5 +43,4 @@ async function shutdown(signal: string) {
   clearTimeout(force);
   process.exit(0);
 }
-onStop = (signal) => void shutdown(signal);
-if (stopAskedWhileStarting) void shutdown(stopAskedWhileStarting);
+stopSignals.onStop((signal) => void shutdown(signal));

@@ -7,13 +7,9 @@ export interface RunInput {
   /** Aborts on client cancel and on shutdown past the drain deadline. */
   signal: AbortSignal;
   /**
-   * Epoch ms at which the job became active on this worker (BullMQ's processedOn, stamped by this
-   * process's clock). The job's budget counts from here, so work before routing starts is inside it.
-   */
-  activeSince?: number;
-  /**
-   * Epoch ms at which the job's budget runs out across all its attempts. Unset: activeSince +
-   * budget_ms (the first attempt).
+   * Epoch ms at which the job's budget runs out, across all its attempts: its first activation
+   * (BullMQ's processedOn, stamped by the worker's clock) + budget_ms. Unset: the whole budget from
+   * now. Work before routing starts is inside it.
    */
   deadlineAt?: number;
   /** Set when the job streams: receives each token as it arrives. */

@@ -118,7 +118,6 @@ export class JobWorker {
         jobId,
         data: job.data,
         signal: controller.signal,
-        ...(job.processedOn ? { activeSince: job.processedOn } : {}),
         deadlineAt,
         ...(job.data.stream
           ? { onToken: (delta: string) => this.deps.events.event(jobId, { type: 'token', delta, index: tokenIndex++ }) }

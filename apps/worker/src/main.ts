@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { createProviderRegistry } from '@switchyard/providers';
-import { createLogger, createRedis, loadConfigOrExit, redactUrl, waitForRedis } from '@switchyard/shared';
+import { catchStopSignals, createLogger, createRedis, loadConfigOrExit, redactUrl, waitForRedis } from '@switchyard/shared';
 import { createStateStore } from '@switchyard/state';
 import { JobEventPublisher } from './job-events.ts';
 import { JobWorker } from './job-worker.ts';
@@ -16,17 +16,7 @@ import { RouterRunner } from './router-runner.ts';
 
 const HEARTBEAT_EVERY_MS = 2_000;
 
-// A stop asked for while the worker is still starting (it is in the registry from its first
-// heartbeat on) is remembered and carried out once it can drain, instead of Node's default
-// SIGTERM death with exit code null. One listener for the process's whole life: removing the last
-// listener and adding another closes and reopens Node's signal handle, and a signal landing in
-// that hand-over was seen lost (the process stayed up, idle, until SIGKILLed).
-let stopAskedWhileStarting: string | undefined;
-let onStop: (signal: string) => void = (signal) => {
-  stopAskedWhileStarting ??= signal;
-};
-process.on('SIGTERM', () => onStop('SIGTERM'));
-process.on('SIGINT', () => onStop('SIGINT'));
+const stopSignals = catchStopSignals();
 
 const config = loadConfigOrExit();
 const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -100,5 +90,4 @@ async function shutdown(signal: string) {
   logger.info('worker stopped');
   process.exit(0);
 }
-onStop = (signal) => void shutdown(signal);
-if (stopAskedWhileStarting) void shutdown(stopAskedWhileStarting);
+stopSignals.onStop((signal) => void shutdown(signal));

@@ -15,11 +15,11 @@ export function candidatesOf(data: QueuedJobData): string[] {
 export class RouterRunner implements JobRunner {
   constructor(private readonly router: Router) {}
 
-  async run({ jobId, data, signal, onToken, activeSince, deadlineAt }: RunInput) {
+  async run({ jobId, data, signal, onToken, deadlineAt }: RunInput) {
     const { request } = data;
     // What already went by since the job became active (the cancel check, a busy event loop, and
     // earlier attempts with their backoff) is spent budget: the job ends by its deadline.
-    const spent = Math.min(Math.max(0, budgetSpent(data.budget_ms, activeSince, deadlineAt)), data.budget_ms);
+    const spent = deadlineAt === undefined ? 0 : Math.min(Math.max(0, data.budget_ms - (deadlineAt - Date.now())), data.budget_ms);
     if (spent >= data.budget_ms) {
       throw new JobFailure({ class: 'aborted', message: `job budget of ${data.budget_ms} ms was spent by earlier attempts` }, true);
     }
@@ -41,9 +41,4 @@ export class RouterRunner implements JobRunner {
       throw err;
     }
   }
-}
-
-function budgetSpent(budgetMs: number, activeSince: number | undefined, deadlineAt: number | undefined): number {
-  if (deadlineAt !== undefined) return budgetMs - (deadlineAt - Date.now());
-  return activeSince === undefined ? 0 : Date.now() - activeSince;
 }

@@ -8,3 +8,4 @@ export * from './models.ts';
 export * from './queue.ts';
 export * from './redis.ts';
 export * from './secrets.ts';
+export * from './stop-signals.ts';

@@ -67,7 +67,7 @@ export class RedisFleetState implements FleetState {
   private readonly admitTimeoutMs: number;
   private flushTimer: NodeJS.Timeout | undefined;
   private viewSubscription: StateEventSubscription | undefined;
-  private readonly flushes = new Set<Promise<void>>();
+  private lastFlush: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly redis: RedisClient,
@@ -152,13 +152,10 @@ export class RedisFleetState implements FleetState {
       metrics.queuePending(pipeline, provider);
       return this.settleWithin(pipeline.exec(), provider);
     });
-    const all = Promise.all([...this.flushes, ...writes]).then(() => undefined);
-    this.flushes.add(all);
-    try {
-      await all;
-    } finally {
-      this.flushes.delete(all);
-    }
+    // A caller of flush() also waits for the writes of a flush already on its way (the timer's).
+    const all = Promise.all([this.lastFlush, ...writes]).then(() => undefined);
+    this.lastFlush = all;
+    await all;
   }
 
   private scheduleFlush(): void {
