@@ -14,23 +14,22 @@ export class JsonClient {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 1024, maxFreeSockets: 1024 });
 
   post(url: string, body: unknown, timeoutMs = 30_000): Promise<JsonResponse> {
-    const payload = Buffer.from(JSON.stringify(body));
+    return this.send('POST', url, Buffer.from(JSON.stringify(body)), timeoutMs);
+  }
+
+  get(url: string, timeoutMs = 30_000): Promise<JsonResponse> {
+    return this.send('GET', url, undefined, timeoutMs);
+  }
+
+  private send(method: 'GET' | 'POST', url: string, payload: Buffer | undefined, timeoutMs: number): Promise<JsonResponse> {
+    const headers: Record<string, string> = payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {};
     return new Promise((resolve, reject) => {
-      const req = request(
-        url,
-        {
-          method: 'POST',
-          agent: this.agent,
-          headers: { 'content-type': 'application/json', 'content-length': String(payload.length) },
-          timeout: timeoutMs,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', reject);
-        },
-      );
+      const req = request(url, { method, agent: this.agent, headers, timeout: timeoutMs }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
       req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
       req.on('error', reject);
       req.end(payload);
@@ -39,12 +38,20 @@ export class JsonClient {
 
   /** POST that resolves only on a 2xx, else rejects with the status and the start of the body. */
   async postOk(url: string, body: unknown, timeoutMs?: number): Promise<string> {
-    const res = await this.post(url, body, timeoutMs);
-    if (res.status < 200 || res.status >= 300) throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 200)}`);
-    return res.body;
+    return okBody(await this.post(url, body, timeoutMs));
+  }
+
+  /** GET that resolves only on a 2xx, else rejects with the status and the start of the body. */
+  async getOk(url: string, timeoutMs?: number): Promise<string> {
+    return okBody(await this.get(url, timeoutMs));
   }
 
   close(): void {
     this.agent.destroy();
   }
+}
+
+function okBody(res: JsonResponse): string {
+  if (res.status < 200 || res.status >= 300) throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 200)}`);
+  return res.body;
 }
