@@ -1,5 +1,5 @@
 /** The seam between the queue and the routing of one job: the worker calls a JobRunner per job. */
-import type { JobError, JobResult, QueuedJobData } from '@switchyard/shared';
+import type { JobError, JobResult, Logger, QueuedJobData } from '@switchyard/shared';
 
 export interface RunInput {
   jobId: string;
@@ -14,6 +14,8 @@ export interface RunInput {
   deadlineAt?: number;
   /** Set when the job streams: receives each token as it arrives. */
   onToken?: (delta: string) => void;
+  /** The job's logger, bound to its id. */
+  logger?: Logger;
 }
 
 export interface JobRunner {

@@ -119,6 +119,7 @@ export class JobWorker {
         data: job.data,
         signal: controller.signal,
         deadlineAt,
+        logger: log,
         ...(job.data.stream
           ? { onToken: (delta: string) => this.deps.events.event(jobId, { type: 'token', delta, index: tokenIndex++ }) }
           : {}),

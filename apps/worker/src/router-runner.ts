@@ -15,7 +15,7 @@ export function candidatesOf(data: QueuedJobData): string[] {
 export class RouterRunner implements JobRunner {
   constructor(private readonly router: Router) {}
 
-  async run({ jobId, data, signal, onToken, deadlineAt }: RunInput) {
+  async run({ jobId, data, signal, onToken, deadlineAt, logger }: RunInput) {
     const { request } = data;
     // What already went by since the job became active (the cancel check, a busy event loop, and
     // earlier attempts with their backoff) is spent budget: the job ends by its deadline.
@@ -35,6 +35,7 @@ export class RouterRunner implements JobRunner {
         budgetMs: data.budget_ms - spent,
         signal,
         ...(onToken ? { onToken } : {}),
+        ...(logger ? { logger } : {}),
       });
     } catch (err) {
       if (isRouterError(err)) throw new JobFailure(err.jobError, err.permanent);

@@ -28,6 +28,11 @@ export interface CallOutcome {
 export interface FleetState {
   /** Decide whether a call to `provider` may start now. Fast: one round trip. */
   admit(provider: ProviderName): Promise<Admission>;
+  /**
+   * The admission when it is known in this process without a round trip (the store's view says the
+   * provider is clean: closed, no failures, no cooldown), else undefined: then ask `admit`.
+   */
+  admitNow?(provider: ProviderName): Admission | undefined;
   /** Record a call's outcome: breaker, provider state, cooldown, metrics. Never throws. */
   report(outcome: CallOutcome): Promise<void>;
 }

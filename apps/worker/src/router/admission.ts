@@ -80,6 +80,11 @@ export class AdmissionControl {
     this.denials.delete(provider);
   }
 
+  /** The admission when it is known without a round trip (a local denial, or the fleet's view), else undefined. */
+  admitNow(provider: ProviderName): Admission | undefined {
+    return this.cachedDenial(provider) ?? this.fleet.admitNow?.(provider);
+  }
+
   /**
    * Asks the fleet. Resolves with the admission, or with `aborted` when `signal` aborts first (a
    * lease granted after that is handed back). Never rejects.

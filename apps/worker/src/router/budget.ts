@@ -1,5 +1,6 @@
 /**
- * Owns a job's time budget: one AbortController for everything the job starts. It aborts exactly
+ * Owns a job's time budget: one end for everything the job starts (`onEnd`, or `signal` for those
+ * that need an AbortSignal, made on first use). It ends exactly
  * at the deadline (no grace, no final sweep: a 30 s budget once ran 50 s without this), or earlier
  * when a linked external signal aborts (client cancel, shutdown). The abort reason says which.
  */
@@ -23,9 +24,11 @@ export class BudgetAbort extends Error {
 }
 
 export class Budget implements Disposable {
-  private readonly controller = new AbortController();
+  private reason: BudgetAbort | undefined;
+  /** Made only when someone asks for `signal`: an AbortController is the costliest object of a job. */
+  private controller: AbortController | undefined;
   private readonly timer: NodeJS.Timeout | undefined;
-  private readonly unlink: () => void = () => {};
+  private external: AbortSignal | undefined;
   private readonly ended = new EventEmitter<BudgetAbort>();
   readonly startedAt: number;
   readonly deadline: number;
@@ -44,20 +47,32 @@ export class Budget implements Disposable {
       return;
     }
     if (external) {
-      const onAbort = () => this.end(new BudgetAbort('cancelled', 'job cancelled', external.reason));
-      external.addEventListener('abort', onAbort, { once: true });
-      this.unlink = () => external.removeEventListener('abort', onAbort);
+      this.external = external;
+      external.addEventListener('abort', this, { once: true });
     }
-    this.timer = setTimeout(() => this.end(new BudgetAbort('budget', `job budget of ${budgetMs} ms exhausted`)), Math.max(0, budgetMs));
+    this.timer = setTimeout(Budget.expire, Math.max(0, budgetMs), this);
   }
 
-  /** Aborted when the job must stop: every call of the job is linked to it. */
+  private static expire(budget: Budget): void {
+    budget.end(new BudgetAbort('budget', `job budget of ${budget.budgetMs} ms exhausted`));
+  }
+
+  /** The external signal aborted (this object is its listener: no closure per job). */
+  handleEvent(): void {
+    this.end(new BudgetAbort('cancelled', 'job cancelled', this.external?.reason));
+  }
+
+  /** Aborted when the job must stop, with the BudgetAbort as its reason. */
   get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.reason) this.controller.abort(this.reason);
+    }
     return this.controller.signal;
   }
 
   get endReason(): BudgetAbort | undefined {
-    return this.controller.signal.aborted ? (this.controller.signal.reason as BudgetAbort) : undefined;
+    return this.reason;
   }
 
   elapsedMs(): number {
@@ -75,22 +90,26 @@ export class Budget implements Disposable {
    * would start or conclude next must see the budget as spent.
    */
   expireIfDue(): boolean {
-    if (!this.controller.signal.aborted && this.remainingMs() <= 0) {
+    if (!this.reason && this.remainingMs() <= 0) {
       this.end(new BudgetAbort('budget', `job budget of ${this.budgetMs} ms exhausted`));
     }
-    return this.controller.signal.aborted;
+    return this.reason !== undefined;
   }
 
   /** Stops the timer and unlinks the external signal; does not abort. Call when the job settles. */
   dispose(): void {
     clearTimeout(this.timer);
-    this.unlink();
+    if (this.external) {
+      this.external.removeEventListener('abort', this);
+      this.external = undefined;
+    }
   }
 
   private end(reason: BudgetAbort): void {
-    if (this.controller.signal.aborted) return;
+    if (this.reason) return;
     this.dispose();
-    this.controller.abort(reason);
+    this.reason = reason;
+    this.controller?.abort(reason);
     this.ended.emit(reason);
   }
 }

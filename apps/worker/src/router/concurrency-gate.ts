@@ -30,6 +30,13 @@ export class ConcurrencyGate {
     return this.queue.length;
   }
 
+  /** A release when a slot is free right now and nobody waits for one, else undefined. */
+  tryAcquire(): Release | undefined {
+    if (this.active >= this.limit || this.queue.length > 0) return undefined;
+    this.active++;
+    return this.releaser();
+  }
+
   /** Resolves with a release once a slot is free; rejects with the signal's reason if it aborts first. */
   acquire(signal: AbortSignal): Promise<Release> {
     if (signal.aborted) return Promise.reject(signal.reason);

@@ -134,7 +134,7 @@ export class Hedger {
         request: this.job.request,
         adapter: this.deps.adapters.get(candidate.provider),
         jobStartedAt: this.budget.startedAt,
-        jobSignal: this.budget.signal,
+        onJobEnd: this.budget.onEnd,
         remainingMs: () => this.budget.remainingMs(),
         logger: this.deps.logger,
         ...(this.job.onToken ? { onToken: (c: ProviderCall, delta: string) => this.onToken(c, delta) } : {}),

@@ -10,8 +10,9 @@
 import type { ChatResult, ProviderAdapter } from '@switchyard/providers';
 import { type Attempt, type ErrorClass, isErrorClass, type Logger, redactSecrets } from '@switchyard/shared';
 import { AdmissionControl } from './admission.ts';
-import { BudgetAbort } from './budget.ts';
+import type { BudgetAbort } from './budget.ts';
 import type { ProviderGates, Release } from './concurrency-gate.ts';
+import type { Disposable, Event } from './events.ts';
 import type { OutcomeReporter } from './reporter.ts';
 import type { CallKind, Candidate, Clock, RouteRequest, SkipReason } from './types.ts';
 
@@ -58,7 +59,8 @@ export interface CallContext {
   request: RouteRequest;
   adapter: ProviderAdapter | undefined;
   jobStartedAt: number;
-  jobSignal: AbortSignal;
+  /** The job's end (budget or cancel): the call is aborted with it. */
+  onJobEnd: Event<BudgetAbort>;
   remainingMs: () => number;
   logger: Logger;
   /** Set when the job streams: receives this call's text deltas. */
@@ -77,18 +79,17 @@ export class ProviderCall {
   private startedAt = 0;
   private probeLeaseId: string | undefined;
   private resolveCall: ((result: CallResult) => void) | undefined;
-  private readonly unlinkJob: () => void;
+  /** The concurrency slot while the request is at the provider. */
+  private release: Release | undefined;
+  /** After our abort, gives the slot back if the adapter never settles. */
+  private grace: NodeJS.Timeout | undefined;
+  private readonly jobLink: Disposable;
 
   constructor(
     readonly ctx: CallContext,
     private readonly services: CallServices,
   ) {
-    const onJobAbort = () => {
-      const reason: unknown = ctx.jobSignal.reason;
-      this.abort(new CallAborted(reason instanceof BudgetAbort && reason.kind === 'cancelled' ? 'cancelled' : 'budget'));
-    };
-    ctx.jobSignal.addEventListener('abort', onJobAbort, { once: true });
-    this.unlinkJob = () => ctx.jobSignal.removeEventListener('abort', onJobAbort);
+    this.jobLink = ctx.onJobEnd((reason) => this.abort(new CallAborted(reason.kind === 'cancelled' ? 'cancelled' : 'budget')));
   }
 
   get candidate(): Candidate {
@@ -112,13 +113,17 @@ export class ProviderCall {
     const known = admission.cachedDenial(candidate.provider);
     if (known) return this.end({ type: 'skipped', reason: known.reason });
 
-    let release: Release;
-    try {
-      release = await gates.get(candidate.provider).acquire(this.signal);
-    } catch {
-      return this.end({ type: 'aborted' });
+    // Free slot and a known admission (the usual case) cost no promise, timer or listener.
+    const gate = gates.get(candidate.provider);
+    let release = this.signal.aborted ? undefined : gate.tryAcquire();
+    if (!release) {
+      try {
+        release = await gate.acquire(this.signal);
+      } catch {
+        return this.end({ type: 'aborted' });
+      }
     }
-    const decision = await admission.admit(candidate.provider, candidate.model, this.signal);
+    const decision = admission.admitNow(candidate.provider) ?? (await admission.admit(candidate.provider, candidate.model, this.signal));
     if (AdmissionControl.isAborted(decision)) {
       release();
       return this.end({ type: 'aborted' });
@@ -141,9 +146,24 @@ export class ProviderCall {
     if (this.phase === 'done' || this.signal.aborted) return;
     this.controller.abort(cause);
     if (this.phase === 'calling') {
+      // The slot is held for as long as the upstream request really is in flight, but not forever.
+      this.grace = setTimeout(ProviderCall.abortIgnored, this.services.abortGraceMs, this);
+      this.grace.unref?.();
       this.finish('aborted', cause.message);
       this.resolveCall?.({ type: 'aborted' });
     }
+  }
+
+  private static abortIgnored(call: ProviderCall): void {
+    call.ctx.logger.warn({ provider: call.candidate.provider, model: call.candidate.model }, 'router.call.abort_ignored');
+    call.releaseSlot();
+  }
+
+  private releaseSlot(): void {
+    clearTimeout(this.grace);
+    const release = this.release;
+    this.release = undefined;
+    release?.();
   }
 
   private call(adapter: ProviderAdapter, release: Release): Promise<CallResult> {
@@ -154,6 +174,7 @@ export class ProviderCall {
     // call first, as `aborted`, and a provider is never blamed (`timeout`) for our short budget.
     const timeoutMs = attemptTimeoutMs < remaining ? attemptTimeoutMs : Math.ceil(remaining) + abortGraceMs;
     const onToken = this.ctx.onToken;
+    this.release = release;
     this.phase = 'calling';
     this.startedAt = this.services.clock.now();
     this.ctx.onStarted(this);
@@ -179,35 +200,17 @@ export class ProviderCall {
       pending = Promise.reject(err);
     }
 
-    // The slot is held for as long as the upstream request really is in flight.
-    let grace: NodeJS.Timeout | undefined;
-    const releaseSlot = () => {
-      clearTimeout(grace);
-      release();
-    };
-    this.signal.addEventListener(
-      'abort',
-      () => {
-        grace = setTimeout(() => {
-          this.ctx.logger.warn({ provider: candidate.provider, model: candidate.model }, 'router.call.abort_ignored');
-          release();
-        }, abortGraceMs);
-        grace.unref?.();
-      },
-      { once: true },
-    );
-
     return new Promise<CallResult>((resolve) => {
       this.resolveCall = resolve;
       pending.then(
         (result) => {
-          releaseSlot();
+          this.releaseSlot();
           if (this.phase !== 'calling') return;
           this.finish('success');
           resolve({ type: 'success', result });
         },
         (err: unknown) => {
-          releaseSlot();
+          this.releaseSlot();
           if (this.phase !== 'calling') return;
           const failure = classify(err);
           if (failure.errorClass === 'timeout' && this.ctx.remainingMs() <= 0) {
@@ -226,7 +229,7 @@ export class ProviderCall {
 
   private finish(outcome: 'success' | ErrorClass, message?: string, retryAfterMs?: number): void {
     this.phase = 'done';
-    this.unlinkJob();
+    this.jobLink.dispose();
     const { candidate } = this.ctx;
     const { admission, reporter, clock } = this.services;
     const latencyMs = Math.max(0, Math.round(clock.now() - this.startedAt));
@@ -269,7 +272,7 @@ export class ProviderCall {
   /** Ends a call that never reached the provider: nothing to record or report. */
   private end(result: CallResult): CallResult {
     this.phase = 'done';
-    this.unlinkJob();
+    this.jobLink.dispose();
     return result;
   }
 }

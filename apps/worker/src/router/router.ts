@@ -140,7 +140,7 @@ export class Router {
    * the job's budget; every call it started is aborted by the time it settles (except the winner).
    */
   async route(job: RouteJob): Promise<JobResult> {
-    const logger = this.deps.logger.child({ jobId: job.id });
+    const logger = job.logger ?? this.deps.logger.child({ jobId: job.id });
     const candidates = parseCandidates(job.candidates);
     const budgetMs = job.budgetMs ?? this.deps.config.JOB_BUDGET_MS;
     const budget = new Budget(budgetMs, this.clock, job.signal);

@@ -3,7 +3,7 @@
  * candidates it tries, and the payloads of its events. No behaviour lives here.
  */
 import type { ChatRequest } from '@switchyard/providers';
-import type { Attempt, Config, ErrorClass, ProviderName } from '@switchyard/shared';
+import type { Attempt, Config, ErrorClass, Logger, ProviderName } from '@switchyard/shared';
 
 /** Monotonic milliseconds. Defaults to performance.now(); tests may inject their own. */
 export interface Clock {
@@ -72,6 +72,8 @@ export interface RouteJob {
   onToken?: (delta: string) => void;
   /** External cancel (client DELETE, shutdown): aborts every call of the job at once. */
   signal?: AbortSignal;
+  /** The job's logger (bound to its id) when the caller has one already; else the router makes one. */
+  logger?: Logger;
 }
 
 export interface Candidate {

@@ -1,0 +1,69 @@
+/**
+ * CPU per job of the worker's own work, without BullMQ: RouterRunner -> Router -> the in-process
+ * mock provider (mock/echo) -> the real Redis state store (provider view, metrics), plus what
+ * JobWorker adds per job (an AbortController, a child logger, the "job completed" info line to a
+ * file). Jobs run `concurrency` at a time, like WORKER_CONCURRENCY. Prints CPU µs per job, three
+ * rounds. Use it to see what a change to the router's hot path buys, free of the queue's noise:
+ *
+ *   npx tsx bench/tools/router-cost.ts [jobs=30000] [concurrency=16]
+ *
+ * Needs Redis at REDIS_URL (default 127.0.0.1:6379); uses a namespace of its own and deletes it.
+ */
+import { openSync, writeSync } from 'node:fs';
+import { createProviderRegistry } from '@switchyard/providers';
+import { createLogger, createRedis, loadConfig, type QueuedJobData } from '@switchyard/shared';
+import { createStateStore } from '@switchyard/state';
+import { Router } from '../../apps/worker/src/router/index.ts';
+import { RouterRunner } from '../../apps/worker/src/router-runner.ts';
+
+const jobs = Number(process.argv[2] ?? 30_000);
+const concurrency = Number(process.argv[3] ?? 16);
+const namespace = `router-cost-${process.pid}`;
+const config = loadConfig({ ...process.env, SWITCHYARD_NAMESPACE: namespace, MOCK_PROVIDER: 'true', LOG_LEVEL: 'info' });
+const devNull = openSync('/dev/null', 'w');
+// One write per line, as pino's synchronous stdout destination does.
+const logger = createLogger({ name: 'router-cost', level: 'info' }, { write: (line: string) => void writeSync(devNull, line) });
+const redis = createRedis(config, 'request', 'router-cost');
+const adapters = createProviderRegistry(config, logger);
+const state = createStateStore(redis, config, logger);
+const runner = new RouterRunner(new Router({ adapters, fleet: state.fleet, config, logger }));
+
+const data: QueuedJobData = {
+  model: 'mock/echo',
+  request: { messages: [{ role: 'user', content: 'bench job: reply with this sentence.' }] },
+  budget_ms: 30_000,
+  stream: false,
+} as QueuedJobData;
+
+async function one(i: number): Promise<void> {
+  const jobId = `job-${i}`;
+  const log = logger.child({ jobId });
+  const controller = new AbortController();
+  const started = Date.now();
+  const result = await runner.run({ jobId, data, signal: controller.signal, deadlineAt: started + data.budget_ms, logger: log });
+  log.info(
+    { provider: result.provider, model: result.model, latencyMs: Date.now() - started, attempts: result.attempts.length },
+    'job completed',
+  );
+}
+
+async function round(n: number): Promise<number> {
+  let next = 0;
+  const cpu0 = process.cpuUsage();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) await one(next++);
+    }),
+  );
+  const cpu = process.cpuUsage(cpu0);
+  return (cpu.user + cpu.system) / n;
+}
+
+await round(Math.min(5_000, jobs));
+for (let r = 1; r <= 3; r++)
+  console.log(`round ${r}: ${(await round(jobs)).toFixed(1)} µs CPU per job (${jobs} jobs, ${concurrency} at a time)`);
+await state.close?.();
+const keys = await redis.keys(`${namespace}*`);
+if (keys.length) await redis.del(...keys);
+redis.disconnect();
+process.exit(0);
