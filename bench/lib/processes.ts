@@ -65,12 +65,12 @@ export function cpuMsOf(pid: number): number {
 }
 
 /**
- * Node flags for our API and worker processes: BENCH_CPU_PROF_DIR=<dir> makes each of them write a
+ * Node flags for our API and worker processes and the baselines' (bench/procs): BENCH_CPU_PROF_DIR=<dir> makes each of them write a
  * V8 CPU profile there when it exits (open it in Chrome DevTools or speedscope).
  */
 function profileFlags(script: string): string[] {
   const dir = envVar('BENCH_CPU_PROF_DIR', '');
-  return dir && script.startsWith('apps/') ? ['--cpu-prof', `--cpu-prof-dir=${resolve(dir)}`] : [];
+  return dir && (script.startsWith('apps/') || script.startsWith('bench/procs/')) ? ['--cpu-prof', `--cpu-prof-dir=${resolve(dir)}`] : [];
 }
 
 /**

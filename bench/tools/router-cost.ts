@@ -1,17 +1,17 @@
 /**
  * CPU per job of the worker's own work, without BullMQ: RouterRunner -> Router -> the in-process
  * mock provider (mock/echo) -> the real Redis state store (provider view, metrics), plus what
- * JobWorker adds per job (an AbortController, a child logger, the "job completed" info line to a
- * file). Jobs run `concurrency` at a time, like WORKER_CONCURRENCY. Prints CPU µs per job, three
+ * JobWorker adds per job (an AbortController, a child logger, the "job completed" info line on
+ * stdout). Jobs run `concurrency` at a time, like WORKER_CONCURRENCY. Prints CPU µs per job, three
  * rounds. Use it to see what a change to the router's hot path buys, free of the queue's noise:
  *
- *   npx tsx bench/tools/router-cost.ts [jobs=30000] [concurrency=16]
+ *   npx tsx bench/tools/router-cost.ts [jobs=30000] [concurrency=16] > /dev/null
  *
  * Needs Redis at REDIS_URL (default 127.0.0.1:6379); uses a namespace of its own and deletes it.
  */
-import { openSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { createProviderRegistry } from '@switchyard/providers';
-import { createLogger, createRedis, loadConfig, type QueuedJobData } from '@switchyard/shared';
+import { createLogger, createRedis, LightAbortController, loadConfig, type QueuedJobData } from '@switchyard/shared';
 import { createStateStore } from '@switchyard/state';
 import { Router } from '../../apps/worker/src/router/index.ts';
 import { RouterRunner } from '../../apps/worker/src/router-runner.ts';
@@ -20,9 +20,8 @@ const jobs = Number(process.argv[2] ?? 30_000);
 const concurrency = Number(process.argv[3] ?? 16);
 const namespace = `router-cost-${process.pid}`;
 const config = loadConfig({ ...process.env, SWITCHYARD_NAMESPACE: namespace, MOCK_PROVIDER: 'true', LOG_LEVEL: 'info' });
-const devNull = openSync('/dev/null', 'w');
-// One write per line, as pino's synchronous stdout destination does.
-const logger = createLogger({ name: 'router-cost', level: 'info' }, { write: (line: string) => void writeSync(devNull, line) });
+// The workers' own log destination (stdout): run with stdout sent to /dev/null or a file.
+const logger = createLogger({ name: 'router-cost', level: 'info' });
 const redis = createRedis(config, 'request', 'router-cost');
 const adapters = createProviderRegistry(config, logger);
 const state = createStateStore(redis, config, logger);
@@ -38,13 +37,14 @@ const data: QueuedJobData = {
 async function one(i: number): Promise<void> {
   const jobId = `job-${i}`;
   const log = logger.child({ jobId });
-  const controller = new AbortController();
+  const controller = new LightAbortController();
   const started = Date.now();
   const result = await runner.run({ jobId, data, signal: controller.signal, deadlineAt: started + data.budget_ms, logger: log });
-  log.info(
-    { provider: result.provider, model: result.model, latencyMs: Date.now() - started, attempts: result.attempts.length },
-    'job completed',
-  );
+  if (!process.env.NO_LOG)
+    log.info(
+      { provider: result.provider, model: result.model, latencyMs: Date.now() - started, attempts: result.attempts.length },
+      'job completed',
+    );
 }
 
 async function round(n: number): Promise<number> {
@@ -60,8 +60,10 @@ async function round(n: number): Promise<number> {
 }
 
 await round(Math.min(5_000, jobs));
-for (let r = 1; r <= 3; r++)
-  console.log(`round ${r}: ${(await round(jobs)).toFixed(1)} µs CPU per job (${jobs} jobs, ${concurrency} at a time)`);
+for (let r = 1; r <= 3; r++) {
+  // stderr, synchronously: stdout carries the log lines, and process.exit below must not cut this off.
+  writeSync(2, `round ${r}: ${(await round(jobs)).toFixed(1)} µs CPU per job (${jobs} jobs, ${concurrency} at a time)\n`);
+}
 await state.close?.();
 const keys = await redis.keys(`${namespace}*`);
 if (keys.length) await redis.del(...keys);

@@ -1,11 +1,11 @@
 /** The seam between the queue and the routing of one job: the worker calls a JobRunner per job. */
-import type { JobError, JobResult, Logger, QueuedJobData } from '@switchyard/shared';
+import type { AbortSignalLike, JobError, JobResult, Logger, QueuedJobData } from '@switchyard/shared';
 
 export interface RunInput {
   jobId: string;
   data: QueuedJobData;
   /** Aborts on client cancel and on shutdown past the drain deadline. */
-  signal: AbortSignal;
+  signal: AbortSignalLike;
   /**
    * Epoch ms at which the job's budget runs out, across all its attempts: its first activation
    * (BullMQ's processedOn, stamped by the worker's clock) + budget_ms. Unset: the whole budget from

@@ -6,11 +6,13 @@
  */
 
 import {
+  type AbortSignalLike,
   type Config,
   cancelKey,
   JOB_ERROR_MARKER,
   type JobError,
   type JobResult,
+  LightAbortController,
   type Logger,
   QUEUE_NAME,
   type QueuedJobData,
@@ -43,7 +45,7 @@ const CLIENT_CANCEL = 'cancelled by client';
 
 export class JobWorker {
   readonly worker: Worker<QueuedJobData, JobResult>;
-  private readonly active = new Map<string, AbortController>();
+  private readonly active = new Map<string, LightAbortController>();
   private readonly namespace: string;
   private readonly signals: JobSignals;
 
@@ -99,7 +101,7 @@ export class JobWorker {
     if (this.signals.cancelled(jobId) || (unsure && (await this.deps.commands.exists(cancelKey(this.namespace, jobId)).catch(() => 0)))) {
       throw new UnrecoverableError(encodeFailure({ class: 'aborted', message: CLIENT_CANCEL }));
     }
-    const controller = new AbortController();
+    const controller = new LightAbortController();
     this.active.set(jobId, controller);
     const started = Date.now();
     // One budget for the whole job: a queue-level retry continues the first attempt's clock.
@@ -177,7 +179,7 @@ export class JobWorker {
   }
 }
 
-function toFailure(err: unknown, signal: AbortSignal): JobFailure {
+function toFailure(err: unknown, signal: AbortSignalLike): JobFailure {
   if (err instanceof JobFailure) {
     if (signal.aborted && signal.reason === CLIENT_CANCEL) {
       return new JobFailure({ ...err.jobError, class: 'aborted', message: CLIENT_CANCEL }, true);

@@ -3,6 +3,7 @@ export * from './ensure-redis.ts';
 export * from './errors.ts';
 export * from './fleet.ts';
 export * from './job.ts';
+export * from './light-abort.ts';
 export * from './logger.ts';
 export * from './models.ts';
 export * from './queue.ts';

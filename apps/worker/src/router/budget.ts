@@ -5,6 +5,7 @@
  * when a linked external signal aborts (client cancel, shutdown). The abort reason says which.
  */
 
+import type { AbortSignalLike } from '@switchyard/shared';
 import { type Disposable, type Event, EventEmitter } from './events.ts';
 import type { Clock } from './types.ts';
 
@@ -28,7 +29,7 @@ export class Budget implements Disposable {
   /** Made only when someone asks for `signal`: an AbortController is the costliest object of a job. */
   private controller: AbortController | undefined;
   private readonly timer: NodeJS.Timeout | undefined;
-  private external: AbortSignal | undefined;
+  private external: AbortSignalLike | undefined;
   private readonly ended = new EventEmitter<BudgetAbort>();
   readonly startedAt: number;
   readonly deadline: number;
@@ -38,7 +39,7 @@ export class Budget implements Disposable {
   constructor(
     readonly budgetMs: number,
     private readonly clock: Clock,
-    external?: AbortSignal,
+    external?: AbortSignalLike,
   ) {
     this.startedAt = clock.now();
     this.deadline = this.startedAt + Math.max(0, budgetMs);

@@ -3,7 +3,7 @@
  * candidates it tries, and the payloads of its events. No behaviour lives here.
  */
 import type { ChatRequest } from '@switchyard/providers';
-import type { Attempt, Config, ErrorClass, Logger, ProviderName } from '@switchyard/shared';
+import type { AbortSignalLike, Attempt, Config, ErrorClass, Logger, ProviderName } from '@switchyard/shared';
 
 /** Monotonic milliseconds. Defaults to performance.now(); tests may inject their own. */
 export interface Clock {
@@ -71,7 +71,7 @@ export interface RouteJob {
   /** When given, the job streams: every text delta of the committed provider goes here. */
   onToken?: (delta: string) => void;
   /** External cancel (client DELETE, shutdown): aborts every call of the job at once. */
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
   /** The job's logger (bound to its id) when the caller has one already; else the router makes one. */
   logger?: Logger;
 }
