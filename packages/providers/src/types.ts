@@ -2,7 +2,7 @@
  * The adapter contract: what every provider folder implements, so the router can treat OpenAI,
  * Anthropic, Gemini, Ollama, OpenRouter and the mock alike.
  */
-import type { ErrorClass, ProviderName, ProviderState } from '@switchyard/shared';
+import type { AbortSignalLike, ErrorClass, ProviderName, ProviderState } from '@switchyard/shared';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant' | 'tool' | 'developer';
@@ -34,8 +34,11 @@ export interface ChatResult {
 }
 
 export interface CallOptions {
-  /** Aborting it must close the upstream connection at once and reject with class `aborted`. */
-  signal: AbortSignal;
+  /**
+   * Aborting it must close the upstream connection at once and reject with class `aborted`. A real
+   * AbortSignal or the router's cheaper LightAbortController signal: transports get one of their own.
+   */
+  signal: AbortSignalLike;
   /** When given, the call streams and this receives each text delta as it arrives. */
   onToken?: (delta: string) => void;
   /** Per-attempt deadline; missing it rejects with class `timeout`. */

@@ -10,7 +10,7 @@
  * Admissions are never cached positively: the fleet-wide breaker must see every call's admission.
  * A half-open probe lease that arrives too late to be used (deadline, abort) is handed back.
  */
-import type { Admission, FleetState, Logger, ProviderName } from '@switchyard/shared';
+import type { AbortSignalLike, Admission, FleetState, Logger, ProviderName } from '@switchyard/shared';
 import { type Event, EventEmitter } from './events.ts';
 
 export type Denial = Extract<Admission, { admitted: false }>;
@@ -89,7 +89,7 @@ export class AdmissionControl {
    * Asks the fleet. Resolves with the admission, or with `aborted` when `signal` aborts first (a
    * lease granted after that is handed back). Never rejects.
    */
-  admit(provider: ProviderName, model: string, signal: AbortSignal): Promise<Admission | typeof ABORTED> {
+  admit(provider: ProviderName, model: string, signal: AbortSignalLike): Promise<Admission | typeof ABORTED> {
     const cached = this.cachedDenial(provider);
     if (cached) return Promise.resolve(cached);
     if (signal.aborted) return Promise.resolve(ABORTED);

@@ -3,7 +3,7 @@
  * slot is abortable (the call's signal, itself bounded by the job's budget), so a saturated
  * provider can delay a job but never keep it past its budget.
  */
-import type { ProviderName } from '@switchyard/shared';
+import type { AbortSignalLike, ProviderName } from '@switchyard/shared';
 import { type Event, EventEmitter } from './events.ts';
 
 /** Gives the slot back; calling it more than once is harmless. */
@@ -38,7 +38,7 @@ export class ConcurrencyGate {
   }
 
   /** Resolves with a release once a slot is free; rejects with the signal's reason if it aborts first. */
-  acquire(signal: AbortSignal): Promise<Release> {
+  acquire(signal: AbortSignalLike): Promise<Release> {
     if (signal.aborted) return Promise.reject(signal.reason);
     if (this.active < this.limit) {
       this.active++;

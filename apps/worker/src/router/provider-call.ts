@@ -8,7 +8,15 @@
  * ignores its signal, `abortGraceMs` after the abort).
  */
 import type { ChatResult, ProviderAdapter } from '@switchyard/providers';
-import { type Attempt, type ErrorClass, isErrorClass, type Logger, redactSecrets } from '@switchyard/shared';
+import {
+  type AbortSignalLike,
+  type Attempt,
+  type ErrorClass,
+  isErrorClass,
+  LightAbortController,
+  type Logger,
+  redactSecrets,
+} from '@switchyard/shared';
 import { AdmissionControl } from './admission.ts';
 import type { BudgetAbort } from './budget.ts';
 import type { ProviderGates, Release } from './concurrency-gate.ts';
@@ -74,7 +82,7 @@ export interface CallContext {
 const MAX_MESSAGE = 300;
 
 export class ProviderCall {
-  private readonly controller = new AbortController();
+  private readonly controller = new LightAbortController();
   private phase: 'waiting' | 'calling' | 'done' = 'waiting';
   private startedAt = 0;
   private probeLeaseId: string | undefined;
@@ -97,7 +105,7 @@ export class ProviderCall {
   }
 
   /** The signal the adapter sees; aborted by `abort`, or when the job ends. */
-  get signal(): AbortSignal {
+  get signal(): AbortSignalLike {
     return this.controller.signal;
   }
 

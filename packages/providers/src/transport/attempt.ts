@@ -5,13 +5,13 @@
  * moment either fires, without waiting for the transport to notice, and when it settles any request
  * still open is aborted so the upstream connection closes.
  */
-import type { ProviderName } from '@switchyard/shared';
+import type { AbortSignalLike, ProviderName } from '@switchyard/shared';
 import { describeThrown } from '../classify/network.ts';
 import { ProviderError } from '../provider-error.ts';
 
 export interface AttemptOptions {
   provider: ProviderName;
-  signal?: AbortSignal | undefined;
+  signal?: AbortSignalLike | undefined;
   timeoutMs?: number | undefined;
 }
 
