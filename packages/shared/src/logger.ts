@@ -30,18 +30,6 @@ export const REDACT_PATHS = [
   'req.headers.cookie',
 ];
 
-/**
- * stdout without a write(2) per line on the event loop: lines written while a write is in flight go
- * out together in the next one, so a worker logging a line per job at thousands of jobs/s makes a
- * few hundred syscalls a second instead of thousands, and a quiet process still writes each line at
- * once. pino flushes it synchronously on exit (process.exit included).
- */
-let stdout: DestinationStream | undefined;
-function stdoutDestination(): DestinationStream {
-  stdout ??= pino.destination({ dest: 1, sync: false });
-  return stdout;
-}
-
 export function createLogger(options: { name: string; level?: string } & Partial<LoggerOptions>, destination?: DestinationStream): Logger {
   const { name, level, ...rest } = options;
   return pino(
@@ -54,6 +42,6 @@ export function createLogger(options: { name: string; level?: string } & Partial
       timestamp: pino.stdTimeFunctions.isoTime,
       ...rest,
     },
-    destination ?? stdoutDestination(),
+    destination,
   );
 }

@@ -65,7 +65,8 @@ describe('LightAbortController', () => {
 });
 
 describe('the stdout log destination', () => {
-  it('loses no line when the process exits right after logging (flushed on exit)', () => {
+  // Guards any change of destination (an async or buffered one must flush on exit).
+  it('loses no line when the process exits right after logging', () => {
     const script = `
       import { createLogger } from ${JSON.stringify(resolve(import.meta.dirname, '../src/logger.ts'))};
       const logger = createLogger({ name: 'exit-test' });
