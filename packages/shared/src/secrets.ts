@@ -13,14 +13,18 @@ export function registerSecret(value: string | undefined): void {
   if (value && value.length >= 6) knownSecrets.add(value);
 }
 
-const SECRET_PATTERNS: RegExp[] = [
-  /sk-or-v1-[0-9a-zA-Z]{8,}/g,
-  /sk-(?:proj-|ant-(?:api\d\d-)?)?[A-Za-z0-9_-]{12,}/g,
-  /AIza[0-9A-Za-z_-]{20,}/g,
-  /(Bearer\s+)[A-Za-z0-9._~+/=-]{6,}/gi,
-  /([?&](?:key|api_key|apikey|token)=)[^&\s"']+/gi,
-  /(x-(?:api|goog-api)-key["']?\s*[:=]\s*["']?)[^"'\s,}]+/gi,
-  /([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s/]+(?=@)/gi,
+/**
+ * Each pattern with a literal its matches must contain, when there is one: a line without it skips
+ * the regex (every log line passes through here; most contain none of these).
+ */
+const SECRET_PATTERNS: { pattern: RegExp; needs?: string }[] = [
+  { pattern: /sk-or-v1-[0-9a-zA-Z]{8,}/g, needs: 'sk-' },
+  { pattern: /sk-(?:proj-|ant-(?:api\d\d-)?)?[A-Za-z0-9_-]{12,}/g, needs: 'sk-' },
+  { pattern: /AIza[0-9A-Za-z_-]{20,}/g, needs: 'AIza' },
+  { pattern: /(Bearer\s+)[A-Za-z0-9._~+/=-]{6,}/gi },
+  { pattern: /([?&](?:key|api_key|apikey|token)=)[^&\s"']+/gi, needs: '=' },
+  { pattern: /(x-(?:api|goog-api)-key["']?\s*[:=]\s*["']?)[^"'\s,}]+/gi },
+  { pattern: /([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s/]+(?=@)/gi, needs: '://' },
 ];
 
 export const REDACTED = '[REDACTED]';
@@ -30,7 +34,8 @@ export function redactSecrets(text: string): string {
   for (const secret of knownSecrets) {
     if (out.includes(secret)) out = out.split(secret).join(REDACTED);
   }
-  for (const pattern of SECRET_PATTERNS) {
+  for (const { pattern, needs } of SECRET_PATTERNS) {
+    if (needs !== undefined && !out.includes(needs)) continue;
     out = out.replace(pattern, (_match, prefix?: string) =>
       typeof prefix === 'string' && !/^\d+$/.test(prefix) ? `${prefix}${REDACTED}` : REDACTED,
     );

@@ -1,8 +1,8 @@
 /**
- * Owns a job's time budget: one end for everything the job starts (`onEnd`, or `signal` for those
- * that need an AbortSignal, made on first use). It ends exactly
- * at the deadline (no grace, no final sweep: a 30 s budget once ran 50 s without this), or earlier
- * when a linked external signal aborts (client cancel, shutdown). The abort reason says which.
+ * Owns a job's time budget: one end for everything the job starts (`onEnd`; `signal` for whatever
+ * needs an AbortSignal, made on first use). It ends exactly at the deadline (no grace, no final
+ * sweep: a 30 s budget once ran 50 s without this), or earlier when a linked external signal aborts
+ * (client cancel, shutdown). The end's reason says which.
  */
 
 import type { AbortSignalLike } from '@switchyard/shared';
