@@ -14,6 +14,7 @@ import { classifyThrown, describeThrown } from '../classify/network.ts';
 import { ProviderError } from '../provider-error.ts';
 import { defineAdapter } from '../transport/adapter.ts';
 import { invalidResponse } from '../transport/attempt.ts';
+import { type FetchLike, fastFetch } from '../transport/fast-fetch.ts';
 import { readSse } from '../transport/sse.ts';
 import type { ProviderAdapter } from '../types.ts';
 import { classifyAnthropicError } from './errors.ts';
@@ -34,6 +35,8 @@ export interface AnthropicAdapterOptions {
   baseUrl?: string | undefined;
   defaultTimeoutMs?: number;
   logger?: Logger | undefined;
+  /** The HTTP transport; default fastFetch (transport/fast-fetch.ts). */
+  fetch?: FetchLike | undefined;
 }
 
 const SDK_TIMEOUT_SLACK_MS = 5_000;
@@ -64,6 +67,7 @@ export function createAnthropicAdapter(options: AnthropicAdapterOptions): Provid
     apiKey: options.apiKey,
     baseURL: options.baseUrl ?? ANTHROPIC_DEFAULT_BASE_URL,
     maxRetries: 0,
+    fetch: options.fetch ?? fastFetch,
     logLevel: 'off',
     defaultHeaders: { 'x-api-key': options.apiKey, Authorization: null },
   });

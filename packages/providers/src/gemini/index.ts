@@ -9,6 +9,7 @@ import { classifyThrown, describeThrown } from '../classify/network.ts';
 import { ProviderError } from '../provider-error.ts';
 import { defineAdapter } from '../transport/adapter.ts';
 import { invalidResponse } from '../transport/attempt.ts';
+import type { FetchLike } from '../transport/fast-fetch.ts';
 import { readJson, send } from '../transport/http.ts';
 import { readSse } from '../transport/sse.ts';
 import type { ProviderAdapter } from '../types.ts';
@@ -24,6 +25,8 @@ export interface GeminiAdapterOptions {
   baseUrl?: string | undefined;
   defaultTimeoutMs?: number;
   logger?: Logger | undefined;
+  /** The HTTP transport; default fastFetch (transport/fast-fetch.ts). */
+  fetch?: FetchLike | undefined;
 }
 
 export function classifyGeminiThrown(err: unknown): ProviderError {
@@ -52,6 +55,7 @@ export function createGeminiAdapter(options: GeminiAdapterOptions): ProviderAdap
         headers,
         body: toGenerateContentBody(request),
         signal,
+        fetch: options.fetch,
         classify: classifyGeminiError,
       });
       return fromGenerateContent(provider, await readJson(response), request.model);
@@ -65,6 +69,7 @@ export function createGeminiAdapter(options: GeminiAdapterOptions): ProviderAdap
         headers: { ...headers, accept: 'text/event-stream' },
         body: toGenerateContentBody(request),
         signal,
+        fetch: options.fetch,
         classify: classifyGeminiError,
       });
       if (!response.body) throw invalidResponse(provider, 'stream response without a body');
@@ -85,6 +90,7 @@ export function createGeminiAdapter(options: GeminiAdapterOptions): ProviderAdap
         url: `${geminiApiRoot(baseUrl)}/models?pageSize=1`,
         headers,
         signal,
+        fetch: options.fetch,
         classify: classifyGeminiError,
       });
       const body = await readJson(response);

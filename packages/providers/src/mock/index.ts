@@ -8,6 +8,7 @@ import { createOpenAICompatibleAdapter } from '../openai/compat.ts';
 import { classifyOpenAIError } from '../openai/errors.ts';
 import { ProviderError } from '../provider-error.ts';
 import { checkRequest } from '../transport/adapter.ts';
+import type { FetchLike } from '../transport/fast-fetch.ts';
 import { joinUrl } from '../transport/http.ts';
 import type { CallOptions, ChatRequest, ChatResult, ProbeResult, ProviderAdapter } from '../types.ts';
 import { echoChat } from './echo.ts';
@@ -17,6 +18,8 @@ export interface MockAdapterOptions {
   url?: string | undefined;
   defaultTimeoutMs?: number;
   logger?: Logger | undefined;
+  /** The HTTP transport; default fastFetch (transport/fast-fetch.ts). */
+  fetch?: FetchLike | undefined;
 }
 
 /** `http://host:port` -> `http://host:port/mock/v1`; a URL that already has a path is used as given. */
@@ -37,6 +40,7 @@ export function createMockAdapter(options: MockAdapterOptions = {}): ProviderAda
         classify: classifyOpenAIError,
         defaultTimeoutMs,
         logger: options.logger,
+        fetch: options.fetch,
       })
     : undefined;
 

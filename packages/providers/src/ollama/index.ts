@@ -7,6 +7,7 @@ import { classifyThrown, describeThrown } from '../classify/network.ts';
 import { ProviderError } from '../provider-error.ts';
 import { defineAdapter } from '../transport/adapter.ts';
 import { invalidResponse } from '../transport/attempt.ts';
+import type { FetchLike } from '../transport/fast-fetch.ts';
 import { joinUrl, readJson, send } from '../transport/http.ts';
 import { readNdjson } from '../transport/ndjson.ts';
 import type { ProviderAdapter } from '../types.ts';
@@ -21,6 +22,8 @@ export interface OllamaAdapterOptions {
   baseUrl?: string | undefined;
   defaultTimeoutMs?: number;
   logger?: Logger | undefined;
+  /** The HTTP transport; default fastFetch (transport/fast-fetch.ts). */
+  fetch?: FetchLike | undefined;
 }
 
 export function classifyOllamaThrown(err: unknown): ProviderError {
@@ -47,6 +50,7 @@ export function createOllamaAdapter(options: OllamaAdapterOptions = {}): Provide
         url: chatUrl,
         body: toOllamaChatBody(request, { stream: false }),
         signal,
+        fetch: options.fetch,
         classify: classifyOllamaError,
       });
       return fromOllamaChat(provider, await readJson(response), request.model);
@@ -60,6 +64,7 @@ export function createOllamaAdapter(options: OllamaAdapterOptions = {}): Provide
         headers: { accept: 'application/x-ndjson' },
         body: toOllamaChatBody(request, { stream: true }),
         signal,
+        fetch: options.fetch,
         classify: classifyOllamaError,
       });
       if (!response.body) throw invalidResponse(provider, 'stream response without a body');
@@ -71,7 +76,14 @@ export function createOllamaAdapter(options: OllamaAdapterOptions = {}): Provide
     },
 
     async probe(signal) {
-      const response = await send({ provider, method: 'GET', url: joinUrl(baseUrl, '/api/tags'), signal, classify: classifyOllamaError });
+      const response = await send({
+        provider,
+        method: 'GET',
+        url: joinUrl(baseUrl, '/api/tags'),
+        signal,
+        fetch: options.fetch,
+        classify: classifyOllamaError,
+      });
       const body = await readJson(response);
       if (!body || typeof body !== 'object' || !Array.isArray((body as { models?: unknown }).models)) {
         throw invalidResponse(provider, '/api/tags answer without `models`');

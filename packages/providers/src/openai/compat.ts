@@ -13,6 +13,7 @@ import type { VendorErrorClassifier } from '../classify/vendor.ts';
 import { ProviderError } from '../provider-error.ts';
 import { defineAdapter } from '../transport/adapter.ts';
 import { invalidResponse } from '../transport/attempt.ts';
+import { type FetchLike, fastFetch } from '../transport/fast-fetch.ts';
 import type { ProbeCheck } from '../transport/probe.ts';
 import { readSse } from '../transport/sse.ts';
 import type { ProviderAdapter } from '../types.ts';
@@ -30,6 +31,8 @@ export interface OpenAICompatibleSpec {
   defaultTimeoutMs: number;
   defaultHeaders?: Record<string, string>;
   logger?: Logger | undefined;
+  /** The HTTP transport; default fastFetch (transport/fast-fetch.ts). */
+  fetch?: FetchLike | undefined;
   /** Replaces the default probe (GET {baseURL}/models). */
   probe?: (client: OpenAI, options: { timeoutMs: number }) => ProbeCheck;
 }
@@ -37,13 +40,14 @@ export interface OpenAICompatibleSpec {
 /** Headroom so the SDK's own timer never fires before the attempt's deadline decides the class. */
 const SDK_TIMEOUT_SLACK_MS = 5_000;
 
-export function createOpenAIClient(spec: Pick<OpenAICompatibleSpec, 'apiKey' | 'baseURL' | 'defaultHeaders'>): OpenAI {
+export function createOpenAIClient(spec: Pick<OpenAICompatibleSpec, 'apiKey' | 'baseURL' | 'defaultHeaders' | 'fetch'>): OpenAI {
   registerSecret(spec.apiKey);
   return new OpenAI({
     apiKey: spec.apiKey,
     baseURL: spec.baseURL,
     // Retries belong to the router (DESIGN 4): an SDK retry loop is the retry storm it exists to prevent.
     maxRetries: 0,
+    fetch: spec.fetch ?? fastFetch,
     // The SDK logs request details at its levels; ours logs outcomes only, secret-scrubbed.
     logLevel: 'off',
     // Without these the SDK would read OPENAI_ORG_ID/OPENAI_PROJECT_ID and send them to OpenRouter too.

@@ -2,6 +2,7 @@
  * The OpenAI provider: chat completions over the official SDK (see compat.ts), probe = GET /models.
  */
 import type { Logger } from '@switchyard/shared';
+import type { FetchLike } from '../transport/fast-fetch.ts';
 import type { ProviderAdapter } from '../types.ts';
 import { createOpenAICompatibleAdapter } from './compat.ts';
 import { classifyOpenAIError } from './errors.ts';
@@ -14,6 +15,8 @@ export interface OpenAIAdapterOptions {
   baseUrl?: string | undefined;
   defaultTimeoutMs?: number;
   logger?: Logger | undefined;
+  /** The HTTP transport; default fastFetch (transport/fast-fetch.ts). */
+  fetch?: FetchLike | undefined;
 }
 
 export function createOpenAIAdapter(options: OpenAIAdapterOptions): ProviderAdapter {
@@ -26,6 +29,7 @@ export function createOpenAIAdapter(options: OpenAIAdapterOptions): ProviderAdap
     classify: classifyOpenAIError,
     defaultTimeoutMs: options.defaultTimeoutMs ?? 20_000,
     logger: options.logger,
+    fetch: options.fetch,
   });
 }
 

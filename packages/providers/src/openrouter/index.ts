@@ -5,6 +5,7 @@
  */
 import type { Logger } from '@switchyard/shared';
 import { createOpenAICompatibleAdapter } from '../openai/compat.ts';
+import type { FetchLike } from '../transport/fast-fetch.ts';
 import type { ProviderAdapter } from '../types.ts';
 import { classifyOpenRouterError } from './errors.ts';
 import { openRouterKeyProbe } from './probe.ts';
@@ -27,6 +28,8 @@ export interface OpenRouterAdapterOptions {
   appUrl?: string;
   /** Sent as X-Title: the app name OpenRouter shows. */
   appTitle?: string;
+  /** The HTTP transport; default fastFetch (transport/fast-fetch.ts). */
+  fetch?: FetchLike | undefined;
 }
 
 export const OPENROUTER_APP_URL = 'https://github.com/switchyard/switchyard';
@@ -42,6 +45,7 @@ export function createOpenRouterAdapter(options: OpenRouterAdapterOptions): Prov
     classify: classifyOpenRouterError,
     defaultTimeoutMs: options.defaultTimeoutMs ?? 20_000,
     logger: options.logger,
+    fetch: options.fetch,
     defaultHeaders: {
       'HTTP-Referer': options.appUrl ?? OPENROUTER_APP_URL,
       'X-Title': options.appTitle ?? OPENROUTER_APP_TITLE,

@@ -1,10 +1,12 @@
 /**
  * Owns the thin fetch client used where no SDK fits (Gemini, Ollama, probes): one request, no
- * retries, the attempt's signal, and non-2xx answers turned into classified ProviderErrors.
+ * retries, the attempt's signal, and non-2xx answers turned into classified ProviderErrors. The
+ * transport is fastFetch (fast-fetch.ts) unless the request names another.
  */
 import type { ProviderName } from '@switchyard/shared';
 import { parseErrorBody, providerErrorFromHttp } from '../classify/http.ts';
 import type { VendorErrorClassifier } from '../classify/vendor.ts';
+import { type FetchLike, fastFetch } from './fast-fetch.ts';
 
 export interface HttpRequest {
   provider: ProviderName;
@@ -14,6 +16,7 @@ export interface HttpRequest {
   body?: unknown;
   signal: AbortSignal;
   classify: VendorErrorClassifier;
+  fetch?: FetchLike | undefined;
 }
 
 /** Error bodies are read up to this size: enough for any vendor's JSON, bounded against a runaway body. */
@@ -23,7 +26,7 @@ const MAX_ERROR_BODY_CHARS = 64 * 1024;
 export async function send(request: HttpRequest): Promise<Response> {
   const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
   if (request.body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(request.url, {
+  const response = await (request.fetch ?? fastFetch)(request.url, {
     method: request.method,
     headers,
     ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
