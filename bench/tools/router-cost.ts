@@ -40,11 +40,10 @@ async function one(i: number): Promise<void> {
   const controller = new LightAbortController();
   const started = Date.now();
   const result = await runner.run({ jobId, data, signal: controller.signal, deadlineAt: started + data.budget_ms, logger: log });
-  if (!process.env.NO_LOG)
-    log.info(
-      { provider: result.provider, model: result.model, latencyMs: Date.now() - started, attempts: result.attempts.length },
-      'job completed',
-    );
+  log.info(
+    { provider: result.provider, model: result.model, latencyMs: Date.now() - started, attempts: result.attempts.length },
+    'job completed',
+  );
 }
 
 async function round(n: number): Promise<number> {
