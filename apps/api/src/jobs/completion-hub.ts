@@ -3,7 +3,7 @@
  * workers' completion channel and a map of waiting requests. This replaces BullMQ's per-job
  * `waitUntilFinished` listeners (DESIGN.md section 5).
  */
-import type { Logger, RedisClient } from '@switchyard/shared';
+import type { AbortSignalLike, Logger, RedisClient } from '@switchyard/shared';
 import { decodeJobDone, type JobDoneMessage, jobDoneChannel, jobDoneId } from '@switchyard/shared';
 
 type Waiter = (message: JobDoneMessage | null) => void;
@@ -35,7 +35,7 @@ export class CompletionHub {
    * Resolves with the job's final message, or null when `timeoutMs` passes or `signal` aborts.
    * Register BEFORE checking the job's state to close the race with a completion in between.
    */
-  wait(id: string, timeoutMs: number, signal?: AbortSignal): { promise: Promise<JobDoneMessage | null>; cancel: () => void } {
+  wait(id: string, timeoutMs: number, signal?: AbortSignalLike): { promise: Promise<JobDoneMessage | null>; cancel: () => void } {
     let settle!: Waiter;
     const promise = new Promise<JobDoneMessage | null>((resolve) => {
       settle = resolve;

@@ -4,6 +4,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import {
+  type AbortSignalLike,
   type Config,
   cancelKey,
   JOB_ERROR_MARKER,
@@ -155,7 +156,7 @@ export class JobService {
   }
 
   /** The job's view once final, or as it stands when `waitMs` runs out. */
-  async waitForFinal(id: string, waitMs: number, signal?: AbortSignal): Promise<JobView | null> {
+  async waitForFinal(id: string, waitMs: number, signal?: AbortSignalLike): Promise<JobView | null> {
     const deadlineAt = Date.now() + Math.min(waitMs, MAX_WAIT_MS);
     const first = this.waiter(id, deadlineAt, signal);
     let now: JobView | null;
@@ -188,7 +189,7 @@ export class JobService {
   }
 
   /** Registers a completion waiter for awaitFinal(): call it before adding the job. */
-  waiter(id: string, deadlineAt: number, signal?: AbortSignal) {
+  waiter(id: string, deadlineAt: number, signal?: AbortSignalLike) {
     return this.hub.wait(id, Math.min(RECHECK_MS, Math.max(1, deadlineAt - Date.now())), signal);
   }
 
@@ -202,7 +203,7 @@ export class JobService {
     id: string,
     first: { promise: Promise<JobDoneMessage | null>; cancel: () => void },
     deadlineAt: number,
-    signal?: AbortSignal,
+    signal?: AbortSignalLike,
   ): Promise<JobDoneMessage | null> {
     let waiter = first;
     try {

@@ -7,7 +7,7 @@
  * it answers still gets a proper HTTP status; after that, failures travel as an SSE error event.
  * A client that hangs up cancels the job.
  */
-import type { JobDoneMessage, JobEvent, JobRequest } from '@switchyard/shared';
+import { type JobDoneMessage, type JobEvent, type JobRequest, LightAbortController } from '@switchyard/shared';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { cancelJob } from '../jobs/job-cancel.ts';
 import { isFinal, viewToDone } from '../jobs/job-service.ts';
@@ -53,7 +53,7 @@ export async function streamCompletion(app: FastifyInstance, reply: FastifyReply
     },
     { watch: false },
   );
-  const closed = new AbortController();
+  const closed = new LightAbortController();
   sse.onClose(() => {
     closed.abort();
     poke();

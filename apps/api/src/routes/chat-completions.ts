@@ -3,7 +3,7 @@
  * queued job; the answer is OpenAI's chat.completion object, or its SSE chunks with stream: true.
  * The completion waiter is registered before the job is added, so no read is needed to catch it.
  */
-import type { Config, JobRequest } from '@switchyard/shared';
+import { type Config, type JobRequest, LightAbortController } from '@switchyard/shared';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { cancelJob } from '../jobs/job-cancel.ts';
@@ -62,7 +62,7 @@ export default async function chatCompletionRoutes(app: FastifyInstance) {
         return reply;
       }
 
-      const closed = new AbortController();
+      const closed = new LightAbortController();
       reply.raw.once('close', () => {
         if (!reply.raw.writableFinished) closed.abort();
       });

@@ -4,7 +4,7 @@
  * (result or error included). Heartbeat comments keep idle streams open. The subscription starts
  * before the job is read, so nothing between the read and the first event is lost.
  */
-import type { JobDoneMessage, JobEvent, JobView } from '@switchyard/shared';
+import { type JobDoneMessage, type JobEvent, type JobView, LightAbortController } from '@switchyard/shared';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { isFinal } from '../jobs/job-service.ts';
@@ -42,7 +42,7 @@ export default async function jobEventRoutes(app: FastifyInstance) {
         pending.push(event);
         poke();
       });
-      const closed = new AbortController();
+      const closed = new LightAbortController();
       const deadlineAt = Date.now() + EVENTS_MAX_MS;
       const waiter = jobs.waiter(id, deadlineAt, closed.signal);
       try {

@@ -1,6 +1,6 @@
 /** Owns the job routes: submit, read, long-poll and cancel a job. */
 
-import { JOB_STATUSES, type JobView, jobRequestSchema, jobViewSchema } from '@switchyard/shared';
+import { JOB_STATUSES, type JobView, jobRequestSchema, jobViewSchema, LightAbortController } from '@switchyard/shared';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -54,7 +54,7 @@ export default async function jobRoutes(app: FastifyInstance) {
       const waitMs = request.query.wait_ms ?? 0;
       let view: JobView | null;
       if (waitMs > 0) {
-        const closed = new AbortController();
+        const closed = new LightAbortController();
         reply.raw.once('close', () => {
           if (!reply.raw.writableFinished) closed.abort(); // the client hung up
         });
