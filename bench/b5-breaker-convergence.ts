@@ -42,14 +42,14 @@ interface Phase {
   openedAtMs: number | null;
 }
 
-/** Samples the mock's in-flight calls (one admin request at a time, every 2 ms) until stopped. */
+/** Samples the mock's in-flight calls (one admin request at a time, every 5 ms: the window it watches is the one where the workers need the CPU) until stopped. */
 function inFlightSampler(read: () => Promise<number>) {
   let peak = 0;
   let running = true;
   const loop = (async () => {
     while (running) {
       peak = Math.max(peak, await read().catch(() => 0));
-      await sleep(2);
+      await sleep(5);
     }
   })();
   return {
