@@ -27,8 +27,12 @@ class LightAbortSignal implements AbortSignalLike {
 
   addEventListener(_type: 'abort', listener: AbortListener): void {
     if (this.aborted) return;
-    if (this.first === undefined) this.first = listener;
-    else (this.more ??= []).push(listener);
+    if (this.first === undefined) {
+      this.first = listener;
+      return;
+    }
+    this.more ??= [];
+    this.more.push(listener);
   }
 
   removeEventListener(_type: 'abort', listener: AbortListener): void {
