@@ -14,6 +14,7 @@ import { clientErrorHandler } from './plugins/client-errors.ts';
 import docsPlugin from './plugins/docs.ts';
 import errorsPlugin, { errorBody } from './plugins/errors.ts';
 import rateLimitPlugin from './plugins/rate-limit.ts';
+import { lazyChildLoggerFactory } from './request-logger.ts';
 import chatCompletionRoutes from './routes/chat-completions.ts';
 import fleetRoutes from './routes/fleet.ts';
 import healthRoutes from './routes/health.ts';
@@ -41,6 +42,7 @@ export async function buildApp(ctx: ApiContext, options: BuildAppOptions = {}): 
     // Per-request access lines only at debug: at thousands of requests/s they would be most of the log.
     logController: new LogController({ disableRequestLogging: ctx.config.LOG_LEVEL !== 'debug' && ctx.config.LOG_LEVEL !== 'trace' }),
     requestIdHeader: 'x-request-id',
+    childLoggerFactory: lazyChildLoggerFactory,
     return503OnClosing: true,
     connectionTimeout: 0,
     requestTimeout: options.requestTimeoutMs ?? 120_000,
