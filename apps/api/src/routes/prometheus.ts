@@ -50,10 +50,27 @@ async function prometheusRoutes(app: FastifyInstance) {
   });
 
   const routeOf = (request: FastifyRequest) => request.routeOptions.url ?? 'unmatched';
+  // The labelled children, made once per label set: prom-client hashes a label object on every
+  // inc/observe otherwise. Route templates, methods and statuses are few, so these stay small.
+  const counted = new Map<string, { inc(): void }>();
+  const timed = new Map<string, { observe(seconds: number): void }>();
   app.addHook('onResponse', async (request, reply) => {
     const route = routeOf(request);
-    requests.inc({ method: request.method, route, status_code: String(reply.statusCode) });
-    duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    const method = request.method;
+    const timedKey = `${method} ${route}`;
+    const countedKey = `${timedKey} ${reply.statusCode}`;
+    let count = counted.get(countedKey);
+    if (!count) {
+      count = requests.labels({ method, route, status_code: String(reply.statusCode) });
+      counted.set(countedKey, count);
+    }
+    count.inc();
+    let time = timed.get(timedKey);
+    if (!time) {
+      time = duration.labels({ method, route });
+      timed.set(timedKey, time);
+    }
+    time.observe(reply.elapsedTime / 1000);
   });
 
   app.get(
