@@ -51,7 +51,8 @@ export interface ApiResources extends ApiContext {
 
 /**
  * Connects to Redis (within `connectDeadlineMs`, else throws with a clear message), subscribes to
- * completions and builds the job service and the state store, all on the one request connection.
+ * completions and builds the job service and the state store: the state store and reads on the
+ * request connection, the job queue on one of its own with the same fail-fast settings.
  */
 export async function createApiContext(
   config: Config,
@@ -60,20 +61,27 @@ export async function createApiContext(
   options: ApiContextOptions = {},
 ): Promise<ApiResources> {
   const redis = createRedis(config, 'request', 'switchyard-api');
+  // The job queue's own request connection: BullMQ defines its Lua commands on it (see autoPipelining).
+  const queueRedis = createRedis(config, 'request', 'switchyard-api-queue', { autoPipelining: false });
   const subscriber = createRedis(config, 'blocking', 'switchyard-api-sub');
   redis.on('error', throttledWarning(logger, 'redis connection error'));
+  queueRedis.on('error', throttledWarning(logger, 'redis queue connection error'));
   subscriber.on('error', throttledWarning(logger, 'redis subscriber error'));
   try {
-    await waitForRedis(redis, connectDeadlineMs, config.REDIS_URL);
+    await Promise.all([
+      waitForRedis(redis, connectDeadlineMs, config.REDIS_URL),
+      waitForRedis(queueRedis, connectDeadlineMs, config.REDIS_URL),
+    ]);
   } catch (err) {
     redis.disconnect();
+    queueRedis.disconnect();
     subscriber.disconnect();
     throw err;
   }
   const hub = new CompletionHub(subscriber, config.SWITCHYARD_NAMESPACE, logger);
   await hub.start();
   const events = new JobEventHub(subscriber, redis, config.SWITCHYARD_NAMESPACE, logger);
-  const jobs = new JobService(config, redis, hub);
+  const jobs = new JobService(config, redis, hub, queueRedis);
   const providers = createProviderRegistry(config, logger);
   const state = createStateStore(redis, config, logger, { prober: options.prober ?? adapterProber(providers) });
   return {
@@ -91,6 +99,7 @@ export async function createApiContext(
       events.close();
       await hub.close().catch(() => {});
       redis.disconnect();
+      queueRedis.disconnect();
     },
   };
 }

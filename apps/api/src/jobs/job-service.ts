@@ -49,13 +49,15 @@ export class JobService {
     private readonly config: Config,
     private readonly redis: RedisClient,
     readonly hub: CompletionHub,
+    /** The queue's connection; the request connection when not given (tests). */
+    queueConnection: RedisClient = redis,
   ) {
     this.queue = new Queue<QueuedJobData, JobResult>(QUEUE_NAME, {
-      connection: redis,
+      connection: queueConnection,
       prefix: queuePrefix(config.SWITCHYARD_NAMESPACE),
       skipVersionCheck: true,
     });
-    // The queue shares the request connection; its errors are answered per request as 503s.
+    // The queue's connection fails fast like the request one; its errors are answered per request as 503s.
     this.queue.on('error', () => {});
   }
 
