@@ -154,9 +154,12 @@ export class ProviderCall {
     if (this.phase === 'done' || this.signal.aborted) return;
     this.controller.abort(cause);
     if (this.phase === 'calling') {
-      // The slot is held for as long as the upstream request really is in flight, but not forever.
-      this.grace = setTimeout(ProviderCall.abortIgnored, this.services.abortGraceMs, this);
-      this.grace.unref?.();
+      // The slot is held for as long as the upstream request really is in flight, but not forever
+      // (nothing to wait for when the adapter has settled already: a late timeout turned `aborted`).
+      if (this.release) {
+        this.grace = setTimeout(ProviderCall.abortIgnored, this.services.abortGraceMs, this);
+        this.grace.unref?.();
+      }
       this.finish('aborted', cause.message);
       this.resolveCall?.({ type: 'aborted' });
     }

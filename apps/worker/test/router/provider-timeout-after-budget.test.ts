@@ -9,7 +9,7 @@
  * fired yet — exactly the order a stalled event loop produces.
  */
 import type { ChatRequest, ChatResult, ProviderAdapter } from '@switchyard/providers';
-import type { ProviderName } from '@switchyard/shared';
+import { createLogger, type ProviderName } from '@switchyard/shared';
 import { describe, expect, it } from 'vitest';
 import { Router, type RouterError } from '../../src/router/index.ts';
 import { type Clock, DEFAULT_TUNING } from '../../src/router/types.ts';
@@ -46,14 +46,20 @@ function timingOut(provider: ProviderName, clock: SteppedClock, stallMs: number,
   return { adapter, calls };
 }
 
-function routerWith(adapters: ProviderAdapter[], clock: Clock, fleet = new FakeFleet()) {
+function routerWith(
+  adapters: ProviderAdapter[],
+  clock: Clock,
+  fleet = new FakeFleet(),
+  logger = silentLogger,
+  abortGraceMs = DEFAULT_TUNING.abortGraceMs,
+) {
   const router = new Router({
     adapters: new Map(adapters.map((a) => [a.provider, a])),
     fleet,
     config: TEST_CONFIG,
-    logger: silentLogger,
+    logger,
     clock,
-    tuning: { ...DEFAULT_TUNING, random: () => 0.5 },
+    tuning: { ...DEFAULT_TUNING, random: () => 0.5, abortGraceMs },
   });
   return { router, fleet };
 }
@@ -77,6 +83,20 @@ describe('a provider timeout after the budget ran out', REAL_TIMERS, () => {
     expect(fleet.consecutiveFailures('openai')).toBe(0);
     expect(openai.calls).toHaveLength(1);
     expect(openai.calls[0]?.signal.aborted).toBe(true);
+  });
+
+  it('its slot is given back at once, without a false "abort ignored" warning after the grace', async () => {
+    const clock = new SteppedClock();
+    const openai = timingOut('openai', clock, 1_000);
+    const lines: Array<{ msg?: string }> = [];
+    const logger = createLogger({ name: 'late-timeout', level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const { router } = routerWith([openai.adapter], clock, new FakeFleet(), logger, 50);
+
+    await timed(() => router.route({ id: 'late-timeout-3', candidates: ['openai/a'], request: REQUEST, budgetMs: 300 }));
+    await new Promise((r) => setTimeout(r, 150));
+
+    expect(router.stats().gates.openai).toMatchObject({ inFlight: 0, waiting: 0 });
+    expect(lines.map((l) => l.msg)).not.toContain('router.call.abort_ignored');
   });
 
   it('does not take the fallback: the budget is spent, so no next candidate is started', async () => {
