@@ -88,17 +88,19 @@ export class RedisFleetState implements FleetState {
     return this.pending;
   }
 
-  /**
-   * Fails open: when Redis cannot answer, the call is admitted. A state store outage must not
-   * take every provider out; the providers' own errors still reach the breaker once Redis is back.
-   */
+  /** The admission known without a round trip: the provider view says the provider is clean. */
   admitNow(provider: ProviderName): Admission | undefined {
     return this.view()?.isClean(provider) ? ADMITTED : undefined;
   }
 
+  /**
+   * Fails open: when Redis cannot answer, the call is admitted. A state store outage must not
+   * take every provider out; the providers' own errors still reach the breaker once Redis is back.
+   */
   async admit(provider: ProviderName): Promise<Admission> {
+    const known = this.admitNow(provider);
+    if (known) return known;
     const view = this.view();
-    if (view?.isClean(provider)) return ADMITTED;
     try {
       const inspected = await within<{ admission: Admission; clean: boolean } | typeof TIMED_OUT>(
         this.parts.breaker.admitAndInspect(provider, this.options.clock()),

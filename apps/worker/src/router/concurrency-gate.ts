@@ -40,10 +40,8 @@ export class ConcurrencyGate {
   /** Resolves with a release once a slot is free; rejects with the signal's reason if it aborts first. */
   acquire(signal: AbortSignalLike): Promise<Release> {
     if (signal.aborted) return Promise.reject(signal.reason);
-    if (this.active < this.limit) {
-      this.active++;
-      return Promise.resolve(this.releaser());
-    }
+    const free = this.tryAcquire();
+    if (free) return Promise.resolve(free);
     return new Promise<Release>((resolve, reject) => {
       const waiter: Waiter = {
         grant: (release) => {
