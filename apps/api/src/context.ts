@@ -61,8 +61,9 @@ export async function createApiContext(
   options: ApiContextOptions = {},
 ): Promise<ApiResources> {
   const redis = createRedis(config, 'request', 'switchyard-api');
-  // The job queue's own request connection: BullMQ defines its Lua commands on it (see autoPipelining).
-  const queueRedis = createRedis(config, 'request', 'switchyard-api-queue', { autoPipelining: false });
+  // The job queue's own request connection: BullMQ defines its Lua commands on it (see autoPipelining),
+  // so the submissions of one event-loop turn share a write by corking instead (redis-write-coalescing.ts).
+  const queueRedis = createRedis(config, 'request', 'switchyard-api-queue', { autoPipelining: false, coalesceWrites: true });
   const subscriber = createRedis(config, 'blocking', 'switchyard-api-sub');
   redis.on('error', throttledWarning(logger, 'redis connection error'));
   queueRedis.on('error', throttledWarning(logger, 'redis queue connection error'));

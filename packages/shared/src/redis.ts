@@ -3,6 +3,7 @@
  * nothing at start-up or on a request path waits on a dead Redis.
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { coalesceRedisWrites } from './redis-write-coalescing.ts';
 import { redactUrl } from './secrets.ts';
 
 export type RedisClient = Redis | Cluster;
@@ -27,6 +28,12 @@ export interface RedisClientOptions {
    * allocation per `POST /v1/jobs`).
    */
   autoPipelining?: boolean;
+  /**
+   * Sends the commands written in one event-loop turn as one write (redis-write-coalescing.ts). For
+   * connections without auto-pipelining that carry many commands at once: the API's job queue, a
+   * worker's BullMQ connection.
+   */
+  coalesceWrites?: boolean;
 }
 
 export function createRedis(
@@ -58,14 +65,18 @@ export function createRedis(
       const [host, port] = hostPort.split(':') as [string, string];
       return { host, port: Number(port) };
     });
-    return new Cluster(nodes, {
+    const cluster = new Cluster(nodes, {
       redisOptions: common,
       enableOfflineQueue: common.enableOfflineQueue,
       enableAutoPipelining: role === 'request' && (options.autoPipelining ?? true),
       clusterRetryStrategy: (times) => Math.min(100 * times, 1000),
     });
+    if (options.coalesceWrites) coalesceRedisWrites(cluster);
+    return cluster;
   }
-  return new Redis(settings.REDIS_URL, common);
+  const redis = new Redis(settings.REDIS_URL, common);
+  if (options.coalesceWrites) coalesceRedisWrites(redis);
+  return redis;
 }
 
 /** Waits until the client is ready, or rejects with a clear message after `timeoutMs`. */
