@@ -58,7 +58,7 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
             messages: [{ role: 'user', content: `tail job ${i}` }],
           };
           const done = watcher.wait(id, 60_000);
-          const { name, data, opts } = fleet.jobs.job(request, id);
+          const { name, data, opts } = fleet.jobs.job(request, id, { notify: true });
           await fleet.queue.add(name, data, opts);
           const message = await done;
           if (!message) throw new Error(`job ${id} did not finish within 60 s`);

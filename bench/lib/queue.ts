@@ -37,8 +37,9 @@ export class OurJobs {
     return this.service.queue as unknown as Queue;
   }
 
-  job(request: JobRequest, id: string): BulkJob {
-    return { name: 'llm', data: this.service.buildData(request), opts: this.service.jobOptions(id, request) };
+  /** `notify`: the worker publishes the completion message, as for the OpenAI facade's jobs (DoneWatcher). */
+  job(request: JobRequest, id: string, { notify = false }: { notify?: boolean } = {}): BulkJob {
+    return { name: 'llm', data: this.service.buildData(request, notify), opts: this.service.jobOptions(id, request) };
   }
 
   async close(): Promise<void> {

@@ -2,8 +2,9 @@
  * Job routes beyond submit/read, on a real Redis with apps/worker's JobWorker: SSE events,
  * cancellation of queued, active and final jobs, batches, idempotency.
  */
-import { type JobEvent, jobEventsChannel } from '@switchyard/shared';
+import { decodeJobDone, type JobEvent, type JobResult, jobDoneChannel, jobEventsChannel } from '@switchyard/shared';
 import { waitFor } from '@switchyard/shared/testing';
+import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from './harness.ts';
@@ -125,6 +126,76 @@ describe('GET /v1/jobs/:id?wait_ms over real HTTP', () => {
     const body = await res.json();
     expect(body).toMatchObject({ id, status: 'completed', result: { content: 'waited for' } });
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+  });
+});
+
+describe('completion messages', () => {
+  it('go out for jobs a request waits on and for every failure, never for completions nobody awaits', async () => {
+    const recorder = new Redis(api.redisUrl);
+    const announced: string[] = [];
+    recorder.on('message', (_channel: string, raw: string) => {
+      const message = decodeJobDone(raw);
+      if (message) announced.push(`${message.id} ${message.status}`);
+    });
+    await recorder.subscribe(jobDoneChannel(api.namespace));
+    try {
+      const quiet = await submit(api, 'nobody waits');
+      const failing = await submit(api, 'fail:bad_request');
+      await waitFor(async () => (await api.ctx.jobs.view(quiet))?.status === 'completed' || null, 'quiet completed', 5_000, 10);
+      await waitFor(async () => (await api.ctx.jobs.view(failing))?.status === 'failed' || null, 'failing failed', 5_000, 10);
+
+      const polled = await submit(api, 'sleep:300 long-polled');
+      expect((await api.app.inject({ url: `/v1/jobs/${polled}?wait_ms=5000` })).json().status).toBe('completed');
+
+      const facade = await api.app.inject({
+        method: 'POST',
+        url: '/v1/chat/completions',
+        headers: json,
+        payload: { model: 'mock/echo', messages: [{ role: 'user', content: 'through the facade' }] },
+      });
+      expect(facade.statusCode).toBe(200);
+      const facadeId = facade.headers['x-switchyard-job-id'] as string;
+
+      await waitFor(() => announced.includes(`${facadeId} completed`) || null, 'the facade job announced', 2_000, 10);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(announced).toContain(`${failing} failed`);
+      expect(announced).toContain(`${polled} completed`);
+      expect(announced.filter((a) => a.startsWith(quiet))).toEqual([]);
+    } finally {
+      recorder.disconnect();
+    }
+  });
+
+  it('a long-poll whose announcement crossed the completion answers at its first read back, not seconds later', async () => {
+    // A worker that completes jobs without ever publishing, as when the long-poll's announcement
+    // reaches the worker only after it finished the job.
+    const own = await startTestApi({ RATE_LIMIT_RPM: '0' });
+    const { queue } = own.ctx.jobs;
+    const result: JobResult = {
+      provider: 'mock',
+      model: 'echo',
+      content: 'done silently',
+      finish_reason: 'stop',
+      usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
+      latency_ms: 150,
+      attempts: [],
+    };
+    const silent = new Worker(queue.name, async () => new Promise((r) => setTimeout(() => r(result), 150)), {
+      connection: new Redis(own.redisUrl, { maxRetriesPerRequest: null }),
+      prefix: queue.opts.prefix,
+    });
+    try {
+      const id = await submit(own, 'silent');
+      const started = Date.now();
+      const res = await own.app.inject({ url: `/v1/jobs/${id}?wait_ms=10000` });
+      const tookMs = Date.now() - started;
+      expect(res.json()).toMatchObject({ id, status: 'completed', result: { content: 'done silently' } });
+      // The read back after ANNOUNCED_RECHECK_MS (250 ms), not RECHECK_MS (5 s).
+      expect(tookMs).toBeLessThan(2_000);
+    } finally {
+      await silent.close();
+      await own.close();
+    }
   });
 });
 

@@ -69,7 +69,7 @@ export class JobWorker {
       name: deps.workerId,
     });
     this.worker.on('completed', (job, result) => {
-      deps.events.done({ id: job.id as string, status: 'completed', result });
+      if (this.mayBeAwaited(job)) deps.events.done({ id: job.id as string, status: 'completed', result });
     });
     this.worker.on('failed', (job, err) => {
       if (!job || err instanceof DelayedError || err.name === 'DelayedError') return;
@@ -81,6 +81,22 @@ export class JobWorker {
     });
     this.worker.on('error', (err) => deps.logger.warn({ err: { message: err.message } }, 'worker connection error'));
     this.signals.onCancel((jobId) => this.active.get(jobId)?.abort(CLIENT_CANCEL));
+  }
+
+  /**
+   * Whether a request may be waiting for this completed job's message. Failures are always
+   * announced (they are rare, and a cancel waits for them); most completions have nobody waiting,
+   * and each message would reach every API process.
+   */
+  private mayBeAwaited(job: Job<QueuedJobData, JobResult>): boolean {
+    const jobId = job.id as string;
+    return (
+      job.data.notify === true ||
+      job.data.stream ||
+      this.signals.awaited(jobId) ||
+      this.signals.cancelled(jobId) ||
+      this.signals.mayHaveMissed(job.timestamp)
+    );
   }
 
   get activeCount(): number {

@@ -26,6 +26,12 @@ export interface QueuedJobData {
    * left of it, never a fresh budget (DESIGN.md section 4: the job ends at the budget).
    */
   budget_deadline_at?: number;
+  /**
+   * Set at submission when a request will wait for the job's final state (the OpenAI facade): its
+   * worker publishes the completion message (jobDoneChannel). Other completed jobs are announced
+   * only to requests that said they wait (awaitChannel, watchChannel).
+   */
+  notify?: boolean;
 }
 
 export type QueuedJobResult = JobResult;
@@ -53,9 +59,21 @@ export function watchChannel(namespace: string): string {
 }
 
 /**
- * Workers publish one message per job that reaches a final state; each API process holds one
- * subscription to it and wakes the requests waiting on that job (long-poll, SSE, the OpenAI
- * facade). The id comes first so a process can skip jobs nobody waits for without parsing JSON.
+ * The API publishes a job id here when a request starts waiting for the job's final state without
+ * having submitted it with `notify` (a long-poll, a cancel, a resubmission found by its key), so the
+ * worker that finishes it publishes the completion message.
+ */
+export function awaitChannel(namespace: string): string {
+  return `${namespace}:{events}:await`;
+}
+
+/**
+ * Workers publish a message here when a job reaches a final state and a request may be waiting on
+ * it: always for failed and cancelled jobs; for completed ones when the job was submitted with
+ * `notify` or streams, or a request announced itself (awaitChannel, watchChannel), or the worker
+ * was not subscribed when such an announcement could have been sent. Each API process holds one
+ * subscription and wakes the requests waiting on that job (long-poll, SSE, the OpenAI facade). The
+ * id comes first so a process can skip jobs nobody waits for without parsing JSON.
  */
 export function jobDoneChannel(namespace: string): string {
   return `${namespace}:{events}:done`;

@@ -20,7 +20,7 @@ import {
   jobEventsChannel,
   type RedisClient,
 } from '@switchyard/shared';
-import { CLIENT_CANCEL_MESSAGE, isJobId, type JobService } from './job-service.ts';
+import { ANNOUNCED_RECHECK_MS, CLIENT_CANCEL_MESSAGE, isJobId, type JobService } from './job-service.ts';
 
 export interface CancelOutcome {
   /** The job's view after the cancel: final, or still `active` while its worker winds down. */
@@ -73,7 +73,9 @@ export async function cancelJob(deps: CancelDeps, id: string, settleMs = 1500): 
   }
 
   const deadline = Date.now() + settleMs;
-  const waiter = jobs.waiter(id, deadline);
+  // The cancel message also asks the worker for the completion message, even for a job that
+  // completes before the abort reaches it.
+  const waiter = jobs.waiter(id, deadline, undefined, ANNOUNCED_RECHECK_MS);
   await redis.publish(cancelChannel(namespace), id);
   const done = await jobs.awaitFinal(id, waiter, deadline);
   const view = (await jobs.view(id)) ?? { id, status: done?.status ?? 'cancelled' };

@@ -5,6 +5,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
   type AbortSignalLike,
+  awaitChannel,
   type Config,
   cancelKey,
   JOB_ERROR_MARKER,
@@ -34,6 +35,8 @@ export interface SubmitOptions {
   clientId?: string;
   /** A job id chosen beforehand (jobId()), so a caller can start listening before the job exists. */
   id?: string;
+  /** The caller will wait for the job's final state: its worker publishes the completion message. */
+  notify?: boolean;
 }
 
 export interface Submitted {
@@ -76,14 +79,16 @@ export class JobService {
     return `idem-${digest.slice(0, 32)}`;
   }
 
-  buildData(request: JobRequest): QueuedJobData {
-    return {
+  buildData(request: JobRequest, notify = false): QueuedJobData {
+    const data: QueuedJobData = {
       request,
       model: request.model ?? this.config.DEFAULT_MODEL,
       budget_ms: request.budget_ms ?? this.config.JOB_BUDGET_MS,
       submitted_at: Date.now(),
       stream: request.stream === true,
     };
+    if (notify) data.notify = true;
+    return data;
   }
 
   jobOptions(id: string, request: JobRequest) {
@@ -103,7 +108,7 @@ export class JobService {
       const existing = await this.queue.getJob(id);
       if (existing) return { id, existing: true };
     }
-    const data = this.buildData(request);
+    const data = this.buildData(request, options.notify);
     const opts = this.jobOptions(id, request);
     await settleWrite(() => this.queue.add('llm', data, opts), { ids: [id], keys: [options.idempotencyKey], batch: false });
     return { id, existing: false };
@@ -160,7 +165,7 @@ export class JobService {
   /** The job's view once final, or as it stands when `waitMs` runs out. */
   async waitForFinal(id: string, waitMs: number, signal?: AbortSignalLike): Promise<JobView | null> {
     const deadlineAt = Date.now() + Math.min(waitMs, MAX_WAIT_MS);
-    const first = this.waiter(id, deadlineAt, signal);
+    const first = this.waiter(id, deadlineAt, signal, ANNOUNCED_RECHECK_MS);
     let now: JobView | null;
     try {
       now = await this.view(id);
@@ -172,6 +177,7 @@ export class JobService {
       first.cancel();
       return now;
     }
+    await this.announceAwait(id);
     // awaitFinal re-reads the job when no message comes: a worker killed between BullMQ's completion
     // and its publish would otherwise leave this request waiting out its whole deadline.
     const message = await this.awaitFinal(id, first, deadlineAt, signal);
@@ -190,9 +196,22 @@ export class JobService {
     return (await this.view(id)) ?? now;
   }
 
-  /** Registers a completion waiter for awaitFinal(): call it before adding the job. */
-  waiter(id: string, deadlineAt: number, signal?: AbortSignalLike) {
-    return this.hub.wait(id, Math.min(RECHECK_MS, Math.max(1, deadlineAt - Date.now())), signal);
+  /**
+   * Registers a completion waiter for awaitFinal(): call it before adding the job. A wait whose
+   * completion message depends on an announcement (announceAwait(), an SSE watch, a cancel) passes
+   * `firstCheckMs` = ANNOUNCED_RECHECK_MS: a job that finished before its worker heard the
+   * announcement is found by that first read back instead of RECHECK_MS later.
+   */
+  waiter(id: string, deadlineAt: number, signal?: AbortSignalLike, firstCheckMs = RECHECK_MS) {
+    return this.hub.wait(id, Math.min(firstCheckMs, Math.max(1, deadlineAt - Date.now())), signal);
+  }
+
+  /**
+   * Tells the workers a request waits for this job's final state, for a job not submitted with
+   * `notify`. Best effort: the waiter's read backs find the job's state anyway.
+   */
+  async announceAwait(id: string): Promise<void> {
+    await this.redis.publish(awaitChannel(this.config.SWITCHYARD_NAMESPACE), id).catch(() => 0);
   }
 
   /**
@@ -229,6 +248,11 @@ export class JobService {
 
 /** How long a waiter trusts pub/sub alone before reading the job back. */
 export const RECHECK_MS = 5_000;
+/**
+ * The first read back of a wait that announced itself: the announcement and the job's completion
+ * can cross (the worker finished it before the message arrived), leaving no completion message.
+ */
+export const ANNOUNCED_RECHECK_MS = 250;
 
 /** A final view as the completion message the worker would have published. */
 export function viewToDone(view: JobView): JobDoneMessage {

@@ -7,7 +7,7 @@ import { type Config, type JobRequest, LightAbortController } from '@switchyard/
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { cancelJob } from '../jobs/job-cancel.ts';
-import { isFinal, viewToDone } from '../jobs/job-service.ts';
+import { ANNOUNCED_RECHECK_MS, isFinal, viewToDone } from '../jobs/job-service.ts';
 import { jobErrorToOpenAi, OpenAiError } from '../openai/errors.ts';
 import { chatCompletionRequestSchema, translateRequest } from '../openai/request.ts';
 import { chatCompletion, chatCompletionSchema } from '../openai/response.ts';
@@ -66,16 +66,26 @@ export default async function chatCompletionRoutes(app: FastifyInstance) {
       reply.raw.once('close', () => {
         if (!reply.raw.writableFinished) closed.abort();
       });
-      const waiter = jobs.waiter(id, deadlineAt, closed.signal);
+      let waiter = jobs.waiter(id, deadlineAt, closed.signal);
       let done: Awaited<ReturnType<typeof jobs.awaitFinal>>;
       try {
         const submitted = await jobs.submit(translated.job, {
           id,
           clientId: request.clientId,
+          notify: true,
           ...(idempotencyKey ? { idempotencyKey } : {}),
         });
         const existing = submitted.existing ? await jobs.view(id) : null;
-        done = existing && isFinal(existing.status) ? viewToDone(existing) : await jobs.awaitFinal(id, waiter, deadlineAt, closed.signal);
+        if (existing && isFinal(existing.status)) done = viewToDone(existing);
+        else {
+          if (existing) {
+            // Found by its key: submitted earlier, maybe without notify, so this wait announces itself.
+            waiter.cancel();
+            waiter = jobs.waiter(id, deadlineAt, closed.signal, ANNOUNCED_RECHECK_MS);
+            await jobs.announceAwait(id);
+          }
+          done = await jobs.awaitFinal(id, waiter, deadlineAt, closed.signal);
+        }
       } finally {
         waiter.cancel();
       }

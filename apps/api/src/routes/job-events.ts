@@ -7,7 +7,7 @@
 import { type JobDoneMessage, type JobEvent, type JobView, LightAbortController } from '@switchyard/shared';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { isFinal } from '../jobs/job-service.ts';
+import { ANNOUNCED_RECHECK_MS, isFinal } from '../jobs/job-service.ts';
 import { ApiError } from '../plugins/errors.ts';
 import { errorSchema, jobParams } from './schemas.ts';
 
@@ -44,7 +44,8 @@ export default async function jobEventRoutes(app: FastifyInstance) {
       });
       const closed = new LightAbortController();
       const deadlineAt = Date.now() + EVENTS_MAX_MS;
-      const waiter = jobs.waiter(id, deadlineAt, closed.signal);
+      // The watch announced above also asks for the completion message (JobSignals.awaited).
+      const waiter = jobs.waiter(id, deadlineAt, closed.signal, ANNOUNCED_RECHECK_MS);
       try {
         const view = await jobs.view(id);
         if (!view) throw new ApiError(404, 'not_found_error', `No job with id "${id}". Jobs are kept for RESULT_TTL_S after they finish.`);
