@@ -10,6 +10,7 @@
 import { decodeJobDone, type JobDoneMessage, jobDoneChannel } from '@switchyard/shared';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { DEFAULT_CLOCK_SKEW_MS } from '../../apps/worker/src/job-signals.ts';
 import type { BenchContext, Shared } from './context.ts';
 import { RemoteMock } from './mock.ts';
 import { type ApiProc, baseEnv, type Proc, startApi, startInBatches, startWorker, stopAll } from './processes.ts';
@@ -30,7 +31,7 @@ export async function sharedMock(ctx: BenchContext): Promise<RemoteMock> {
   return mock;
 }
 
-/** Resolves per job id when the workers publish its final state (the channel every API process listens on). */
+/** Resolves per job id when the workers publish its final state (the channel every API process listens on): jobs added with `notify`. */
 export class DoneWatcher {
   private readonly waiters = new Map<string, (message: JobDoneMessage & { at: number }) => void>();
   private readonly early = new Map<string, JobDoneMessage & { at: number }>();
@@ -88,6 +89,7 @@ export class OursFleet implements Shared {
   readonly connection: Redis;
   readonly jobs: OurJobs;
   private stopped: Proc[] = [];
+  private readonly startedAt = new Map<Proc, number>();
 
   private constructor(
     ctx: BenchContext,
@@ -135,9 +137,22 @@ export class OursFleet implements Shared {
     if (missing > 0) {
       const base = this.workers.length + this.stopped.length;
       const started = await startInBatches(missing, (i) => startWorker(`ours-worker-${base + i + 1}`, this.env));
+      const now = Date.now();
+      for (const proc of started) this.startedAt.set(proc, now);
       this.workers.push(...started);
     }
     return this.workers;
+  }
+
+  /**
+   * Waits until every worker is past its signal warm-up (apps/worker job-signals.ts): for its first
+   * DEFAULT_CLOCK_SKEW_MS a worker cannot rule out a cancel or watch sent before it subscribed, so
+   * each job costs an EXISTS and two PUBLISHes more. Throughput benchmarks measure the steady state.
+   */
+  async steady(): Promise<void> {
+    const readyAt = Math.max(0, ...this.workers.map((p) => (this.startedAt.get(p) ?? 0) + DEFAULT_CLOCK_SKEW_MS + 250));
+    const wait = readyAt - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
 
   /** Removes every job of the queue (for a benchmark that left some behind, e.g. B2's intake). */

@@ -76,6 +76,7 @@ export async function measureThroughput(ctx: BenchContext, kind: RigKind, worker
   if (kind === 'ours') {
     const fleet = await OursFleet.get(ctx);
     const procs = await fleet.workersTo(workers);
+    await fleet.steady();
     const batch = Array.from({ length: jobs }, (_, i) => fleet.jobs.job(echoRequest(i), randomUUID()));
     return drainMeasure({
       queue: fleet.queue,
