@@ -18,11 +18,12 @@ import {
   type RedisClient,
   stateForClass,
 } from '@switchyard/shared';
+import type { ChainableCommander } from 'ioredis';
 import { type CircuitBreaker, countsForBreaker } from './circuit-breaker.ts';
 import type { RateLimitCooldown } from './cooldown.ts';
 import type { StateEvent, StateEventSubscription } from './events.ts';
 import { type StateLogger, ThrottledWarning } from './logger.ts';
-import type { MetricsRecorder } from './metrics.ts';
+import type { MetricsRecorder, RecordedCall } from './metrics.ts';
 import type { ProviderStateRecords } from './provider-state.ts';
 import type { ProviderView } from './provider-view.ts';
 
@@ -210,31 +211,44 @@ export class RedisFleetState implements FleetState {
       this.reportWarning.warn({ provider: o.provider, reason: 'too many reports in flight', pending: this.pending });
       return;
     }
-    const { breaker, cooldown, records, metrics } = this.parts;
+    const { breaker, cooldown, records } = this.parts;
     const now = this.options.clock();
     const view = this.view();
-    const pipeline = this.redis.pipeline();
+    const call = { provider: o.provider, outcome: o.outcome, latencyMs: o.latencyMs };
     if (o.outcome === 'success') {
       // While the counter is 0 fleet-wide as far as anyone has said, resetting it changes nothing.
-      if (o.probeLeaseId || !view?.canSkipSuccess(o.provider)) breaker.queueOutcome(pipeline, o.provider, now, o.outcome, o.probeLeaseId);
-      if (!view || view.claimActiveWrite(o.provider)) records.queueReport(pipeline, o.provider, now, { state: 'active' });
-    } else {
-      if (countsForBreaker(o.outcome)) view?.taint(o.provider);
-      breaker.queueOutcome(pipeline, o.provider, now, o.outcome, o.probeLeaseId);
-      const state: ProviderState | null = stateForClass(o.outcome);
-      if (state) {
-        records.queueReport(pipeline, o.provider, now, { state, errorClass: o.outcome, message: o.message ?? o.outcome });
-        view?.forgetActiveWrite(o.provider);
-      }
+      const writeBreaker = Boolean(o.probeLeaseId) || !view?.canSkipSuccess(o.provider);
+      const writeActive = !view || view.claimActiveWrite(o.provider);
+      // A clean provider's success mostly has nothing for Redis: then no pipeline is built (ioredis
+      // copies every command defined on the connection onto each one).
+      const pipeline = writeBreaker || writeActive ? this.redis.pipeline() : undefined;
+      if (pipeline && writeBreaker) breaker.queueOutcome(pipeline, o.provider, now, o.outcome, o.probeLeaseId);
+      if (pipeline && writeActive) records.queueReport(pipeline, o.provider, now, { state: 'active' });
+      return this.finishReport(pipeline, call, now);
+    }
+    const pipeline = this.redis.pipeline();
+    if (countsForBreaker(o.outcome)) view?.taint(o.provider);
+    breaker.queueOutcome(pipeline, o.provider, now, o.outcome, o.probeLeaseId);
+    const state: ProviderState | null = stateForClass(o.outcome);
+    if (state) {
+      records.queueReport(pipeline, o.provider, now, { state, errorClass: o.outcome, message: o.message ?? o.outcome });
+      view?.forgetActiveWrite(o.provider);
     }
     if (o.outcome === 'rate_limited') cooldown.queueStart(pipeline, o.provider, now, o.retryAfterMs);
-    const call = { provider: o.provider, outcome: o.outcome, latencyMs: o.latencyMs };
-    if (this.options.metricsFlushMs > 0) {
-      metrics.add(call, now);
-      this.scheduleFlush();
-    } else metrics.queue(pipeline, call, now);
+    return this.finishReport(pipeline, call, now);
+  }
 
-    if (pipeline.length === 0) return;
-    await this.settleWithin(pipeline.exec(), o.provider);
+  /** Adds the call to the metrics (buffered, or into the pipeline) and sends what the pipeline holds. */
+  private async finishReport(pipeline: ChainableCommander | undefined, call: RecordedCall, now: number): Promise<void> {
+    let writes = pipeline;
+    if (this.options.metricsFlushMs > 0) {
+      this.parts.metrics.add(call, now);
+      this.scheduleFlush();
+    } else {
+      writes ??= this.redis.pipeline();
+      this.parts.metrics.queue(writes, call, now);
+    }
+    if (!writes || writes.length === 0) return;
+    await this.settleWithin(writes.exec(), call.provider);
   }
 }
