@@ -16,10 +16,9 @@ export class EventEmitter<T> {
 
   constructor(private readonly onListenerError?: (err: unknown) => void) {}
 
-  readonly event: Event<T> = (listener) => {
-    this.listeners.add(listener);
-    return { dispose: () => this.listeners.delete(listener) };
-  };
+  // Made by a module function, not a class-field arrow: tsx's keepNames would wrap the arrow in a
+  // defineProperty call for every emitter, and a Budget makes one per job.
+  readonly event: Event<T> = subscriberOf(this.listeners);
 
   get size(): number {
     return this.listeners.size;
@@ -34,5 +33,23 @@ export class EventEmitter<T> {
         this.onListenerError?.(err);
       }
     }
+  }
+}
+
+function subscriberOf<T>(listeners: Set<(value: T) => void>): Event<T> {
+  return (listener) => {
+    listeners.add(listener);
+    return new Subscription(listeners, listener);
+  };
+}
+
+class Subscription<T> implements Disposable {
+  constructor(
+    private readonly listeners: Set<(value: T) => void>,
+    private readonly listener: (value: T) => void,
+  ) {}
+
+  dispose(): void {
+    this.listeners.delete(this.listener);
   }
 }

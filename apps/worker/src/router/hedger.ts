@@ -22,7 +22,7 @@ import { retryDelayMs } from './backoff.ts';
 import type { Budget, BudgetAbort } from './budget.ts';
 import type { EventEmitter } from './events.ts';
 import type { HedgeTokenBucket } from './hedge-tokens.ts';
-import { type AbortCause, CallAborted, type CallResult, type CallServices, ProviderCall } from './provider-call.ts';
+import { type AbortCause, CallAborted, type CallHost, type CallResult, type CallServices, ProviderCall } from './provider-call.ts';
 import { RouterError } from './router-error.ts';
 import type {
   CallEndEvent,
@@ -66,8 +66,9 @@ interface Ticket {
 }
 
 const THROTTLED_RECHECK_MS = 50;
+const noop = () => {};
 
-export class Hedger {
+export class Hedger implements CallHost {
   private readonly tickets: Ticket[];
   private readonly calls = new Set<ProviderCall>();
   private readonly attempts: Attempt[] = [];
@@ -79,8 +80,9 @@ export class Hedger {
   private committed: ProviderCall | undefined;
   private tokensEmitted = false;
   private settled = false;
-  private resolve: (result: JobResult) => void = () => {};
-  private reject: (err: RouterError) => void = () => {};
+  // Set by run(); a shared no-op until then (a closure per Hedger would be wrapped by tsx's keepNames).
+  private resolve: (result: JobResult) => void = noop;
+  private reject: (err: RouterError) => void = noop;
 
   constructor(
     private readonly job: RouteJob,
@@ -135,11 +137,8 @@ export class Hedger {
         adapter: this.deps.adapters.get(candidate.provider),
         jobStartedAt: this.budget.startedAt,
         onJobEnd: this.budget.onEnd,
-        remainingMs: () => this.budget.remainingMs(),
         logger: this.deps.logger,
-        ...(this.job.onToken ? { onToken: (c: ProviderCall, delta: string) => this.onToken(c, delta) } : {}),
-        onStarted: (c) => this.onStarted(c, kind),
-        onAttempt: (c, attempt) => this.onAttempt(c, kind, attempt),
+        host: this,
       },
       this.deps.services,
     );
@@ -282,7 +281,16 @@ export class Hedger {
 
   // ---- call callbacks ------------------------------------------------------------------------
 
-  private onStarted(call: ProviderCall, kind: CallKind): void {
+  remainingMs(): number {
+    return this.budget.remainingMs();
+  }
+
+  get streams(): boolean {
+    return this.job.onToken !== undefined;
+  }
+
+  callStarted(call: ProviderCall): void {
+    const { kind } = call;
     if (kind === 'primary') this.deps.bucket.earn();
     const { candidate } = call;
     this.deps.emitters.callStart.emit({
@@ -294,12 +302,12 @@ export class Hedger {
     });
   }
 
-  private onAttempt(_call: ProviderCall, kind: CallKind, attempt: Attempt): void {
+  callAttempt(call: ProviderCall, attempt: Attempt): void {
     this.attempts.push(attempt);
-    this.deps.emitters.callEnd.emit({ jobId: this.job.id, kind, attempt });
+    this.deps.emitters.callEnd.emit({ jobId: this.job.id, kind: call.kind, attempt });
   }
 
-  private onToken(call: ProviderCall, delta: string): void {
+  callToken(call: ProviderCall, delta: string): void {
     if (this.settled) return;
     if (!this.committed) this.commit(call);
     if (this.committed !== call) return;

@@ -69,14 +69,25 @@ export interface CallContext {
   jobStartedAt: number;
   /** The job's end (budget or cancel): the call is aborted with it. */
   onJobEnd: Event<BudgetAbort>;
-  remainingMs: () => number;
   logger: Logger;
-  /** Set when the job streams: receives this call's text deltas. */
-  onToken?: (call: ProviderCall, delta: string) => void;
+  /** The job's side of the call (its Hedger). */
+  host: CallHost;
+}
+
+/**
+ * What a call tells its job, as methods of one object rather than closures per call: the worker
+ * runs under tsx, whose esbuild keeps function names by wrapping every named closure in a
+ * defineProperty call, per call made.
+ */
+export interface CallHost {
+  remainingMs(): number;
+  /** The job streams: only then are the call's text deltas passed to callToken. */
+  readonly streams: boolean;
+  callToken(call: ProviderCall, delta: string): void;
   /** The request went to the provider (after slot and admission). */
-  onStarted: (call: ProviderCall) => void;
+  callStarted(call: ProviderCall): void;
   /** The call's one Attempt, recorded when its outcome is known (or when we aborted it). */
-  onAttempt: (call: ProviderCall, attempt: Attempt) => void;
+  callAttempt(call: ProviderCall, attempt: Attempt): void;
 }
 
 const MAX_MESSAGE = 300;
@@ -98,6 +109,10 @@ export class ProviderCall {
     private readonly services: CallServices,
   ) {
     this.jobLink = ctx.onJobEnd((reason) => this.abort(new CallAborted(reason.kind === 'cancelled' ? 'cancelled' : 'budget')));
+  }
+
+  get kind(): CallKind {
+    return this.ctx.kind;
   }
 
   get candidate(): Candidate {
@@ -180,15 +195,15 @@ export class ProviderCall {
   private call(adapter: ProviderAdapter, release: Release): Promise<CallResult> {
     const { candidate, request } = this.ctx;
     const { attemptTimeoutMs, abortGraceMs } = this.services;
-    const remaining = this.ctx.remainingMs();
+    const remaining = this.ctx.host.remainingMs();
     // The provider's own deadline only when it falls inside the budget; otherwise the budget ends the
     // call first, as `aborted`, and a provider is never blamed (`timeout`) for our short budget.
     const timeoutMs = attemptTimeoutMs < remaining ? attemptTimeoutMs : Math.ceil(remaining) + abortGraceMs;
-    const onToken = this.ctx.onToken;
+    const { host } = this.ctx;
     this.release = release;
     this.phase = 'calling';
     this.startedAt = this.services.clock.now();
-    this.ctx.onStarted(this);
+    host.callStarted(this);
     this.ctx.logger.debug({ provider: candidate.provider, model: candidate.model, kind: this.ctx.kind }, 'router.call.start');
 
     let pending: Promise<ChatResult>;
@@ -198,10 +213,10 @@ export class ProviderCall {
         {
           signal: this.signal,
           timeoutMs,
-          ...(onToken
+          ...(host.streams
             ? {
                 onToken: (delta: string) => {
-                  if (this.phase === 'calling') onToken(this, delta);
+                  if (this.phase === 'calling') host.callToken(this, delta);
                 },
               }
             : {}),
@@ -224,7 +239,7 @@ export class ProviderCall {
           this.releaseSlot();
           if (this.phase !== 'calling') return;
           const failure = classify(err);
-          if (failure.errorClass === 'timeout' && this.ctx.remainingMs() <= 0) {
+          if (failure.errorClass === 'timeout' && this.ctx.host.remainingMs() <= 0) {
             // After an event-loop stall Node runs expired timers grouped by duration, so this call's
             // own deadline can fire before the job budget's. The budget ended it: ours, never the
             // provider's fault, and it must not count toward the breaker.
@@ -277,7 +292,7 @@ export class ProviderCall {
       },
       'router.call.end',
     );
-    this.ctx.onAttempt(this, attempt);
+    this.ctx.host.callAttempt(this, attempt);
   }
 
   /** Ends a call that never reached the provider: nothing to record or report. */
