@@ -30,8 +30,8 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
     }
     await bothTo(ctx, n);
     const entry = { n, ours: [] as DrainResult[], plain: [] as DrainResult[] };
-    await measureThroughput(ctx, 'ours', n, Math.min(200, Math.ceil(jobs / 4)));
-    await measureThroughput(ctx, 'plain', n, Math.min(200, Math.ceil(jobs / 4)));
+    await measureThroughput(ctx, 'ours', n, Math.min(2_000, jobs));
+    await measureThroughput(ctx, 'plain', n, Math.min(2_000, jobs));
     for (let round = 0; round < rounds; round++) {
       entry.ours.push(await measureThroughput(ctx, 'ours', n, jobs));
       entry.plain.push(await measureThroughput(ctx, 'plain', n, jobs));
