@@ -6,7 +6,7 @@
  * session cookie that the dashboard obtains with its key: a digest of the key, HttpOnly, never the key.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import fp from 'fastify-plugin';
 import { errorBody } from './errors.ts';
 
@@ -60,14 +60,22 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions) {
   }
 
   // 401s are sent from here rather than thrown, so routes with an error handler of their own
-  // (bull-board) still answer in our envelope.
-  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+  // (bull-board) still answer in our envelope. A callback hook, not an async one: it runs on every
+  // request and never waits, so a promise per request would buy nothing.
+  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    const refusal = authenticate(request);
+    if (refusal) unauthorized(reply, refusal);
+    else done();
+  });
+
+  /** Sets request.clientId, or returns why the request is refused. */
+  function authenticate(request: FastifyRequest): string | undefined {
     const presented = bearer(request.headers.authorization);
     if (keys.length === 0) {
       request.clientId = presented ? `key:${digest(presented).toString('hex').slice(0, 16)}` : `ip:${request.ip}`;
-      return;
+      return undefined;
     }
-    if (!isProtected(request.url, prefixes)) return;
+    if (!isProtected(request.url, prefixes)) return undefined;
     if (!presented && request.url.startsWith(SESSION_PATH)) {
       const cookie = sessionCookie(request.headers.cookie);
       if (cookie) {
@@ -76,19 +84,18 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions) {
         for (const session of sessions) match = timingSafeEqual(given, session) || match;
         if (match) {
           request.clientId = `session:${given.toString('hex').slice(0, 16)}`;
-          return;
+          return undefined;
         }
       }
     }
-    if (!presented) {
-      return unauthorized(reply, 'Missing API key. Fix: send the header "Authorization: Bearer <key>" with a key from API_KEYS.');
-    }
+    if (!presented) return 'Missing API key. Fix: send the header "Authorization: Bearer <key>" with a key from API_KEYS.';
     const given = digest(presented);
     let match = false;
     for (const key of keys) match = timingSafeEqual(given, key) || match;
-    if (!match) return unauthorized(reply, 'Invalid API key. Fix: use one of the keys configured in API_KEYS.');
+    if (!match) return 'Invalid API key. Fix: use one of the keys configured in API_KEYS.';
     request.clientId = `key:${given.toString('hex').slice(0, 16)}`;
-  });
+    return undefined;
+  }
 }
 
 function unauthorized(reply: FastifyReply, message: string) {
