@@ -24,7 +24,8 @@ async function connect(name: string, coalesceWrites: boolean): Promise<Redis> {
 
 /** Counts the socket's write calls into the kernel from now on: `_write` (one chunk) and `_writev` (several). */
 function countWrites(client: Redis): { single: number; vectored: number } {
-  const socket = (client as unknown as { stream: Socket & { _write: Function; _writev: Function } }).stream;
+  type WriteFn = (this: Socket, ...args: unknown[]) => unknown;
+  const socket = (client as unknown as { stream: Socket & { _write: WriteFn; _writev: WriteFn } }).stream;
   const counts = { single: 0, vectored: 0 };
   const write = socket._write;
   const writev = socket._writev;
@@ -61,8 +62,13 @@ describe('redis write coalescing', () => {
     const client = await connect('coalesce-reconnect', true);
     const before = (client as unknown as { stream: Socket }).stream;
     const killer = await connect('coalesce-killer', false);
-    await killer.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes', 'ID', String(await client.client('ID')));
-    await waitFor(() => ((client as unknown as { stream: Socket }).stream !== before && client.status === 'ready') || null, 'reconnected', 5_000, 10);
+    await killer.call('CLIENT', 'KILL', 'ID', String(await client.client('ID')));
+    await waitFor(
+      () => ((client as unknown as { stream: Socket }).stream !== before && client.status === 'ready') || null,
+      'reconnected',
+      5_000,
+      10,
+    );
     const counts = countWrites(client);
     await burst(client, 'again');
     expect(counts).toEqual({ single: 0, vectored: 1 });
