@@ -3,40 +3,21 @@
  * serialized line scrubbed of anything secret-shaped as a last line of defence.
  */
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { redactLogFields } from './log-redaction.ts';
 import { redactSecrets } from './secrets.ts';
 
 export type { Logger } from 'pino';
 
-export const REDACT_PATHS = [
-  'apiKey',
-  'api_key',
-  'key',
-  'authorization',
-  'password',
-  'secret',
-  'token',
-  '*.apiKey',
-  '*.api_key',
-  '*.authorization',
-  '*.password',
-  '*.secret',
-  '*.token',
-  'headers.authorization',
-  'headers["x-api-key"]',
-  'headers["x-goog-api-key"]',
-  'req.headers.authorization',
-  'req.headers["x-api-key"]',
-  'req.headers["x-goog-api-key"]',
-  'req.headers.cookie',
-];
+export { REDACT_PATHS } from './log-redaction.ts';
 
 export function createLogger(options: { name: string; level?: string } & Partial<LoggerOptions>, destination?: DestinationStream): Logger {
   const { name, level, ...rest } = options;
-  return pino(
+  const logger = pino(
     {
       name,
       level: level ?? process.env.LOG_LEVEL ?? 'info',
-      redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
+      // Path redaction of each line's fields (log-redaction.ts), in place of pino's `redact`.
+      formatters: { log: redactLogFields },
       hooks: { streamWrite: (line) => redactSecrets(line) },
       base: { pid: process.pid, service: name },
       timestamp: pino.stdTimeFunctions.isoTime,
@@ -44,4 +25,11 @@ export function createLogger(options: { name: string; level?: string } & Partial
     },
     destination,
   );
+  // pino serializes a child's bindings once, when the child is made, past formatters.log: they are
+  // redacted here. Children inherit this method from their parent, so it covers every descendant.
+  const child = logger.child;
+  logger.child = function redactedChild(this: Logger, bindings, childOptions) {
+    return child.call(this, redactLogFields(bindings), childOptions);
+  } as Logger['child'];
+  return logger;
 }
