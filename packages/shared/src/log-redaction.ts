@@ -126,11 +126,21 @@ export function redactByTree<T>(value: T, node: PathNode, censor: unknown = REDA
       next = redactByTree(field, child, censor);
     }
     if (next !== field) {
-      copy ??= { ...source };
+      copy ??= shallowCopy(source);
       copy[key] = next;
     }
   }
   return (copy ?? value) as T;
+}
+
+/**
+ * A plain object is spread; anything else (an Error above all) keeps its prototype and its
+ * non-enumerable own properties, so pino's error serializer still finds its message and stack.
+ */
+function shallowCopy(source: Record<string, unknown>): Record<string, unknown> {
+  const proto = Object.getPrototypeOf(source);
+  if (proto === Object.prototype || proto === null) return { ...source };
+  return Object.create(proto, Object.getOwnPropertyDescriptors(source)) as Record<string, unknown>;
 }
 
 const LOG_TREE = buildRedactTree(REDACT_PATHS);

@@ -90,6 +90,28 @@ describe('log redaction', () => {
     );
   });
 
+  it('an error with a secret-named field keeps its message and stack, as with pino’s redact', () => {
+    const make = () => Object.assign(new Error('upstream said no'), { token: 'error-secret', code: 'E_NO' });
+    const theirs = lines(
+      (dest) => pino({ base: null, redact: { paths: REDACT_PATHS, censor: '[REDACTED]' } }, dest),
+      (logger) => logger.warn({ err: make() }, 'failed'),
+    );
+    const ours = lines(
+      (dest) => pino({ base: null, formatters: { log: redactLogFields } }, dest),
+      (logger) => logger.warn({ err: make() }, 'failed'),
+    );
+    // The stacks differ only in the line each side made its error on.
+    const withoutStack = (out: Array<Record<string, unknown>>) =>
+      out.map(({ err, ...rest }) => {
+        const { stack, ...fields } = err as Record<string, unknown>;
+        expect(stack).toMatch(/^Error: upstream said no\n\s+at /);
+        return { ...rest, err: fields };
+      });
+    expect(withoutStack(ours)).toEqual(withoutStack(theirs));
+    expect(ours[0]).toMatchObject({ err: { type: 'Error', message: 'upstream said no', token: '[REDACTED]', code: 'E_NO' } });
+    expect(JSON.stringify(ours)).not.toContain('error-secret');
+  });
+
   it('redacts child bindings, for children of children too', () => {
     const out: string[] = [];
     const dest = new Writable({
