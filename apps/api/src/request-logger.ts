@@ -10,7 +10,6 @@ import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify';
 type ChildLoggerFactory = NonNullable<FastifyServerOptions['childLoggerFactory']>;
 type Bindings = Parameters<ChildLoggerFactory>[1];
 type ChildOptions = Parameters<ChildLoggerFactory>[2];
-type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 type LogArgs = Parameters<FastifyBaseLogger['info']>;
 
 /** pino's numbers for its levels: a line is written when its level is at least the logger's. */
@@ -24,6 +23,14 @@ const LEVEL_VALUES: Record<string, number> = {
   silent: Number.POSITIVE_INFINITY,
 };
 
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+type Level = (typeof LEVELS)[number];
+
+/** One method per level (added to the prototype below), each writing at its level. */
+// biome-ignore lint/correctness/noUnusedVariables: merged with the class below, which it types.
+interface LazyChildLogger extends Record<Level, (...args: LogArgs) => void> {}
+
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the level methods are defined on the prototype below.
 class LazyChildLogger {
   private real: FastifyBaseLogger | undefined;
 
@@ -41,31 +48,13 @@ class LazyChildLogger {
     this.materialize().level = level;
   }
 
-  fatal(...args: LogArgs): void {
-    this.write('fatal', args);
-  }
-  error(...args: LogArgs): void {
-    this.write('error', args);
-  }
-  warn(...args: LogArgs): void {
-    this.write('warn', args);
-  }
-  info(...args: LogArgs): void {
-    this.write('info', args);
-  }
-  debug(...args: LogArgs): void {
-    this.write('debug', args);
-  }
-  trace(...args: LogArgs): void {
-    this.write('trace', args);
-  }
   silent(): void {}
 
   child(bindings: Bindings, options?: ChildOptions): FastifyBaseLogger {
     return this.materialize().child(bindings, options);
   }
 
-  private write(level: Level, args: LogArgs): void {
+  write(level: Level, args: LogArgs): void {
     if ((LEVEL_VALUES[level] ?? 0) < (LEVEL_VALUES[this.level] ?? 0)) return;
     (this.materialize()[level] as (...a: LogArgs) => void)(...args);
   }
@@ -74,6 +63,12 @@ class LazyChildLogger {
     this.real ??= this.parent.child(this.bindings, this.options);
     return this.real;
   }
+}
+
+for (const level of LEVELS) {
+  LazyChildLogger.prototype[level] = function (this: LazyChildLogger, ...args: LogArgs) {
+    this.write(level, args);
+  };
 }
 
 export const lazyChildLoggerFactory: ChildLoggerFactory = (logger, bindings, options) =>

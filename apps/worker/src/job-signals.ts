@@ -5,10 +5,11 @@
  * final state, so its completion message is worth publishing).
  *
  * They used to cost Redis commands on every job (an EXISTS of the cancel mark, two PUBLISHes of
- * state events and one of the completion message, nobody listening to most of them). Now the worker remembers recent signals in memory and asks Redis only
- * about jobs a signal could have been sent for while this process was not subscribed: a signal for
- * a job is always published after the job was created, so for a job created after our subscription
- * was live (less a margin for clock skew between hosts) nothing can have been missed.
+ * state events and one of the completion message, nobody listening to most of them). Now the
+ * worker remembers recent signals in memory and asks Redis only about jobs a signal could have been
+ * sent for while this process was not subscribed: a signal for a job is always published after the
+ * job was created, so for a job created after our subscription was live (less a margin for clock
+ * skew between hosts) nothing can have been missed.
  */
 import { awaitChannel, cancelChannel, type RedisClient, watchChannel } from '@switchyard/shared';
 

@@ -99,7 +99,7 @@ function mergeInto(target: PathNode, source: PathNode): void {
   }
 }
 
-export function buildRedactTree(paths: readonly string[]): PathNode {
+function buildRedactTree(paths: readonly string[]): PathNode {
   const root = emptyNode();
   for (const path of paths) insert(root, parseRedactPath(path));
   mergeWildcards(root);
@@ -110,7 +110,7 @@ export function buildRedactTree(paths: readonly string[]): PathNode {
  * `value` with every field the tree names censored; `value` itself when nothing is (no copy), and
  * never modified: a redacted object is a shallow copy along the censored paths only.
  */
-export function redactByTree<T>(value: T, node: PathNode, censor: unknown = REDACTED): T {
+function redactByTree<T>(value: T, node: PathNode): T {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
   const source = value as Record<string, unknown>;
   let copy: Record<string, unknown> | undefined;
@@ -121,9 +121,9 @@ export function redactByTree<T>(value: T, node: PathNode, censor: unknown = REDA
     const field = source[key];
     let next: unknown = field;
     if (child.censor) {
-      if (field !== undefined) next = censor;
+      if (field !== undefined) next = REDACTED;
     } else if (field !== null && typeof field === 'object') {
-      next = redactByTree(field, child, censor);
+      next = redactByTree(field, child);
     }
     if (next !== field) {
       copy ??= shallowCopy(source);

@@ -221,9 +221,10 @@ export class RedisFleetState implements FleetState {
       const writeActive = !view || view.claimActiveWrite(o.provider);
       // A clean provider's success mostly has nothing for Redis: then no pipeline is built (ioredis
       // copies every command defined on the connection onto each one).
-      const pipeline = writeBreaker || writeActive ? this.redis.pipeline() : undefined;
-      if (pipeline && writeBreaker) breaker.queueOutcome(pipeline, o.provider, now, o.outcome, o.probeLeaseId);
-      if (pipeline && writeActive) records.queueReport(pipeline, o.provider, now, { state: 'active' });
+      if (!writeBreaker && !writeActive) return this.finishReport(undefined, call, now);
+      const pipeline = this.redis.pipeline();
+      if (writeBreaker) breaker.queueOutcome(pipeline, o.provider, now, o.outcome, o.probeLeaseId);
+      if (writeActive) records.queueReport(pipeline, o.provider, now, { state: 'active' });
       return this.finishReport(pipeline, call, now);
     }
     const pipeline = this.redis.pipeline();

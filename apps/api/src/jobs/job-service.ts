@@ -215,6 +215,18 @@ export class JobService {
   }
 
   /**
+   * Replaces `previous` (a waiter registered for a job this request meant to submit with `notify`)
+   * when the job turned out to exist already, maybe submitted without it: a waiter with the short
+   * first read back, then the announcement.
+   */
+  async announcedWaiter(previous: { cancel: () => void }, id: string, deadlineAt: number, signal?: AbortSignalLike) {
+    previous.cancel();
+    const waiter = this.waiter(id, deadlineAt, signal, ANNOUNCED_RECHECK_MS);
+    await this.announceAwait(id);
+    return waiter;
+  }
+
+  /**
    * Waits for the job's final state with `first` (from waiter()) already registered (before the job was added, so
    * no read is needed up front). Pub/sub can drop a message while a connection is re-established,
    * so every RECHECK_MS without news the job is read back once. Null when `deadlineAt` passes or

@@ -10,7 +10,7 @@
 import { type JobDoneMessage, type JobEvent, type JobRequest, LightAbortController } from '@switchyard/shared';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { cancelJob } from '../jobs/job-cancel.ts';
-import { ANNOUNCED_RECHECK_MS, isFinal, viewToDone } from '../jobs/job-service.ts';
+import { isFinal, viewToDone } from '../jobs/job-service.ts';
 import { OutcomeUnknownError } from '../jobs/write-outcome.ts';
 import { errorEventBody, jobErrorToOpenAi, OpenAiError } from './errors.ts';
 import { type ChunkBase, chunk, completionId, finishReason, servedModel, usageChunk } from './response.ts';
@@ -78,12 +78,8 @@ export async function streamCompletion(app: FastifyInstance, reply: FastifyReply
     if (submitted.existing) {
       const view = await jobs.view(id);
       if (view && isFinal(view.status)) final = viewToDone(view);
-      else if (view) {
-        // Found by its key: submitted earlier, maybe without streaming, so this wait announces itself.
-        waiter.cancel();
-        waiter = jobs.waiter(id, input.deadlineAt, closed.signal, ANNOUNCED_RECHECK_MS);
-        await jobs.announceAwait(id);
-      }
+      // Found by its key: submitted earlier, maybe without streaming, so this wait announces itself.
+      else if (view) waiter = await jobs.announcedWaiter(waiter, id, input.deadlineAt, closed.signal);
     }
     if (final === undefined) {
       void jobs.awaitFinal(id, waiter, input.deadlineAt, closed.signal).then(

@@ -7,7 +7,7 @@ import { type Config, type JobRequest, LightAbortController } from '@switchyard/
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { cancelJob } from '../jobs/job-cancel.ts';
-import { ANNOUNCED_RECHECK_MS, isFinal, viewToDone } from '../jobs/job-service.ts';
+import { isFinal, viewToDone } from '../jobs/job-service.ts';
 import { jobErrorToOpenAi, OpenAiError } from '../openai/errors.ts';
 import { chatCompletionRequestSchema, translateRequest } from '../openai/request.ts';
 import { chatCompletion, chatCompletionSchema } from '../openai/response.ts';
@@ -78,12 +78,8 @@ export default async function chatCompletionRoutes(app: FastifyInstance) {
         const existing = submitted.existing ? await jobs.view(id) : null;
         if (existing && isFinal(existing.status)) done = viewToDone(existing);
         else {
-          if (existing) {
-            // Found by its key: submitted earlier, maybe without notify, so this wait announces itself.
-            waiter.cancel();
-            waiter = jobs.waiter(id, deadlineAt, closed.signal, ANNOUNCED_RECHECK_MS);
-            await jobs.announceAwait(id);
-          }
+          // Found by its key: submitted earlier, maybe without notify, so this wait announces itself.
+          if (existing) waiter = await jobs.announcedWaiter(waiter, id, deadlineAt, closed.signal);
           done = await jobs.awaitFinal(id, waiter, deadlineAt, closed.signal);
         }
       } finally {
