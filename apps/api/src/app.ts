@@ -1,12 +1,12 @@
 /**
  * Owns the Fastify application: plugins and routes composed in one place, with the zod type
- * provider so every route's schema drives validation, serialization and the OpenAPI document.
+ * provider so every route's schema drives validation, serialization (both compiled:
+ * schema-compilers.ts) and the OpenAPI document.
  * Order matters: errors, then auth (sets request.clientId), then rate limits (keyed by it), then
  * docs (collects the routes registered after it), then the routes, then the dashboard (its page,
  * data routes and bull-board; it reads app.ctx.state).
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
-import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { ApiContext } from './context.ts';
 import dashboardPlugin from './dashboard/index.ts';
 import authPlugin from './plugins/auth.ts';
@@ -23,6 +23,7 @@ import jobEventRoutes from './routes/job-events.ts';
 import jobRoutes from './routes/jobs.ts';
 import modelRoutes from './routes/models.ts';
 import prometheusRoutes from './routes/prometheus.ts';
+import { compiledSerializerCompiler, compiledValidatorCompiler } from './schema-compilers.ts';
 import { SseRegistry } from './sse.ts';
 
 /** The HTTP server's deadlines; tests shorten them, production keeps the defaults. */
@@ -70,8 +71,8 @@ export async function buildApp(ctx: ApiContext, options: BuildAppOptions = {}): 
         .send(errorBody(status === 500 ? 'server_error' : 'invalid_request_error', message));
     },
   });
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  app.setValidatorCompiler(compiledValidatorCompiler);
+  app.setSerializerCompiler(compiledSerializerCompiler);
   app.decorate('ctx', ctx);
   const sse = new SseRegistry();
   app.decorate('sse', sse);

@@ -20,7 +20,7 @@ const batchItemSchema = jobRequestSchema.extend({
     .optional(),
 });
 
-const batchSchema = z
+export const batchSchema = z
   .object({
     jobs: z.array(batchItemSchema).min(1, 'jobs needs at least one job').max(MAX_BATCH, `at most ${MAX_BATCH} jobs per batch`),
   })
