@@ -7,7 +7,7 @@
  */
 import { JOB_STATUSES, jobRequestSchema, jobViewSchema } from '@switchyard/shared';
 import fc from 'fast-check';
-import type { FastifySchema } from 'fastify';
+import Fastify, { type FastifySchema } from 'fastify';
 import { serializerCompiler as runtimeSerializerCompiler, validatorCompiler as runtimeValidatorCompiler } from 'fastify-type-provider-zod';
 import { describe, expect, it } from 'vitest';
 import { type ZodType, z } from 'zod';
@@ -190,5 +190,25 @@ describe('compiled response serialization', () => {
       expect(isPlainDataShape(schema)).toBe(false);
     }
     for (const [, schema] of cases) expect(isPlainDataShape(schema)).toBe(true);
+  });
+});
+
+describe('compiled header validation', () => {
+  it('checks the headers and leaves request.headers as the raw object (no copy on every read)', async () => {
+    const app = Fastify();
+    app.setValidatorCompiler(compiledValidatorCompiler);
+    app.get('/h', { schema: { headers: idempotencyHeaders } }, async (request) => ({
+      raw: request.headers === request.raw.headers,
+      key: request.headers['idempotency-key'] ?? null,
+    }));
+    try {
+      const ok = await app.inject({ method: 'GET', url: '/h', headers: { 'idempotency-key': 'k-1' } });
+      expect(ok.json()).toEqual({ raw: true, key: 'k-1' });
+      const bad = await app.inject({ method: 'GET', url: '/h', headers: { 'idempotency-key': 'has space' } });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json().message).toContain('Idempotency-Key must be 1-255 printable ASCII characters');
+    } finally {
+      await app.close();
+    }
   });
 });
