@@ -151,7 +151,9 @@ export class JobWorker {
       return result;
     } catch (err) {
       if (controller.signal.aborted && controller.signal.reason === SHUTDOWN && token) {
-        // Our own shutdown is not the job's fault: hand it back to the queue without using an attempt.
+        // Our own shutdown is not the job's fault: hand it back to the queue without using an
+        // attempt, but not with a fresh budget: the worker that takes it next continues this one.
+        await recordDeadline(job, deadlineAt, log);
         await job.moveToDelayed(Date.now(), token);
         log.info('job handed back to the queue on shutdown');
         throw new DelayedError();
@@ -163,13 +165,7 @@ export class JobWorker {
       );
       const outOfBudget = Date.now() >= deadlineAt;
       const final = failure.permanent || outOfBudget || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      if (!final && job.data.budget_deadline_at === undefined) {
-        // The next attempt, on whichever worker, must find the deadline: written only when a retry
-        // follows (the rare path), so a job that succeeds costs no extra command.
-        await job.updateData({ ...job.data, budget_deadline_at: deadlineAt }).catch((err: Error) => {
-          log.warn({ err: { message: err.message } }, 'could not record the budget deadline; the retry gets a fresh budget');
-        });
-      }
+      if (!final) await recordDeadline(job, deadlineAt, log);
       if (final) {
         const status = failure.jobError.message === CLIENT_CANCEL ? 'cancelled' : 'failed';
         if (publishEvents || this.signals.watched(jobId)) this.deps.events.event(jobId, { type: 'state', status, at: Date.now() });
@@ -193,6 +189,18 @@ export class JobWorker {
       clearTimeout(timer);
     }
   }
+}
+
+/**
+ * Stores the job's budget deadline with it, so that the next attempt, on whichever worker, finds it.
+ * Written only when another attempt follows (a retry, a shutdown hand-back: the rare paths), so a
+ * job that succeeds costs no extra command.
+ */
+async function recordDeadline(job: Job<QueuedJobData, JobResult>, deadlineAt: number, log: Logger): Promise<void> {
+  if (job.data.budget_deadline_at !== undefined) return;
+  await job.updateData({ ...job.data, budget_deadline_at: deadlineAt }).catch((err: Error) => {
+    log.warn({ err: { message: err.message } }, 'could not record the budget deadline; the next attempt gets a fresh budget');
+  });
 }
 
 function toFailure(err: unknown, signal: AbortSignalLike): JobFailure {

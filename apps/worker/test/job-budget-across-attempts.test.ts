@@ -1,9 +1,10 @@
 /**
- * One budget per job across queue-level retries (DESIGN.md section 4: the job ends at the budget,
- * never after it), on a real Redis with BullMQ and the real JobWorker + RouterRunner. The router is
- * a stand-in that behaves like the real one at its edges: it uses the budget it is given and fails
- * transiently (a retryable class) after 400 ms, or ends the job as `aborted` when the budget runs
- * out first.
+ * One budget per job across queue-level retries and shutdown hand-backs (DESIGN.md section 4: the
+ * job ends at the budget, never after it), on a real Redis with BullMQ and the real JobWorker +
+ * RouterRunner. The routers are stand-ins that behave like the real one at its edges: one uses the
+ * budget it is given and fails transiently (a retryable class) after 400 ms, or ends the job as
+ * `aborted` when the budget runs out first; one holds its call until the job is aborted (a worker
+ * shutting down); one answers at once.
  */
 import { createLogger, createRedis, loadConfig, QUEUE_NAME, type QueuedJobData, queuePrefix, waitForRedis } from '@switchyard/shared';
 import { deleteNamespace, testNamespace, testRedisUrl, waitFor } from '@switchyard/shared/testing';
@@ -46,7 +47,39 @@ function standInRouter(budgets: number[]): Router {
   } as unknown as Router;
 }
 
-async function startWorker(namespace: string, budgets: number[]) {
+/** Holds the call until the job's signal aborts (its worker shutting down), recording the budget it got. */
+function hangingRouter(budgets: number[]): Router {
+  return {
+    async route(job: RouteJob) {
+      budgets.push(job.budgetMs ?? 0);
+      await new Promise<void>((resolve) => {
+        if (job.signal?.aborted) resolve();
+        job.signal?.addEventListener('abort', () => resolve());
+      });
+      throw new RouterError({ errorClass: 'aborted', reason: 'cancelled', message: 'aborted', attempts: [], permanent: true });
+    },
+  } as unknown as Router;
+}
+
+/** Answers at once, recording the budget it got. */
+function answeringRouter(budgets: number[]): Router {
+  return {
+    async route(job: RouteJob) {
+      budgets.push(job.budgetMs ?? 0);
+      return {
+        provider: 'mock',
+        model: 'x',
+        content: 'ok',
+        finish_reason: 'stop',
+        usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+        latency_ms: 1,
+        attempts: [],
+      };
+    },
+  } as unknown as Router;
+}
+
+async function startWorker(namespace: string, router: Router): Promise<{ close(deadlineMs: number): Promise<void> }> {
   const config = loadConfig({ REDIS_URL: testRedisUrl(), SWITCHYARD_NAMESPACE: namespace, LOG_LEVEL: 'silent', WORKER_CONCURRENCY: '2' });
   const logger = createLogger({ name: 'budget-test', level: 'silent' });
   const connection = createRedis(config, 'blocking', 'budget-test');
@@ -59,42 +92,52 @@ async function startWorker(namespace: string, budgets: number[]) {
     connection,
     commands,
     subscriber,
-    runner: new RouterRunner(standInRouter(budgets)),
+    runner: new RouterRunner(router),
     events: new JobEventPublisher(commands, namespace, logger),
     workerId: `budget-test-${process.pid}`,
   });
   await worker.start();
+  let closed: Promise<void> | undefined;
+  const close = (deadlineMs: number) => {
+    closed ??= worker.close(deadlineMs).finally(() => {
+      for (const client of [connection, commands, subscriber]) client.disconnect();
+    });
+    return closed;
+  };
   cleanups.push(async () => {
-    await worker.close(1_000);
-    for (const client of [connection, commands, subscriber]) client.disconnect();
+    await close(1_000);
     await deleteNamespace(testRedisUrl(), namespace);
   });
+  return { close };
 }
+
+async function openQueue(namespace: string): Promise<Queue<QueuedJobData>> {
+  const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+  const queue = new Queue<QueuedJobData>(QUEUE_NAME, { connection, prefix: queuePrefix(namespace) });
+  cleanups.push(async () => {
+    await queue.close();
+    connection.disconnect();
+  });
+  return queue;
+}
+
+const jobData = (budgetMs: number): QueuedJobData => ({
+  request: { messages: [{ role: 'user', content: 'hi' }] },
+  model: 'mock/x',
+  budget_ms: budgetMs,
+  submitted_at: Date.now(),
+  stream: false,
+});
 
 describe('one budget across queue-level retries', () => {
   it('each retry gets what is left of the first attempt’s budget, and the job ends at the budget', async () => {
     const namespace = testNamespace('budget');
     const budgets: number[] = [];
-    await startWorker(namespace, budgets);
-    const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
-    const queue = new Queue<QueuedJobData>(QUEUE_NAME, { connection, prefix: queuePrefix(namespace) });
-    cleanups.push(async () => {
-      await queue.close();
-      connection.disconnect();
-    });
+    await startWorker(namespace, standInRouter(budgets));
+    const queue = await openQueue(namespace);
     const budgetMs = 1_500;
-    const job = await queue.add(
-      'llm',
-      {
-        request: { messages: [{ role: 'user', content: 'hi' }] },
-        model: 'mock/x',
-        budget_ms: budgetMs,
-        submitted_at: Date.now(),
-        stream: false,
-      },
-      // Five attempts: with a fresh budget each, the job would run 5 x 400 ms plus backoff.
-      { attempts: 5, backoff: { type: 'fixed', delay: 100 } },
-    );
+    // Five attempts: with a fresh budget each, the job would run 5 x 400 ms plus backoff.
+    const job = await queue.add('llm', jobData(budgetMs), { attempts: 5, backoff: { type: 'fixed', delay: 100 } });
     const failed = await waitFor(
       async () => {
         const state = await queue.getJobState(job.id as string);
@@ -115,5 +158,32 @@ describe('one budget across queue-level retries', () => {
     for (let i = 1; i < budgets.length; i++) expect(budgets[i]!).toBeLessThan(budgets[i - 1]! - FAIL_AFTER_MS);
     expect(failed!.data.budget_deadline_at).toBeGreaterThan(firstActive);
     expect(failed!.data.budget_deadline_at).toBeLessThanOrEqual(firstActive + budgetMs + 50);
+  });
+
+  it('a job handed back on shutdown keeps its deadline: the next worker continues the same budget', async () => {
+    const namespace = testNamespace('handback');
+    const [leavingBudgets, stayingBudgets]: [number[], number[]] = [[], []];
+    const leaving = await startWorker(namespace, hangingRouter(leavingBudgets));
+    const queue = await openQueue(namespace);
+    const budgetMs = 5_000;
+    const job = await queue.add('llm', jobData(budgetMs), { attempts: 3 });
+    await waitFor(() => leavingBudgets.length === 1, 'the job running on the leaving worker', 5_000, 10);
+    const heldMs = 1_000;
+    await new Promise((resolve) => setTimeout(resolve, heldMs));
+    await leaving.close(50); // aborts the job at once: handed back, not failed
+    await startWorker(namespace, answeringRouter(stayingBudgets));
+    const done = await waitFor(
+      async () => ((await queue.getJobState(job.id as string)) === 'completed' ? queue.getJob(job.id as string) : null),
+      'the job completed on the other worker',
+      10_000,
+      20,
+    );
+    expect(leavingBudgets[0]).toBeGreaterThan(budgetMs - 200);
+    // What the leaving worker held it for is spent: a fresh budget would be ~5,000 ms again.
+    expect(stayingBudgets).toHaveLength(1);
+    expect(stayingBudgets[0]).toBeLessThan(budgetMs - heldMs);
+    expect(stayingBudgets[0]).toBeGreaterThan(budgetMs - heldMs - 1_000);
+    expect(done!.attemptsMade).toBeLessThanOrEqual(1);
+    expect(done!.data.budget_deadline_at).toBeLessThanOrEqual(done!.timestamp + budgetMs + 50);
   });
 });
