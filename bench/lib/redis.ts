@@ -4,7 +4,7 @@
  * INFO commandstats counts only the bench's own commands; `--redis=env` uses REDIS_URL (what
  * `pnpm bench` ensured) instead. Ours and every baseline always share the one Redis of the run.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hasBinary } from '@switchyard/shared';
@@ -73,7 +73,9 @@ export async function openBenchRedis(mode: 'private' | 'env'): Promise<BenchRedi
   const client = new Redis(url, { maxRetriesPerRequest: 3 });
   const serverInfo = String(await client.info('server'));
   const pidMatch = /process_id:(\d+)/.exec(serverInfo);
-  const pid = pidMatch && cpuMsOf(Number(pidMatch[1])) > 0 ? Number(pidMatch[1]) : null;
+  // Its pid only when that process on this machine is a redis-server (a server in a container or on
+  // another host reports a pid that is not). Not "has used CPU": one started a moment ago has used none.
+  const pid = pidMatch && isRedisServer(Number(pidMatch[1])) ? Number(pidMatch[1]) : null;
   return {
     url,
     source: mode,
@@ -90,4 +92,12 @@ export async function openBenchRedis(mode: 'private' | 'env'): Promise<BenchRedi
       if (dir) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+function isRedisServer(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('redis-server');
+  } catch {
+    return false;
+  }
 }
