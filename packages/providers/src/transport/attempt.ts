@@ -2,7 +2,7 @@
  * Owns one provider attempt's lifetime: the caller's AbortSignal and the per-attempt deadline folded
  * into one signal handed to the transport, and the rule that our own abort or deadline decides the
  * class (`aborted`, `timeout`) whatever the transport reports afterwards. The attempt settles the
- * moment either fires, without waiting for the transport to notice, and when it settles any request
+ * moment either fires, without waiting for the transport to notice, and when it fails any request
  * still open is aborted so the upstream connection closes.
  */
 import type { AbortSignalLike, ProviderName } from '@switchyard/shared';
@@ -40,7 +40,7 @@ export type ThrownClassifier = (err: unknown) => ProviderError;
 
 /**
  * The reason every settled attempt's leftovers are aborted with: one shared instance, because a
- * DOMException captures a stack trace (~6 µs on Node 20) and this runs after every call.
+ * DOMException captures a stack trace (~6 µs on Node 20) and this runs after every failed call.
  */
 const SETTLED = new DOMException('attempt settled', 'AbortError');
 
@@ -77,10 +77,13 @@ export async function runAttempt<T>(
   signal?.addEventListener('abort', onCallerAbort, { once: true });
   const timer = timeoutMs !== undefined && timeoutMs > 0 ? setTimeout(() => end({ kind: 'timeout', ms: timeoutMs }), timeoutMs) : undefined;
 
+  let succeeded = false;
   try {
     const running = work(controller.signal);
     running.catch(() => {});
-    return await Promise.race([running, stopped]);
+    const value = await Promise.race([running, stopped]);
+    succeeded = true;
+    return value;
   } catch (err) {
     if (ending) throw endingError(provider, ending);
     if (err instanceof ProviderError) throw err;
@@ -96,8 +99,11 @@ export async function runAttempt<T>(
     settled = true;
     if (timer) clearTimeout(timer);
     signal?.removeEventListener('abort', onCallerAbort);
-    // Whatever is still open (a stream we stopped reading after an in-band error) is closed now.
-    if (!controller.signal.aborted) controller.abort(SETTLED);
+    // Whatever a failed attempt left open (a stream we stopped reading after an in-band error) is
+    // closed now. A successful one left nothing: the SDKs read a JSON body to its end, and our
+    // stream readers cancel the body when their caller stops early. Aborting it anyway cost a
+    // DOMException per call: the SDKs forward our abort to a controller of their own with no reason.
+    if (!succeeded && !controller.signal.aborted) controller.abort(SETTLED);
   }
 }
 
