@@ -7,7 +7,7 @@ import OpenAI, { RateLimitError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from './harness.ts';
 
-const KEYS = ['limit-client-key-01', 'limit-client-key-02', 'limit-client-key-03'];
+const KEYS = ['limit-client-key-01', 'limit-client-key-02', 'limit-client-key-03', 'limit-client-key-04'];
 let a: TestApi;
 let b: TestApi; // a second replica on the same namespace
 
@@ -36,6 +36,15 @@ describe('rate limits', () => {
     expect(over.json().error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limit_exceeded', param: null });
     // Another client has a budget of its own.
     expect((await as(a, KEYS[1] as string)).statusCode).toBe(200);
+  });
+
+  it('answer on bull-board’s routes in the same envelope, with retry-after', async () => {
+    const key = KEYS[3] as string;
+    for (let i = 0; i < 3; i++) expect((await as(a, key, '/admin/queues/api/queues')).statusCode).toBe(200);
+    const over = await as(a, key, '/admin/queues/api/queues');
+    expect(over.statusCode).toBe(429);
+    expect(Number(over.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(over.json().error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limit_exceeded', param: null });
   });
 
   it('never apply to /healthz and /readyz', async () => {
