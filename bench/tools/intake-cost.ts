@@ -15,10 +15,11 @@ import { promisify } from 'node:util';
 import { createLogger, loadConfig, queuePrefix } from '@switchyard/shared';
 import { deleteNamespace, testNamespace } from '@switchyard/shared/testing';
 import { Queue } from 'bullmq';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { buildApp } from '../../apps/api/src/app.ts';
 import { createApiContext } from '../../apps/api/src/context.ts';
+import { bareIntakeApp } from '../lib/bare-intake.ts';
 
 const rate = Number(process.argv[2] ?? 3000);
 const seconds = Number(process.argv[3] ?? 4);
@@ -40,16 +41,7 @@ const ours = await buildApp(ctx);
 
 const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 });
 const bareQueue = new Queue('plain', { connection, prefix: queuePrefix(`${namespace}-bare`), skipVersionCheck: true });
-const bare = Fastify({ logger: false });
-bare.post('/v1/jobs', async (request, reply) => {
-  const job = await bareQueue.add('llm', request.body as object, {
-    attempts: 3,
-    backoff: { type: 'exponential', delay: 1000 },
-    removeOnComplete: { age: 3600, count: 10_000 },
-    removeOnFail: { age: 86_400 },
-  });
-  return reply.code(202).send({ id: job.id, status: 'queued' });
-});
+const bare = bareIntakeApp(bareQueue);
 await Promise.all([ours.listen({ host: '127.0.0.1', port: 0 }), bare.listen({ host: '127.0.0.1', port: 0 })]);
 const urlOf = (app: FastifyInstance) => {
   const address = app.server.address();
