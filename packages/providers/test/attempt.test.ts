@@ -51,7 +51,7 @@ describe('runAttempt settles without aborting a successful call', () => {
     );
     await expect(failed).rejects.toBeInstanceOf(ProviderError);
     expect(given?.aborted).toBe(true);
-    expect((given?.reason as DOMException).name).toBe('AbortError');
+    expect((given?.reason as DOMException | undefined)?.name).toBe('AbortError');
     expect(inner?.signal.aborted).toBe(true);
   });
 });
