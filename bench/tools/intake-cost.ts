@@ -11,6 +11,7 @@
  */
 
 import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { createLogger, loadConfig, queuePrefix } from '@switchyard/shared';
 import { deleteNamespace, testNamespace } from '@switchyard/shared/testing';
@@ -20,6 +21,7 @@ import { Redis } from 'ioredis';
 import { buildApp } from '../../apps/api/src/app.ts';
 import { createApiContext } from '../../apps/api/src/context.ts';
 import { bareIntakeApp } from '../lib/bare-intake.ts';
+import { REPO_ROOT } from '../lib/processes.ts';
 
 const rate = Number(process.argv[2] ?? 3000);
 const seconds = Number(process.argv[3] ?? 4);
@@ -49,11 +51,11 @@ const urlOf = (app: FastifyInstance) => {
   return `http://127.0.0.1:${address.port}`;
 };
 
-/** Listens on a free loopback port and answers `rate` req/s from an autocannon child process. */
+/** Runs autocannon against `app` for `seconds`; this process's CPU per answered request, and req/s. */
 async function drive(app: FastifyInstance, seconds: number): Promise<{ usPerRequest: number; answered: number }> {
   const cpu0 = process.cpuUsage();
   const { stdout } = await promisify(execFile)(
-    'node_modules/.bin/autocannon',
+    resolve(REPO_ROOT, 'node_modules/.bin/autocannon'),
     [
       '-j',
       '-c',
@@ -81,18 +83,10 @@ try {
   await drive(ours, 2);
   await drive(bare, 2);
   for (let round = 0; round < rounds; round++) {
-    const pair =
-      round % 2 === 0
-        ? ([
-            ['ours', ours],
-            ['bare', bare],
-          ] as const)
-        : ([
-            ['bare', bare],
-            ['ours', ours],
-          ] as const);
+    const apps = { ours, bare };
+    const order = round % 2 === 0 ? (['ours', 'bare'] as const) : (['bare', 'ours'] as const);
     const out: Record<string, { usPerRequest: number; answered: number }> = {};
-    for (const [name, app] of pair) out[name] = await drive(app, seconds);
+    for (const name of order) out[name] = await drive(apps[name], seconds);
     const { ours: o, bare: b } = out as Record<'ours' | 'bare', { usPerRequest: number; answered: number }>;
     console.log(
       `round ${round + 1}: ours ${o.usPerRequest.toFixed(1)} µs CPU/request (${Math.round(o.answered)} req/s), bare ${b.usPerRequest.toFixed(1)} (${Math.round(b.answered)} req/s), ratio ${(o.usPerRequest / b.usPerRequest).toFixed(2)}`,

@@ -165,10 +165,11 @@ export class JobWorker {
       );
       const outOfBudget = Date.now() >= deadlineAt;
       const final = failure.permanent || outOfBudget || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      if (!final) await recordDeadline(job, deadlineAt, log);
       if (final) {
         const status = failure.jobError.message === CLIENT_CANCEL ? 'cancelled' : 'failed';
         if (publishEvents || this.signals.watched(jobId)) this.deps.events.event(jobId, { type: 'state', status, at: Date.now() });
+      } else {
+        await recordDeadline(job, deadlineAt, log);
       }
       const message = encodeFailure(failure.jobError);
       throw failure.permanent || outOfBudget ? new UnrecoverableError(message) : new Error(message);
