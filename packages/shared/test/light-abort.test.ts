@@ -1,5 +1,3 @@
-import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type AbortSignalLike, LightAbortController } from '../src/light-abort.ts';
 
@@ -61,25 +59,5 @@ describe('LightAbortController', () => {
   it('a real AbortSignal is an AbortSignalLike (callers and tests may pass one)', () => {
     const real: AbortSignalLike = new AbortController().signal;
     expect(real.aborted).toBe(false);
-  });
-});
-
-describe('the stdout log destination', () => {
-  // Guards any change of destination (an async or buffered one must flush on exit).
-  it('loses no line when the process exits right after logging', () => {
-    const script = `
-      import { createLogger } from ${JSON.stringify(resolve(import.meta.dirname, '../src/logger.ts'))};
-      const logger = createLogger({ name: 'exit-test' });
-      for (let i = 0; i < 5000; i++) logger.info({ i }, 'line');
-      process.exit(3);
-    `;
-    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
-    expect(run.status).toBe(3);
-    const lines = run.stdout.trim().split('\n');
-    expect(lines).toHaveLength(5000);
-    expect(JSON.parse(lines.at(-1)!)).toMatchObject({ i: 4999, msg: 'line' });
   });
 });
