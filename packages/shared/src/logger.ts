@@ -19,7 +19,7 @@ export const LOG_BUFFER_MAX_BYTES = 16 * 1024 * 1024;
 /**
  * stdout, written asynchronously. pino's default writes each line with a synchronous write(2), so a
  * process whose stdout is a pipe stops whenever the pipe is full: a slow log shipper, or a parent
- * busy elsewhere, stalled every job of a worker (bench/README.md measured it halving throughput).
+ * busy elsewhere, stalled every job of a worker (bench/lib/processes.ts: it halved a bench worker's throughput).
  * Asynchronously, lines logged while one write is in flight go out together with the next, and
  * nothing is held back while the process is idle. pino flushes synchronously on exit and after a
  * `fatal` line, so an ending process loses none (packages/shared/test/logger.test.ts). Into a file, both cost the same
