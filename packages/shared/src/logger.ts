@@ -11,25 +11,13 @@ export type { Logger } from 'pino';
 export { REDACT_PATHS } from './log-redaction.ts';
 
 /**
- * Most a process keeps of log lines its stdout has not taken yet. Past it lines are dropped instead
- * of stalling the process: a worker whose log reader hangs keeps running its jobs.
+ * `destination`: where lines go (tests pass a capturing stream). By default pino's own stdout
+ * destination, which writes asynchronously: lines logged while one write is in flight go out with
+ * the next, and pino writes what is queued synchronously on exit and after a `fatal` line
+ * (packages/shared/test/logger.test.ts: no line lost on exit or on an uncaught exception). What it
+ * gives up: the one write still in flight on the thread pool when that happens can land after the
+ * `fatal` line, or, if the process ends first, not at all.
  */
-export const LOG_BUFFER_MAX_BYTES = 16 * 1024 * 1024;
-
-/**
- * stdout, written asynchronously. pino's default writes each line with a synchronous write(2), so a
- * process whose stdout is a pipe stops whenever the pipe is full: a slow log shipper, or a parent
- * busy elsewhere, stalled every job of a worker (bench/lib/processes.ts: it halved a bench worker's throughput).
- * Asynchronously, lines logged while one write is in flight go out together with the next, and
- * nothing is held back while the process is idle. pino flushes synchronously on exit and after a
- * `fatal` line, so an ending process loses none (packages/shared/test/logger.test.ts). Into a file, both cost the same
- * CPU per line (100,000 lines, one per event-loop turn: 0.72-0.75 s sync, 0.73-0.79 s async).
- */
-export function stdoutDestination(): DestinationStream {
-  return pino.destination({ dest: 1, sync: false, maxLength: LOG_BUFFER_MAX_BYTES });
-}
-
-/** `destination`: where lines go (tests pass a capturing stream); stdout, asynchronously, by default. */
 export function createLogger(options: { name: string; level?: string } & Partial<LoggerOptions>, destination?: DestinationStream): Logger {
   const { name, level, ...rest } = options;
   const logger = pino(
@@ -43,7 +31,7 @@ export function createLogger(options: { name: string; level?: string } & Partial
       timestamp: pino.stdTimeFunctions.isoTime,
       ...rest,
     },
-    destination ?? stdoutDestination(),
+    destination,
   );
   // pino serializes a child's bindings once, when the child is made, past formatters.log: they are
   // redacted here. Children inherit this method from their parent, so it covers every descendant.
