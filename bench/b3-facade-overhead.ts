@@ -209,6 +209,12 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
     // rounds moves both sides of a pair.
     const pairRatios = facadeRuns.map((f, i) => f.load.okPerS / Math.max(1e-9, bareRuns[i]!.load.okPerS));
     const tRatio = pairRatios.length ? median(pairRatios) : null;
+    /** An info row: the median of our closed-loop rounds against the bare route's. */
+    const againstBare = (figure: string, pick: (r: (typeof facadeRuns)[number]) => number, note: string): Row => {
+      const ours = med(facadeRuns, pick);
+      const baseline = med(bareRuns, pick);
+      return { figure, unit: 'ms', ours, baseline, ratio: ratio(ours, baseline), target: 'info', pass: null, note };
+    };
     const rows: Row[] = [
       {
         figure: `p50 at ${rate} req/s open loop`,
@@ -250,45 +256,17 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
         pass: null,
         note: 'the same BullMQ round trips from 64 loops inside the bench process: no HTTP parsing, sockets or load generator on the baseline side',
       },
-      {
-        figure: `round-trip p50 at ${CONCURRENT} concurrent`,
-        unit: 'ms',
-        ours: med(facadeRuns, (r) => r.load.latency.p50),
-        baseline: med(bareRuns, (r) => r.load.latency.p50),
-        ratio: ratio(
-          med(facadeRuns, (r) => r.load.latency.p50),
-          med(bareRuns, (r) => r.load.latency.p50),
-        ),
-        target: 'info',
-        pass: null,
-        note: 'against the bare route',
-      },
-      {
-        figure: 'API-side CPU per completion',
-        unit: 'ms',
-        ours: med(facadeRuns, (r) => r.apiCpuMsPerReq),
-        baseline: med(bareRuns, (r) => r.apiCpuMsPerReq),
-        ratio: ratio(
-          med(facadeRuns, (r) => r.apiCpuMsPerReq),
-          med(bareRuns, (r) => r.apiCpuMsPerReq),
-        ),
-        target: 'info',
-        pass: null,
-        note: 'our API process (validation, auth, rate limit, completion hub, OpenAI-shaped answer) vs the bare route process (add + waitUntilFinished)',
-      },
-      {
-        figure: 'worker CPU per completion',
-        unit: 'ms',
-        ours: med(facadeRuns, (r) => r.workerCpuMsPerReq),
-        baseline: med(bareRuns, (r) => r.workerCpuMsPerReq),
-        ratio: ratio(
-          med(facadeRuns, (r) => r.workerCpuMsPerReq),
-          med(bareRuns, (r) => r.workerCpuMsPerReq),
-        ),
-        target: 'info',
-        pass: null,
-        note: 'our worker (router, budget, breaker admission, metrics, a log line and a completion message per job) vs the no-op worker under the bare route',
-      },
+      againstBare(`round-trip p50 at ${CONCURRENT} concurrent`, (r) => r.load.latency.p50, 'against the bare route'),
+      againstBare(
+        'API-side CPU per completion',
+        (r) => r.apiCpuMsPerReq,
+        'our API process (validation, auth, rate limit, completion hub, OpenAI-shaped answer) vs the bare route process (add + waitUntilFinished)',
+      ),
+      againstBare(
+        'worker CPU per completion',
+        (r) => r.workerCpuMsPerReq,
+        'our worker (router, budget, breaker admission, metrics, a log line and a completion message per job) vs the no-op worker under the bare route',
+      ),
     ];
     const compact = (r: OpenRun) => ({
       ...r.result,
