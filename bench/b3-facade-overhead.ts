@@ -43,6 +43,16 @@ interface OpenRun {
   /** CPU ms per request of our API and worker processes (0 for the direct calls). */
   apiCpuMsPerReq: number;
   workerCpuMsPerReq: number;
+  /** The rest of the machine's CPU per request: mock provider process, redis-server, this (load generating) process. */
+  mockCpuMsPerReq: number;
+  redisCpuMsPerReq: number;
+  loadCpuMsPerReq: number;
+}
+
+/** This process's CPU time so far, in ms: the load generator's cost. */
+function ownCpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
 }
 
 export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapsedMs'>> {
@@ -76,9 +86,26 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
     }
 
     // ---- 1. open-loop latency ----------------------------------------------------------------
+    const perRequest = (before: number[], after: number[], n: number) => {
+      const [apiCpu, workerCpu, mockCpu, redisCpu, loadCpu] = after.map((ms, i) => (ms - before[i]!) / n) as [
+        number,
+        number,
+        number,
+        number,
+        number,
+      ];
+      return {
+        apiCpuMsPerReq: apiCpu,
+        workerCpuMsPerReq: workerCpu,
+        mockCpuMsPerReq: mockCpu,
+        redisCpuMsPerReq: redisCpu,
+        loadCpuMsPerReq: loadCpu,
+      };
+    };
     const openRun = async (url: string, model: string, seconds: number, r: number): Promise<OpenRun> => {
       const worker = fleet.workers[0]!;
-      const cpu0 = [cpuMsOf(api.pid), cpuMsOf(worker.pid)];
+      const cpuNow = () => [cpuMsOf(api.pid), cpuMsOf(worker.pid), cpuMsOf(fleet.mock.proc.pid), ctx.redis.cpuMs(), ownCpuMs()];
+      const cpu0 = cpuNow();
       const result = await openLoop({
         rate: r,
         durationMs: seconds * 1000,
@@ -92,8 +119,7 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
       return {
         result,
         latency: summarize(result.latencies),
-        apiCpuMsPerReq: (cpuMsOf(api.pid) - cpu0[0]!) / n,
-        workerCpuMsPerReq: (cpuMsOf(worker.pid) - cpu0[1]!) / n,
+        ...perRequest(cpu0, cpuNow(), n),
       };
     };
     // Warm-up, ramped: a cold API and worker (code not yet optimized by V8) serve 500 req/s slower
@@ -224,7 +250,7 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
         ratio: null,
         target: 'added <= 3 ms',
         pass: fP50 - dP50 <= 3 && openFailures === 0,
-        note: `added ${(fP50 - dP50).toFixed(2)} ms (facade through the queue minus the direct call); ${Math.round(med(facade, (r) => r.result.achievedRate))} of ${rate} req/s answered; CPU per request: API ${med(facade, (r) => r.apiCpuMsPerReq).toFixed(2)} ms, worker ${med(facade, (r) => r.workerCpuMsPerReq).toFixed(2)} ms (mock/http through the OpenAI-compatible adapter)${openFailures ? `; ${openFailures} requests failed or dropped` : ''}`,
+        note: `added ${(fP50 - dP50).toFixed(2)} ms (facade through the queue minus the direct call); ${Math.round(med(facade, (r) => r.result.achievedRate))} of ${rate} req/s answered; CPU per request: API ${med(facade, (r) => r.apiCpuMsPerReq).toFixed(2)} ms, worker ${med(facade, (r) => r.workerCpuMsPerReq).toFixed(2)} ms (mock/http through the OpenAI-compatible adapter), mock provider ${med(facade, (r) => r.mockCpuMsPerReq).toFixed(2)} ms, Redis ${med(facade, (r) => r.redisCpuMsPerReq).toFixed(2)} ms, load generator ${med(facade, (r) => r.loadCpuMsPerReq).toFixed(2)} ms: ${((rate * med(facade, (r) => r.apiCpuMsPerReq + r.workerCpuMsPerReq + r.mockCpuMsPerReq + r.redisCpuMsPerReq + r.loadCpuMsPerReq)) / 1000).toFixed(2)} cores busy at ${rate} req/s${openFailures ? `; ${openFailures} requests failed or dropped` : ''}`,
       },
       {
         figure: `p99 at ${rate} req/s open loop`,
@@ -275,6 +301,9 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
       latency: r.latency,
       apiCpuMsPerReq: r.apiCpuMsPerReq,
       workerCpuMsPerReq: r.workerCpuMsPerReq,
+      mockCpuMsPerReq: r.mockCpuMsPerReq,
+      redisCpuMsPerReq: r.redisCpuMsPerReq,
+      loadCpuMsPerReq: r.loadCpuMsPerReq,
     });
     return {
       id: 'B3',
