@@ -49,6 +49,12 @@ interface OpenRun {
   loadCpuMsPerReq: number;
 }
 
+/** CPU ms per request of [API, worker, mock provider, redis-server, this process] between two readings. */
+function perRequest(before: number[], after: number[], n: number) {
+  const per = (i: number) => (after[i]! - before[i]!) / n;
+  return { apiCpuMsPerReq: per(0), workerCpuMsPerReq: per(1), mockCpuMsPerReq: per(2), redisCpuMsPerReq: per(3), loadCpuMsPerReq: per(4) };
+}
+
 /** This process's CPU time so far, in ms: the load generator's cost. */
 function ownCpuMs(): number {
   const usage = process.cpuUsage();
@@ -86,22 +92,6 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
     }
 
     // ---- 1. open-loop latency ----------------------------------------------------------------
-    const perRequest = (before: number[], after: number[], n: number) => {
-      const [apiCpu, workerCpu, mockCpu, redisCpu, loadCpu] = after.map((ms, i) => (ms - before[i]!) / n) as [
-        number,
-        number,
-        number,
-        number,
-        number,
-      ];
-      return {
-        apiCpuMsPerReq: apiCpu,
-        workerCpuMsPerReq: workerCpu,
-        mockCpuMsPerReq: mockCpu,
-        redisCpuMsPerReq: redisCpu,
-        loadCpuMsPerReq: loadCpu,
-      };
-    };
     const openRun = async (url: string, model: string, seconds: number, r: number): Promise<OpenRun> => {
       const worker = fleet.workers[0]!;
       const cpuNow = () => [cpuMsOf(api.pid), cpuMsOf(worker.pid), cpuMsOf(fleet.mock.proc.pid), ctx.redis.cpuMs(), ownCpuMs()];
