@@ -35,7 +35,7 @@ const config = loadConfig({
   SWITCHYARD_NAMESPACE: namespace,
   RATE_LIMIT_RPM: '0',
   LOG_LEVEL: 'info',
-  MOCK_ENABLED: 'true',
+  MOCK_PROVIDER: 'true',
 });
 const logger = createLogger({ name: 'intake-cost', level: 'info' });
 const ctx = await createApiContext(config, logger, 5000);

@@ -20,7 +20,7 @@ export { REDACT_PATHS } from './log-redaction.ts';
  * two apart (three alternating pairs). Like Node's own stdout into files and pipes on Linux, a full
  * pipe makes the writer wait.
  */
-export function stdoutDestination(): DestinationStream {
+function stdoutDestination(): DestinationStream {
   return pino.destination({ dest: 1, sync: true });
 }
 
