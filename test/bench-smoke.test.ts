@@ -47,5 +47,5 @@ describe('bench harness (smoke)', () => {
     expect(md).toContain('| bench | figure | ours | baseline | ratio | target | result |');
     expect(md).toMatch(/\| B1 \| jobs\/s, 1 worker process \(jobs\/s\) \| [\d.]+ \| [\d.]+ \| [\d.]+ \| >= 0\.7 \|/);
     expect(md).toMatch(/Load average/);
-  }, 60_000);
+  }, 120_000);
 });
