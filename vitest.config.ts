@@ -18,9 +18,9 @@ export default defineConfig({
     pool: 'forks',
     // Vitest's default is one file at a time on a 2-core machine (cores - 1). Most of this suite
     // waits on child processes, Redis restarts and timers, not on the CPU: two files at once took
-    // 200-217 s against 295 s, all 980 tests green in both runs. Each file has its own namespace,
+    // 179-217 s against 295 s, all 980 tests green in six runs. Each file has its own namespace,
     // ports and processes, so files never share state. The chaos suite stays one file at a time.
     maxWorkers: Math.max(2, availableParallelism() - 1),
-    reporters: process.env.CI ? ['default'] : ['default'],
+    reporters: ['default'],
   },
 });
