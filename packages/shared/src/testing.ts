@@ -49,3 +49,5 @@ export async function waitFor<T>(check: () => T | Promise<T>, what: string, time
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
+
+export { parseMonitorLine, type RedisCommandWatch, type WatchedCommand, watchRedisCommands } from './redis-command-watch.ts';

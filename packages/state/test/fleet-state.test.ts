@@ -1,4 +1,4 @@
-import { freePort, waitFor } from '@switchyard/shared/testing';
+import { freePort, testRedisUrl, waitFor, watchRedisCommands } from '@switchyard/shared/testing';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStateStore, utcDate } from '../src/index.ts';
@@ -138,12 +138,11 @@ describe('report() is fire-and-forget-safe', () => {
 
   it('adds metrics up in the process: 500 reports become one pipeline per flush, with exact totals', async () => {
     t = await setup('ff3', {}, { metricsFlushMs: 60_000 });
-    const monitor = await t.redis.monitor();
-    const commands: string[] = [];
-    monitor.on('monitor', (_time: string, args: string[]) => {
-      // Metrics hashes only (the breaker's Lua also runs HINCRBY, on its circuit hash).
-      if (String(args[1] ?? '').includes(t.namespace) && String(args[1]).includes(':m:')) commands.push(String(args[0]).toLowerCase());
-    });
+    // Metrics hashes only (the breaker's Lua also runs HINCRBY, on its circuit hash).
+    const watch = await watchRedisCommands(
+      testRedisUrl(),
+      (c) => String(c.args[0] ?? '').includes(t.namespace) && String(c.args[0]).includes(':m:'),
+    );
     const outcomes = Array.from({ length: 500 }, (_, i) => failure('openai', i % 5 === 0 ? 'timeout' : 'success', { latencyMs: i % 300 }));
     await Promise.all(outcomes.map((o) => t.store.report(o)));
     const k = t.store.keys.provider('openai');
@@ -156,8 +155,9 @@ describe('report() is fire-and-forget-safe', () => {
     const day = await t.redis.hgetall(k.metricsDay(utcDate(Date.now())));
     expect(day.total).toBe('500');
     expect(await t.redis.ttl(k.metricsDay(utcDate(Date.now())))).toBeGreaterThan(30 * 86_400 - 86_400);
-    await new Promise((r) => setTimeout(r, 100));
-    monitor.disconnect();
+    await watch.settle();
+    watch.stop();
+    const commands = watch.commands.map((c) => c.name);
     // 3 hashes x (total, success, fail:timeout, lat_sum, lat_count, <=4 buckets) + 2 expiries, not 500 x 17.
     expect(commands.filter((c) => c === 'hincrby').length).toBeLessThanOrEqual(30);
     expect(commands.filter((c) => c === 'hincrby').length).toBeGreaterThanOrEqual(15);

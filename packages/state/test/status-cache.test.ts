@@ -1,4 +1,5 @@
 import type { ProviderName } from '@switchyard/shared';
+import { testRedisUrl, watchRedisCommands } from '@switchyard/shared/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProbeFn, ProbeOutcome } from '../src/index.ts';
 import { failure, setup, type TestContext } from './helpers.ts';
@@ -59,22 +60,19 @@ describe('status cache', () => {
   it('a cache-hit answer is shared in-process for statusMemoMs: 500 readers, a handful of Redis reads, news within the memo time', async () => {
     t = await setup('sc-memo', { STATUS_FRESH_MS: 10_000, STATUS_STALE_MS: 60_000 }, { statusMemoMs: 200 });
     await writeRecord(t, 'openai', 100);
-    const monitor = await t.redis.monitor();
-    let stateReads = 0;
-    monitor.on('monitor', (_time: string, args: string[]) => {
-      if (String(args[0]).toLowerCase() === 'hgetall' && String(args[1]) === t.store.keys.provider('openai').state) stateReads++;
-    });
-    await new Promise((r) => setTimeout(r, 50));
+    const stateKey = t.store.keys.provider('openai').state;
+    const watch = await watchRedisCommands(testRedisUrl(), (c) => c.name === 'hgetall' && c.args[0] === stateKey);
     const answers = await Promise.all(Array.from({ length: 500 }, () => t.store.getStatus()));
     expect(new Set(answers.map((a) => a[0]!.state))).toEqual(new Set(['active']));
-    await new Promise((r) => setTimeout(r, 50));
+    await watch.settle();
+    const stateReads = watch.commands.length;
     expect(stateReads).toBeGreaterThanOrEqual(1);
     expect(stateReads).toBeLessThanOrEqual(2);
     // A worker reports a problem: every reader sees it once the memo time has passed.
     await t.makeStore().report(failure('openai', 'api_key_invalid', { message: 'bad key' }));
     await new Promise((r) => setTimeout(r, 210));
     expect((await t.store.getStatus())[0]).toMatchObject({ state: 'api_key_invalid', cache_hit: true });
-    monitor.disconnect();
+    watch.stop();
   });
 
   it('stale: served at once, then exactly one background refresh', async () => {
