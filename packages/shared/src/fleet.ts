@@ -4,7 +4,19 @@
  * it against Redis; the router depends only on this interface.
  */
 import type { ErrorClass } from './errors.ts';
-import type { ProviderName } from './models.ts';
+
+/**
+ * The unit of health: one deployment (endpoint + key) of the fleet config. Breakers, cooldowns,
+ * state records, gates and metrics are keyed by it; without a config file each enabled provider is
+ * an implicit deployment named after it (`openai`, `mock`), so its keys are those of the provider.
+ */
+export type DeploymentId = string;
+
+export const DEPLOYMENT_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+export function isDeploymentId(value: unknown): value is DeploymentId {
+  return typeof value === 'string' && DEPLOYMENT_ID_PATTERN.test(value);
+}
 
 export type Admission =
   /** Traffic may go. `probeLeaseId` is set when this call is the fleet's single half-open probe. */
@@ -13,7 +25,8 @@ export type Admission =
   | { admitted: false; reason: 'circuit_open' | 'cooldown'; retryAtMs: number };
 
 export interface CallOutcome {
-  provider: ProviderName;
+  /** The deployment called: its breaker, state, cooldown and metrics take the outcome. */
+  provider: DeploymentId;
   model: string;
   outcome: 'success' | ErrorClass;
   latencyMs: number;
@@ -27,12 +40,12 @@ export interface CallOutcome {
 
 export interface FleetState {
   /** Decide whether a call to `provider` may start now. Fast: one round trip. */
-  admit(provider: ProviderName): Promise<Admission>;
+  admit(provider: DeploymentId): Promise<Admission>;
   /**
    * The admission when it is known in this process without a round trip (the store's view says the
    * provider is clean: closed, no failures, no cooldown), else undefined: then ask `admit`.
    */
-  admitNow?(provider: ProviderName): Admission | undefined;
+  admitNow?(provider: DeploymentId): Admission | undefined;
   /** Record a call's outcome: breaker, provider state, cooldown, metrics. Never throws. */
   report(outcome: CallOutcome): Promise<void>;
 }

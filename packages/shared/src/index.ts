@@ -10,3 +10,4 @@ export * from './queue.ts';
 export * from './redis.ts';
 export * from './secrets.ts';
 export * from './stop-signals.ts';
+export * from './fleet-config/types.ts';

@@ -7,7 +7,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { type Admission, CLASS_POLICY, type ErrorClass, type ProviderName, type RedisClient } from '@switchyard/shared';
+import { type Admission, CLASS_POLICY, type ErrorClass, type DeploymentId, type RedisClient } from '@switchyard/shared';
 import type { ChainableCommander } from 'ioredis';
 import { z } from 'zod';
 import { CIRCUIT_STATES, type CircuitState } from './events.ts';
@@ -116,12 +116,12 @@ export class CircuitBreaker {
    * One round trip: circuit and cooldown read together; when the probe is due this caller gets
    * the lease (`probeLeaseId`) and must report its outcome with it.
    */
-  async admit(provider: ProviderName, now: number): Promise<Admission> {
+  async admit(provider: DeploymentId, now: number): Promise<Admission> {
     return (await this.admitAndInspect(provider, now)).admission;
   }
 
   /** admit(), also telling whether the provider is clean: closed, 0 consecutive failures, no cooldown. */
-  async admitAndInspect(provider: ProviderName, now: number): Promise<{ admission: Admission; clean: boolean }> {
+  async admitAndInspect(provider: DeploymentId, now: number): Promise<{ admission: Admission; clean: boolean }> {
     const k = this.keys.provider(provider);
     const reply = (await this.runner.run(
       'admit',
@@ -143,7 +143,7 @@ export class CircuitBreaker {
    */
   queueOutcome(
     pipeline: ChainableCommander,
-    provider: ProviderName,
+    provider: DeploymentId,
     now: number,
     outcome: 'success' | ErrorClass,
     probeLeaseId: string | undefined,
@@ -178,17 +178,17 @@ export class CircuitBreaker {
   }
 
   /** Validates an HGETALL reply of the circuit hash; missing or invalid -> closed (logged when invalid). */
-  parse(provider: ProviderName, raw: Record<string, string>): CircuitSnapshot {
+  parse(provider: DeploymentId, raw: Record<string, string>): CircuitSnapshot {
     if (isEmptyHash(raw)) return CLOSED_CIRCUIT;
     return parseStored(circuitSchema, raw, this.logger, `circuit of ${provider}`) ?? CLOSED_CIRCUIT;
   }
 
-  async read(provider: ProviderName): Promise<CircuitSnapshot> {
+  async read(provider: DeploymentId): Promise<CircuitSnapshot> {
     return this.parse(provider, await this.redis.hgetall(this.keys.provider(provider).circuit));
   }
 
   /** Operator reset: closed now, counts and window cleared. Returns the previous state. */
-  async reset(provider: ProviderName, now: number): Promise<CircuitState> {
+  async reset(provider: DeploymentId, now: number): Promise<CircuitState> {
     const k = this.keys.provider(provider);
     const previous = await this.runner.run(
       'circuit-reset',

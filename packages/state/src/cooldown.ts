@@ -3,7 +3,7 @@
  * its retry-after has passed (admit() answers `cooldown` with `retryAtMs`). The key holds the
  * end time and expires at that moment, so an ended cooldown leaves nothing behind.
  */
-import type { ProviderName, RedisClient } from '@switchyard/shared';
+import type { DeploymentId, RedisClient } from '@switchyard/shared';
 import type { ChainableCommander } from 'ioredis';
 import type { StateKeys } from './keys.ts';
 import type { ScriptRunner } from './scripts.ts';
@@ -27,7 +27,7 @@ export class RateLimitCooldown {
   }
 
   /** Queues start-or-extend on the report pipeline. */
-  queueStart(pipeline: ChainableCommander, provider: ProviderName, now: number, retryAfterMs: number | undefined): void {
+  queueStart(pipeline: ChainableCommander, provider: DeploymentId, now: number, retryAfterMs: number | undefined): void {
     const until = now + this.lengthFor(retryAfterMs);
     this.runner.queue(pipeline, 'cooldown-extend', [this.keys.provider(provider).cooldown], [now, until, this.channel, provider]);
   }
@@ -38,7 +38,7 @@ export class RateLimitCooldown {
     return Number.isFinite(until) && until > now ? until : null;
   }
 
-  async read(provider: ProviderName, now: number): Promise<number | null> {
+  async read(provider: DeploymentId, now: number): Promise<number | null> {
     return this.parse(await this.redis.get(this.keys.provider(provider).cooldown), now);
   }
 }

@@ -3,7 +3,7 @@
  * atomic step as the change) and a subscriber for the dashboard's SSE. Events carry provider
  * names, states, classes and times, never a secret.
  */
-import { ERROR_CLASSES, PROVIDER_NAMES, PROVIDER_STATES, type RedisClient } from '@switchyard/shared';
+import { DEPLOYMENT_ID_PATTERN, ERROR_CLASSES, PROVIDER_STATES, type RedisClient } from '@switchyard/shared';
 import { Cluster } from 'ioredis';
 import { z } from 'zod';
 import { stateEventsChannel } from './keys.ts';
@@ -15,10 +15,12 @@ export const CIRCUIT_STATES = ['closed', 'open', 'half_open'] as const;
 export type CircuitState = (typeof CIRCUIT_STATES)[number];
 
 const ms = z.number().int().nonnegative();
+/** The deployment the event is about (its health key). */
+const deploymentId = z.string().regex(DEPLOYMENT_ID_PATTERN);
 
 export const circuitEventSchema = z.object({
   type: z.literal('circuit'),
-  provider: z.enum(PROVIDER_NAMES),
+  provider: deploymentId,
   from: z.enum(CIRCUIT_STATES),
   to: z.enum(CIRCUIT_STATES),
   /**
@@ -51,7 +53,7 @@ export const circuitEventSchema = z.object({
 
 export const providerStateEventSchema = z.object({
   type: z.literal('provider_state'),
-  provider: z.enum(PROVIDER_NAMES),
+  provider: deploymentId,
   from: z.enum(PROVIDER_STATES),
   to: z.enum(PROVIDER_STATES),
   source: z.enum(['report', 'probe']),
@@ -61,7 +63,7 @@ export const providerStateEventSchema = z.object({
 
 export const cooldownEventSchema = z.object({
   type: z.literal('cooldown'),
-  provider: z.enum(PROVIDER_NAMES),
+  provider: deploymentId,
   until: ms,
   at: ms,
 });

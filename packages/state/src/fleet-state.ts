@@ -12,8 +12,8 @@ import {
   type CallOutcome,
   type FleetState,
   isErrorClass,
-  isProviderName,
-  type ProviderName,
+  isDeploymentId,
+  type DeploymentId,
   type ProviderState,
   type RedisClient,
   stateForClass,
@@ -90,7 +90,7 @@ export class RedisFleetState implements FleetState {
   }
 
   /** The admission known without a round trip: the provider view says the provider is clean. */
-  admitNow(provider: ProviderName): Admission | undefined {
+  admitNow(provider: DeploymentId): Admission | undefined {
     return this.view()?.isClean(provider) ? ADMITTED : undefined;
   }
 
@@ -98,7 +98,7 @@ export class RedisFleetState implements FleetState {
    * Fails open: when Redis cannot answer, the call is admitted. A state store outage must not
    * take every provider out; the providers' own errors still reach the breaker once Redis is back.
    */
-  async admit(provider: ProviderName): Promise<Admission> {
+  async admit(provider: DeploymentId): Promise<Admission> {
     const known = this.admitNow(provider);
     if (known) return known;
     const view = this.view();
@@ -176,7 +176,7 @@ export class RedisFleetState implements FleetState {
   }
 
   /** Resolves once `exec` settled or the report deadline passed; failures are logged, never thrown. */
-  private async settleWithin(exec: Promise<Array<[Error | null, unknown]> | null>, provider: ProviderName): Promise<void> {
+  private async settleWithin(exec: Promise<Array<[Error | null, unknown]> | null>, provider: DeploymentId): Promise<void> {
     this.pending += 1;
     const tracked = exec.finally(() => {
       this.pending -= 1;
@@ -201,7 +201,7 @@ export class RedisFleetState implements FleetState {
   }
 
   private async send(o: CallOutcome): Promise<void> {
-    if (!isProviderName(o.provider) || (o.outcome !== 'success' && !isErrorClass(o.outcome))) {
+    if (!isDeploymentId(o.provider) || (o.outcome !== 'success' && !isErrorClass(o.outcome))) {
       this.reportWarning.warn({ reason: 'malformed outcome', provider: String(o.provider).slice(0, 32) });
       return;
     }

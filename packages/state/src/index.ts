@@ -5,6 +5,7 @@
  */
 export * from './circuit-breaker.ts';
 export * from './cooldown.ts';
+export * from './deployments.ts';
 export * from './events.ts';
 export * from './fleet-state.ts';
 export * from './keys.ts';

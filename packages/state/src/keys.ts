@@ -1,12 +1,14 @@
 /**
- * Owns the Redis key layout of the state store. Every key a Lua script touches for a provider
- * carries that provider's hash tag (`{p:<provider>}`), so a script call never spans two Redis
- * Cluster slots; the worker registry lives under its own tag. Nothing else builds key strings.
+ * Owns the Redis key layout of the state store. Health is kept per deployment (DESIGN.md section 7):
+ * what this package calls `provider` is a deployment id, and an implicit deployment is named after
+ * its provider, so `{p:openai}` is what it always was. Every key a Lua script touches for a
+ * deployment carries its hash tag (`{p:<id>}`), so a script call never spans two Redis Cluster
+ * slots; the worker registry lives under its own tag. Nothing else builds key strings.
  */
-import type { ProviderName } from '@switchyard/shared';
+import type { DeploymentId } from '@switchyard/shared';
 
 /** Hash tag shared by every key of one provider: all of them land in one Cluster slot. */
-export function providerTag(provider: ProviderName): string {
+export function providerTag(provider: DeploymentId): string {
   return `{p:${provider}}`;
 }
 
@@ -41,11 +43,11 @@ export interface ProviderKeys {
 
 export class StateKeys {
   /** Built once per provider: every admission and report asks for them. */
-  private readonly byProvider = new Map<ProviderName, ProviderKeys>();
+  private readonly byProvider = new Map<DeploymentId, ProviderKeys>();
 
   constructor(readonly namespace: string) {}
 
-  provider(provider: ProviderName): ProviderKeys {
+  provider(provider: DeploymentId): ProviderKeys {
     let keys = this.byProvider.get(provider);
     if (!keys) {
       keys = this.build(provider);
@@ -54,7 +56,7 @@ export class StateKeys {
     return keys;
   }
 
-  private build(provider: ProviderName): ProviderKeys {
+  private build(provider: DeploymentId): ProviderKeys {
     const base = `${this.namespace}:${providerTag(provider)}`;
     return {
       circuit: `${base}:circuit`,
@@ -76,6 +78,11 @@ export class StateKeys {
   /** Sorted set of worker ids scored by heartbeat expiry; scrubbed on read. */
   workersLive(): string {
     return `${this.namespace}:{workers}:live`;
+  }
+
+  /** Hash: deployment id -> provider kind of every deployment any process was configured with (metrics of one removed from the config still show). */
+  knownDeployments(): string {
+    return `${this.namespace}:{deployments}:known`;
   }
 
   /** Pub/sub channel of state-change events (circuit, provider state, cooldown). Not a key. */

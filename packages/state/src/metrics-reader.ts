@@ -4,7 +4,7 @@
  * snapshot behind GET /metrics. Each provider's keys are read in one pipeline (one Cluster slot);
  * providers are read in parallel.
  */
-import { type ErrorClass, PROVIDER_NAMES, type ProviderName, type ProviderState, type RedisClient } from '@switchyard/shared';
+import { type DeploymentId, type ErrorClass, isDeploymentId, type ProviderState, type RedisClient } from '@switchyard/shared';
 import type { CircuitBreaker, CircuitSnapshot } from './circuit-breaker.ts';
 import type { RateLimitCooldown } from './cooldown.ts';
 import { epochMinute, type StateKeys, utcDate } from './keys.ts';
@@ -22,7 +22,10 @@ import type { ProviderStateRecords } from './provider-state.ts';
 export const MAX_SERIES_MINUTES = 360;
 
 export interface ProviderMetrics {
-  provider: ProviderName;
+  /** The deployment id (the health key). */
+  deployment: DeploymentId;
+  /** Its provider kind (`openai`, `azure-openai`, ...); for an implicit deployment, also its id. */
+  provider: string;
   total: number;
   success: number;
   /** All failures, whatever their class (aborted included: those are calls we cancelled). */
@@ -47,11 +50,12 @@ export interface MinuteSeries {
   /** Epoch ms of the first and last minute (the last one is still filling). */
   from: number;
   to: number;
-  series: Array<{ provider: ProviderName; points: Array<{ t: number } & Omit<ProviderMetrics, 'provider'>> }>;
+  series: Array<{ deployment: DeploymentId; provider: string; points: Array<{ t: number } & Omit<ProviderMetrics, 'provider' | 'deployment'>> }>;
 }
 
 export interface ProviderCounters {
-  provider: ProviderName;
+  deployment: DeploymentId;
+  provider: string;
   enabled: boolean;
   calls_total: number;
   success_total: number;
@@ -68,9 +72,10 @@ export interface CountersSnapshot {
   providers: ProviderCounters[];
 }
 
-function toProviderMetrics(provider: ProviderName, counts: CallCounts): ProviderMetrics {
+function toProviderMetrics(deployment: DeploymentId, provider: string, counts: CallCounts): ProviderMetrics {
   const failed = Object.values(counts.failures).reduce((a, b) => a + (b ?? 0), 0);
   return {
+    deployment,
     provider,
     total: counts.total,
     success: counts.success,
@@ -88,7 +93,7 @@ export class MetricsReader {
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: StateKeys,
-    private readonly enabled: readonly ProviderName[],
+    private readonly directory: { ids(): DeploymentId[]; kindOf(id: DeploymentId): string | undefined },
     private readonly clock: () => number,
     private readonly parts: { breaker: CircuitBreaker; cooldown: RateLimitCooldown; records: ProviderStateRecords },
   ) {}
@@ -96,10 +101,10 @@ export class MetricsReader {
   /** HGETALL of `keyOf(i)` for each i, one pipeline per provider, all providers in parallel. */
   private async readHashes(
     count: number,
-    keyOf: (provider: ProviderName, i: number) => string,
-  ): Promise<Map<ProviderName, Array<Record<string, string>>>> {
+    keyOf: (provider: DeploymentId, i: number) => string,
+  ): Promise<Map<DeploymentId, Array<Record<string, string>>>> {
     const entries = await Promise.all(
-      PROVIDER_NAMES.map(async (provider) => {
+      (await this.known()).map(async (provider) => {
         const pipeline = this.redis.pipeline();
         for (let i = 0; i < count; i++) pipeline.hgetall(keyOf(provider, i));
         const replies = (await pipeline.exec()) ?? [];
@@ -113,9 +118,26 @@ export class MetricsReader {
     return new Map(entries);
   }
 
-  /** Enabled providers, plus any other that has data in range (a provider disabled yesterday still shows). */
-  private shown(hashes: Map<ProviderName, Array<Record<string, string>>>): ProviderName[] {
-    return PROVIDER_NAMES.filter((p) => this.enabled.includes(p) || (hashes.get(p) ?? []).some((h) => Object.keys(h).length > 0));
+  /** Kinds of the deployments read last, configured or recorded (known()). */
+  private kinds = new Map<DeploymentId, string>();
+
+  /** Configured deployments first, then any other some process was ever configured with. */
+  private async known(): Promise<DeploymentId[]> {
+    const recorded = await this.redis.hgetall(this.keys.knownDeployments());
+    const kinds = new Map<DeploymentId, string>();
+    for (const id of this.directory.ids()) kinds.set(id, this.directory.kindOf(id) ?? recorded[id] ?? id);
+    for (const id of Object.keys(recorded).sort()) if (isDeploymentId(id) && !kinds.has(id)) kinds.set(id, recorded[id] ?? id);
+    this.kinds = kinds;
+    return [...kinds.keys()];
+  }
+
+  private kind(id: DeploymentId): string {
+    return this.kinds.get(id) ?? this.directory.kindOf(id) ?? id;
+  }
+
+  /** Configured deployments, plus any other that has data in range (one removed yesterday still shows). */
+  private shown(hashes: Map<DeploymentId, Array<Record<string, string>>>): DeploymentId[] {
+    return [...hashes.keys()].filter((p) => this.directory.ids().includes(p) || (hashes.get(p) ?? []).some((h) => Object.keys(h).length > 0));
   }
 
   async readDailyMetrics(days: number): Promise<DailyMetrics> {
@@ -126,12 +148,12 @@ export class MetricsReader {
     const providers = this.shown(hashes);
     const daily = dates.map((date, i) => ({
       date,
-      providers: providers.map((p) => toProviderMetrics(p, decodeCounts(hashes.get(p)?.[i] ?? {}))),
+      providers: providers.map((p) => toProviderMetrics(p, this.kind(p), decodeCounts(hashes.get(p)?.[i] ?? {}))),
     }));
     const totals = providers.map((p) => {
       const sum = emptyCounts();
       for (const h of hashes.get(p) ?? []) decodeCounts(h, sum);
-      return toProviderMetrics(p, sum);
+      return toProviderMetrics(p, this.kind(p), sum);
     });
     return { days: n, from: dates[0] as string, to: dates[n - 1] as string, daily, totals };
   }
@@ -142,9 +164,10 @@ export class MetricsReader {
     const first = last - n + 1;
     const hashes = await this.readHashes(n, (provider, i) => this.keys.provider(provider).metricsMinute(first + i));
     const series = this.shown(hashes).map((provider) => ({
-      provider,
+      deployment: provider,
+      provider: this.kind(provider),
       points: (hashes.get(provider) ?? []).map((h, i) => {
-        const { provider: _, ...point } = toProviderMetrics(provider, decodeCounts(h));
+        const { provider: _, deployment: __, ...point } = toProviderMetrics(provider, this.kind(provider), decodeCounts(h));
         return { t: (first + i) * 60_000, ...point };
       }),
     }));
@@ -156,7 +179,7 @@ export class MetricsReader {
     const now = this.clock();
     const { breaker, cooldown, records } = this.parts;
     const providers = await Promise.all(
-      PROVIDER_NAMES.map(async (provider): Promise<ProviderCounters | null> => {
+      (await this.known()).map(async (provider): Promise<ProviderCounters | null> => {
         const k = this.keys.provider(provider);
         const replies =
           (await this.redis.pipeline().hgetall(k.metricsTotal).hgetall(k.circuit).get(k.cooldown).hgetall(k.state).exec()) ?? [];
@@ -165,7 +188,7 @@ export class MetricsReader {
           return value;
         });
         const counts = decodeCounts((totals ?? {}) as Record<string, string>);
-        const enabled = this.enabled.includes(provider);
+        const enabled = this.directory.ids().includes(provider);
         if (!enabled && counts.total === 0) return null;
         const circuit = breaker.parse(provider, (circuitRaw ?? {}) as Record<string, string>);
         const record = records.parse(provider, (stateRaw ?? {}) as Record<string, string>);
@@ -175,7 +198,8 @@ export class MetricsReader {
           return { le: i < LATENCY_BUCKETS_MS.length ? (LATENCY_BUCKETS_MS[i] as number) : ('+Inf' as const), count: cumulative };
         });
         return {
-          provider,
+          deployment: provider,
+          provider: this.kind(provider),
           enabled,
           calls_total: counts.total,
           success_total: counts.success,

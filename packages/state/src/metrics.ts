@@ -12,7 +12,7 @@
  * provider and flush instead of 17 commands per call; each call still lands in the day and minute
  * it happened in.
  */
-import { ERROR_CLASSES, type ErrorClass, type ProviderName } from '@switchyard/shared';
+import { ERROR_CLASSES, type ErrorClass, type DeploymentId } from '@switchyard/shared';
 import type { ChainableCommander } from 'ioredis';
 import { epochMinute, type StateKeys, utcDate } from './keys.ts';
 
@@ -28,7 +28,7 @@ export function bucketField(latencyMs: number): string {
 }
 
 export interface RecordedCall {
-  provider: ProviderName;
+  provider: DeploymentId;
   outcome: 'success' | ErrorClass;
   latencyMs: number;
 }
@@ -41,7 +41,7 @@ interface PendingHash {
 
 export class MetricsRecorder {
   /** provider -> hash key -> pending increments. */
-  private readonly pending = new Map<ProviderName, Map<string, PendingHash>>();
+  private readonly pending = new Map<DeploymentId, Map<string, PendingHash>>();
   private buckets: { date: string; minute: number; dayExpiry: number } | undefined;
 
   constructor(
@@ -99,7 +99,7 @@ export class MetricsRecorder {
   }
 
   /** Providers with calls not yet written. */
-  providersPending(): ProviderName[] {
+  providersPending(): DeploymentId[] {
     return [...this.pending.keys()];
   }
 
@@ -107,7 +107,7 @@ export class MetricsRecorder {
    * Moves one provider's pending increments onto `pipeline` (one slot: the provider's) and forgets
    * them: a pipeline that then fails loses them, it never writes them twice.
    */
-  queuePending(pipeline: ChainableCommander, provider: ProviderName): number {
+  queuePending(pipeline: ChainableCommander, provider: DeploymentId): number {
     const hashes = this.pending.get(provider);
     if (!hashes) return 0;
     this.pending.delete(provider);

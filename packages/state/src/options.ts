@@ -3,7 +3,7 @@
  * the shared Config, so tests and child processes can build one by hand) and the tuning knobs
  * that are not environment variables, with their defaults.
  */
-import type { Config, ProviderName } from '@switchyard/shared';
+import type { Config, DeploymentId, DeploymentKind } from '@switchyard/shared';
 import type { ScriptObserver } from './scripts.ts';
 import type { ProbeFn } from './status-cache.ts';
 
@@ -20,8 +20,11 @@ export type StateConfig = Pick<
   | 'STATUS_STALE_MS'
   | 'PROBE_TIMEOUT_MS'
 > & {
-  /** The enabled providers: the status cache reports these. */
-  providers: ReadonlyArray<{ name: ProviderName }>;
+  /**
+   * The configured deployments (the status cache reports these): `name` is the deployment id, `kind`
+   * its provider kind (absent: the id names the provider, as implicit deployments do).
+   */
+  providers: ReadonlyArray<{ name: DeploymentId; kind?: DeploymentKind }>;
 };
 
 export interface StateOptions {

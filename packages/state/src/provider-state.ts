@@ -8,7 +8,7 @@ import {
   ERROR_CLASSES,
   type ErrorClass,
   PROVIDER_STATES,
-  type ProviderName,
+  type DeploymentId,
   type ProviderState,
   type RedisClient,
   redactSecrets,
@@ -108,7 +108,7 @@ export class ProviderStateRecords {
     private readonly logger: StateLogger,
   ) {}
 
-  private args(provider: ProviderName, now: number, source: 'report' | 'probe', update: StateUpdate): ScriptArg[] {
+  private args(provider: DeploymentId, now: number, source: 'report' | 'probe', update: StateUpdate): ScriptArg[] {
     return [
       now,
       source,
@@ -123,22 +123,22 @@ export class ProviderStateRecords {
   }
 
   /** Queues a worker report's state change on the report pipeline. */
-  queueReport(pipeline: ChainableCommander, provider: ProviderName, now: number, update: StateUpdate): void {
+  queueReport(pipeline: ChainableCommander, provider: DeploymentId, now: number, update: StateUpdate): void {
     this.runner.queue(pipeline, 'provider-state', [this.keys.provider(provider).state], this.args(provider, now, 'report', update));
   }
 
   /** Writes a status probe's result. */
-  async writeProbe(provider: ProviderName, now: number, update: StateUpdate): Promise<void> {
+  async writeProbe(provider: DeploymentId, now: number, update: StateUpdate): Promise<void> {
     await this.runner.run('provider-state', [this.keys.provider(provider).state], this.args(provider, now, 'probe', update));
   }
 
   /** Validates an HGETALL reply: null when missing or invalid (logged). */
-  parse(provider: ProviderName, raw: Record<string, string>): ProviderRecord | null {
+  parse(provider: DeploymentId, raw: Record<string, string>): ProviderRecord | null {
     if (isEmptyHash(raw)) return null;
     return parseStored(storedSchema, raw, this.logger, `provider state of ${provider}`);
   }
 
-  async read(provider: ProviderName): Promise<ProviderRecord | null> {
+  async read(provider: DeploymentId): Promise<ProviderRecord | null> {
     return this.parse(provider, await this.redis.hgetall(this.keys.provider(provider).state));
   }
 }

@@ -12,7 +12,7 @@
  * What it can miss is bounded by pub/sub latency: a success skipped while another process's first
  * failure is on its way leaves that failure counted (the next success anyone reports resets it).
  */
-import type { ProviderName } from '@switchyard/shared';
+import type { DeploymentId } from '@switchyard/shared';
 import type { StateEvent } from './events.ts';
 
 export interface ProviderViewOptions {
@@ -27,9 +27,9 @@ export interface ProviderViewOptions {
 
 export class ProviderView {
   /** provider -> when it was last confirmed clean. */
-  private readonly cleanSince = new Map<ProviderName, number>();
+  private readonly cleanSince = new Map<DeploymentId, number>();
   /** provider -> when this process last wrote `active` for it. */
-  private readonly activeWrittenAt = new Map<ProviderName, number>();
+  private readonly activeWrittenAt = new Map<DeploymentId, number>();
   private live = false;
 
   constructor(private readonly options: ProviderViewOptions) {}
@@ -44,7 +44,7 @@ export class ProviderView {
   }
 
   /** Calls to the provider may be admitted from memory. */
-  isClean(provider: ProviderName): boolean {
+  isClean(provider: DeploymentId): boolean {
     if (!this.live) return false;
     const since = this.cleanSince.get(provider);
     if (since === undefined) return false;
@@ -54,12 +54,12 @@ export class ProviderView {
   }
 
   /** A success need not reach the breaker: its counter is known to be 0 already. */
-  canSkipSuccess(provider: ProviderName): boolean {
+  canSkipSuccess(provider: DeploymentId): boolean {
     return this.options.skipCleanSuccesses && this.isClean(provider);
   }
 
   /** True (and remembered) when this success should refresh the provider's `active` record. */
-  claimActiveWrite(provider: ProviderName): boolean {
+  claimActiveWrite(provider: DeploymentId): boolean {
     const now = this.options.clock();
     const last = this.activeWrittenAt.get(provider);
     if (this.live && last !== undefined && now - last < this.options.activeWriteEveryMs) return false;
@@ -68,17 +68,17 @@ export class ProviderView {
   }
 
   /** A problem state was just written for the provider: the next success writes `active` again. */
-  forgetActiveWrite(provider: ProviderName): void {
+  forgetActiveWrite(provider: DeploymentId): void {
     this.activeWrittenAt.delete(provider);
   }
 
   /** The admission script just said: closed, 0 consecutive failures, no cooldown. */
-  confirmClean(provider: ProviderName): void {
+  confirmClean(provider: DeploymentId): void {
     if (this.live) this.cleanSince.set(provider, this.options.clock());
   }
 
   /** Something is wrong with the provider (a failure seen here or announced): ask Redis again. */
-  taint(provider: ProviderName): void {
+  taint(provider: DeploymentId): void {
     this.cleanSince.delete(provider);
   }
 

@@ -7,7 +7,7 @@
  * probed. The probe itself is injected: one attempt, one deadline, no retries.
  */
 import { randomUUID } from 'node:crypto';
-import type { ErrorClass, ProviderName, ProviderState, RedisClient } from '@switchyard/shared';
+import type { ErrorClass, DeploymentId, ProviderState, RedisClient } from '@switchyard/shared';
 import type { CircuitBreaker, CircuitSnapshot } from './circuit-breaker.ts';
 import type { RateLimitCooldown } from './cooldown.ts';
 import type { CircuitState } from './events.ts';
@@ -24,10 +24,13 @@ export interface ProbeOutcome {
   credits?: Credits;
 }
 
-export type ProbeFn = (provider: ProviderName, options: { signal: AbortSignal; timeoutMs: number }) => Promise<ProbeOutcome>;
+export type ProbeFn = (provider: DeploymentId, options: { signal: AbortSignal; timeoutMs: number }) => Promise<ProbeOutcome>;
 
 export interface ProviderStatus {
-  provider: ProviderName;
+  /** The deployment id (the health key). */
+  deployment: DeploymentId;
+  /** Its provider kind; for an implicit deployment, also its id. */
+  provider: string;
   state: ProviderState;
   circuit: { state: CircuitState; consecutive_failures: number; opened_at: number | null; next_probe_at: number | null };
   last_error: LastError | null;
@@ -75,7 +78,7 @@ export class StatusCache {
     private readonly runner: ScriptRunner,
     private readonly keys: StateKeys,
     private readonly parts: { records: ProviderStateRecords; breaker: CircuitBreaker; cooldown: RateLimitCooldown },
-    private readonly providers: readonly ProviderName[],
+    private readonly directory: { ids(): DeploymentId[]; kindOf(id: DeploymentId): string | undefined },
     private readonly prober: ProbeFn | undefined,
     private readonly options: StatusCacheOptions,
     private readonly logger: StateLogger,
@@ -90,11 +93,11 @@ export class StatusCache {
     if (options.forceRefresh || memoMs <= 0 || options.memo === false) {
       if (options.forceRefresh) this.memo = undefined;
       const forceRefresh = options.forceRefresh === true;
-      return Promise.all(this.providers.map((p) => this.getProviderStatus(p, { forceRefresh })));
+      return Promise.all(this.directory.ids().map((p) => this.getProviderStatus(p, { forceRefresh })));
     }
     const now = this.options.clock();
     if (this.memo && now - this.memo.at < memoMs) return this.memo.statuses;
-    const statuses = Promise.all(this.providers.map((p) => this.getProviderStatus(p)));
+    const statuses = Promise.all(this.directory.ids().map((p) => this.getProviderStatus(p)));
     const memo = { at: now, statuses };
     this.memo = memo;
     // Readers that joined while it ran waited for it like its first reader; later ones get only
@@ -108,7 +111,7 @@ export class StatusCache {
     return statuses;
   }
 
-  async getProviderStatus(provider: ProviderName, { forceRefresh = false }: { forceRefresh?: boolean } = {}): Promise<ProviderStatus> {
+  async getProviderStatus(provider: DeploymentId, { forceRefresh = false }: { forceRefresh?: boolean } = {}): Promise<ProviderStatus> {
     const started = this.options.clock();
     const cached = await this.snapshot(provider);
     if (!this.prober || cached.circuit.state !== 'closed') return this.view(provider, cached, true);
@@ -135,7 +138,7 @@ export class StatusCache {
     return (record) => record !== null && record.probed_at !== null && record.probed_at >= ms;
   }
 
-  private refreshInBackground(provider: ProviderName): void {
+  private refreshInBackground(provider: DeploymentId): void {
     if (this.inflight.has(provider)) return;
     const task = this.refresh(provider, false, this.freshNow()).catch((err: Error) =>
       this.logger.warn({ provider, err: err.message }, 'background status refresh failed'),
@@ -145,7 +148,7 @@ export class StatusCache {
   }
 
   /** In-process single flight: concurrent callers share one fleet-wide attempt (forced ones apart). */
-  private refresh(provider: ProviderName, forced: boolean, satisfied: Satisfied): Promise<Snapshot | null> {
+  private refresh(provider: DeploymentId, forced: boolean, satisfied: Satisfied): Promise<Snapshot | null> {
     const key = forced ? `${provider}:force` : provider;
     const existing = this.inflight.get(key);
     if (existing) return existing;
@@ -167,7 +170,7 @@ export class StatusCache {
    * holder ends without giving us what we need (it found the cache fresh enough for itself, or
    * died), try for the lock again, until `refreshWaitMs` is spent: then null (serve the cache).
    */
-  private async refreshFleetWide(provider: ProviderName, satisfied: Satisfied): Promise<Snapshot | null> {
+  private async refreshFleetWide(provider: DeploymentId, satisfied: Satisfied): Promise<Snapshot | null> {
     const lockKey = this.keys.provider(provider).refreshLock;
     const token = randomUUID();
     const lockMs = this.options.probeTimeoutMs + 1_000;
@@ -189,7 +192,7 @@ export class StatusCache {
     }
   }
 
-  private async probeAsHolder(provider: ProviderName, satisfied: Satisfied): Promise<Snapshot> {
+  private async probeAsHolder(provider: DeploymentId, satisfied: Satisfied): Promise<Snapshot> {
     // Double check under the lock: a holder that finished just before us already did the work.
     const current = await this.snapshot(provider);
     if (satisfied(current.record) || current.circuit.state !== 'closed') return current;
@@ -206,7 +209,7 @@ export class StatusCache {
   }
 
   /** One attempt with a hard deadline, even if the injected prober ignores its signal. */
-  private async probe(provider: ProviderName): Promise<ProbeOutcome | null> {
+  private async probe(provider: DeploymentId): Promise<ProbeOutcome | null> {
     const prober = this.prober;
     if (!prober) return null;
     const timeoutMs = this.options.probeTimeoutMs;
@@ -235,7 +238,7 @@ export class StatusCache {
   }
 
   /** Record, circuit and cooldown of one provider: one pipeline, one slot. */
-  private async snapshot(provider: ProviderName): Promise<Snapshot> {
+  private async snapshot(provider: DeploymentId): Promise<Snapshot> {
     const k = this.keys.provider(provider);
     const replies = (await this.redis.pipeline().hgetall(k.state).hgetall(k.circuit).get(k.cooldown).exec()) ?? [];
     const [state, circuit, cooldown] = replies.map(([err, value]) => {
@@ -249,10 +252,11 @@ export class StatusCache {
     };
   }
 
-  private view(provider: ProviderName, snap: Snapshot, cacheHit: boolean): ProviderStatus {
+  private view(provider: DeploymentId, snap: Snapshot, cacheHit: boolean): ProviderStatus {
     const { record, circuit } = snap;
     return {
-      provider,
+      deployment: provider,
+      provider: this.directory.kindOf(provider) ?? provider,
       state: record?.state ?? 'unknown',
       circuit: {
         state: circuit.state,

@@ -3,7 +3,7 @@
  * and one namespace, wired explicitly (no part reaches for another's keys), and exposes the few
  * calls the API and the worker need next to the parts themselves.
  */
-import type { ProviderName, RedisClient } from '@switchyard/shared';
+import type { DeploymentId, RedisClient } from '@switchyard/shared';
 import { CircuitBreaker, ConsecutiveFailures, FailureRateWindow, GrowingReset, ProbeLease } from './circuit-breaker.ts';
 import { RateLimitCooldown } from './cooldown.ts';
 import { type StateEvent, type StateEventSubscription, subscribeStateEvents } from './events.ts';
@@ -18,6 +18,7 @@ import { ProviderView } from './provider-view.ts';
 import { ScriptRunner } from './scripts.ts';
 import { StatusCache } from './status-cache.ts';
 import { WorkerRegistry } from './workers.ts';
+import { DeploymentDirectory } from './deployments.ts';
 
 export interface StateStore {
   readonly namespace: string;
@@ -41,6 +42,8 @@ export interface StateStore {
   readCounters: MetricsReader['readCounters'];
   heartbeat: WorkerRegistry['heartbeat'];
   listWorkers: WorkerRegistry['listWorkers'];
+  /** The configured deployments: replaced on a config reload (status and metrics follow at once). */
+  readonly deployments: DeploymentDirectory;
   /** Subscribes to state events on a connection of its own. */
   subscribe(onEvent: (event: StateEvent) => void): StateEventSubscription;
   /** Writes the metrics this process has added up and not yet written (they go every metricsFlushMs anyway). */
@@ -55,7 +58,7 @@ export function createStateStore(redis: RedisClient, config: StateConfig, logger
   const keys = new StateKeys(namespace);
   const channel = keys.eventsChannel();
   const runner = new ScriptRunner(redis, options.scriptObserver);
-  const providers: ProviderName[] = config.providers.map((p) => p.name);
+  const deployments = new DeploymentDirectory(redis, keys, logger, config.providers);
 
   const breaker = new CircuitBreaker(
     redis,
@@ -98,7 +101,7 @@ export function createStateStore(redis: RedisClient, config: StateConfig, logger
     runner,
     keys,
     { records, breaker, cooldown },
-    providers,
+    deployments,
     options.prober,
     {
       freshMs: config.STATUS_FRESH_MS,
@@ -110,7 +113,7 @@ export function createStateStore(redis: RedisClient, config: StateConfig, logger
     },
     logger,
   );
-  const metrics = new MetricsReader(redis, keys, providers, o.clock, { breaker, cooldown, records });
+  const metrics = new MetricsReader(redis, keys, deployments, o.clock, { breaker, cooldown, records });
   const workers = new WorkerRegistry(redis, keys, o.clock, o.workerTtlMs, logger);
 
   return {
@@ -124,6 +127,7 @@ export function createStateStore(redis: RedisClient, config: StateConfig, logger
     metrics,
     workers,
     eventsChannel: channel,
+    deployments,
     admit: (provider) => fleet.admit(provider),
     report: (outcome) => fleet.report(outcome),
     getStatus: (opts) => status.getStatus(opts),

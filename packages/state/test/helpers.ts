@@ -2,7 +2,7 @@
  * Test helpers for the state package: a real Redis client, a state config built by hand (the
  * environment is not read), a unique namespace per test, cleanup of that namespace only.
  */
-import type { ProviderName } from '@switchyard/shared';
+import type { DeploymentId } from '@switchyard/shared';
 import { createLogger } from '@switchyard/shared';
 import { deleteNamespace, testNamespace, testRedisUrl } from '@switchyard/shared/testing';
 import { Redis } from 'ioredis';
@@ -22,7 +22,7 @@ export function stateConfig(namespace: string, overrides: Partial<StateConfig> =
     STATUS_FRESH_MS: 60_000,
     STATUS_STALE_MS: 300_000,
     PROBE_TIMEOUT_MS: 1_000,
-    providers: [{ name: 'openai' as ProviderName }, { name: 'mock' as ProviderName }],
+    providers: [{ name: 'openai' as DeploymentId }, { name: 'mock' as DeploymentId }],
     ...overrides,
   };
 }
@@ -69,7 +69,7 @@ export async function setup(label: string, overrides: Partial<StateConfig> = {},
   };
 }
 
-export const failure = (provider: ProviderName, outcome: Parameters<StateStore['report']>[0]['outcome'], extra = {}) => ({
+export const failure = (provider: DeploymentId, outcome: Parameters<StateStore['report']>[0]['outcome'], extra = {}) => ({
   provider,
   model: 'm',
   outcome,

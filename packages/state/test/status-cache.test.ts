@@ -1,4 +1,4 @@
-import type { ProviderName } from '@switchyard/shared';
+import type { DeploymentId } from '@switchyard/shared';
 import { testRedisUrl, watchRedisCommands } from '@switchyard/shared/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProbeFn, ProbeOutcome } from '../src/index.ts';
@@ -11,7 +11,7 @@ afterEach(async () => {
 
 /** A prober that counts its calls and answers after `delayMs`. */
 function countingProber(delayMs = 30, outcome: ProbeOutcome = { state: 'active', latencyMs: 5 }) {
-  const calls: ProviderName[] = [];
+  const calls: DeploymentId[] = [];
   const prober: ProbeFn = async (provider) => {
     calls.push(provider);
     await new Promise((r) => setTimeout(r, delayMs));
@@ -20,7 +20,7 @@ function countingProber(delayMs = 30, outcome: ProbeOutcome = { state: 'active',
   return { calls, prober };
 }
 
-async function writeRecord(ctx: TestContext, provider: ProviderName, ageMs: number, state = 'active') {
+async function writeRecord(ctx: TestContext, provider: DeploymentId, ageMs: number, state = 'active') {
   const checked = Date.now() - ageMs;
   await ctx.redis.hset(
     ctx.store.keys.provider(provider).state,
@@ -45,6 +45,7 @@ describe('status cache', () => {
     const statuses = await t.store.getStatus();
     expect(statuses.map((s) => s.provider)).toEqual(['openai', 'mock']);
     expect(statuses[0]).toEqual({
+      deployment: 'openai',
       provider: 'openai',
       state: 'active',
       circuit: { state: 'closed', consecutive_failures: 0, opened_at: null, next_probe_at: null },
