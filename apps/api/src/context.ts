@@ -3,7 +3,7 @@
  * handed to the app, and closed in the reverse order.
  */
 
-import { createProviderRegistry, type ProviderRegistry } from '@switchyard/providers';
+import { createProviderRegistry, type ProviderAdapter, type ProviderRegistry } from '@switchyard/providers';
 import { type Config, createRedis, type Logger, type RedisClient, waitForRedis } from '@switchyard/shared';
 import { createStateStore, type ProbeFn, type StateStore } from '@switchyard/state';
 import { CompletionHub } from './jobs/completion-hub.ts';
@@ -31,9 +31,9 @@ export interface ApiContextOptions {
 }
 
 /** The status cache's probe: the adapter's own (one attempt, its deadline, no retries). */
-export function adapterProber(providers: ProviderRegistry): ProbeFn {
-  return async (provider, { signal, timeoutMs }) => {
-    const adapter = providers.get(provider);
+export function adapterProber(adapters: ReadonlyMap<string, ProviderAdapter>): ProbeFn {
+  return async (deployment, { signal, timeoutMs }) => {
+    const adapter = adapters.get(deployment);
     if (!adapter) return { state: 'unknown', latencyMs: 0 };
     return adapter.probe({ signal, timeoutMs });
   };

@@ -3,7 +3,15 @@
  * an adapter, and the OpenAI-compatible model list for GET /v1/models. The factory table is the one
  * place that names every provider folder.
  */
-import { type Config, type Logger, type ProviderConfig, type ProviderName, parseModelRef } from '@switchyard/shared';
+import {
+  type Config,
+  type DeploymentConfig,
+  isProviderName,
+  type Logger,
+  type ProviderConfig,
+  type ProviderName,
+  parseModelRef,
+} from '@switchyard/shared';
 import { createAnthropicAdapter } from './anthropic/index.ts';
 import { createGeminiAdapter } from './gemini/index.ts';
 import { createMockAdapter } from './mock/index.ts';
@@ -14,7 +22,7 @@ import type { ProviderAdapter } from './types.ts';
 
 export type ProviderRegistry = Map<ProviderName, ProviderAdapter>;
 
-interface FactoryContext {
+export interface FactoryContext {
   defaultTimeoutMs: number;
   logger: Logger | undefined;
 }
@@ -34,6 +42,16 @@ export const PROVIDER_FACTORIES: Readonly<Record<ProviderName, Factory>> = {
   ollama: (p, c) => createOllamaAdapter({ baseUrl: p.baseUrl, ...c }),
   mock: (p, c) => createMockAdapter({ url: p.baseUrl, ...c }),
 };
+
+/**
+ * The adapter of one deployment of the fleet config. Kinds without a folder of their own yet are
+ * refused here, naming the deployment.
+ */
+export function createDeploymentAdapter(deployment: DeploymentConfig, context: FactoryContext): ProviderAdapter {
+  const kind = deployment.provider;
+  if (!isProviderName(kind)) throw new Error(`deployment "${deployment.id}": provider kind "${kind}" has no adapter`);
+  return PROVIDER_FACTORIES[kind]({ name: kind, apiKey: deployment.apiKey, baseUrl: deployment.baseUrl }, context);
+}
 
 /** The adapters of every enabled provider, in the configuration's order. */
 export function createProviderRegistry(config: Pick<Config, 'providers' | 'ATTEMPT_TIMEOUT_MS'>, logger?: Logger): ProviderRegistry {

@@ -52,7 +52,10 @@ export const attemptOutcomeSchema = z.union([z.literal('success'), z.enum(ERROR_
 
 /** One provider call made for a job: the router records every one, winners and losers. */
 export const attemptSchema = z.object({
+  /** The provider kind called (`openai`, `azure-openai`, ...). */
   provider: z.string(),
+  /** The deployment called (its id); for an implicit deployment, the provider's name. */
+  deployment: z.string().optional(),
   model: z.string(),
   outcome: attemptOutcomeSchema,
   /** Milliseconds after the job started that this call started. */
@@ -65,6 +68,9 @@ export type Attempt = z.infer<typeof attemptSchema>;
 
 export const jobResultSchema = z.object({
   provider: z.string(),
+  /** The deployment that answered, and the route it was reached through when the job named one. */
+  deployment: z.string().optional(),
+  route: z.string().optional(),
   model: z.string(),
   content: z.string(),
   finish_reason: z.string(),

@@ -7,7 +7,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { type Admission, CLASS_POLICY, type ErrorClass, type DeploymentId, type RedisClient } from '@switchyard/shared';
+import { type Admission, CLASS_POLICY, type DeploymentId, type ErrorClass, type RedisClient } from '@switchyard/shared';
 import type { ChainableCommander } from 'ioredis';
 import { z } from 'zod';
 import { CIRCUIT_STATES, type CircuitState } from './events.ts';

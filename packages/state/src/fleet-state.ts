@@ -10,10 +10,10 @@
 import {
   type Admission,
   type CallOutcome,
-  type FleetState,
-  isErrorClass,
-  isDeploymentId,
   type DeploymentId,
+  type FleetState,
+  isDeploymentId,
+  isErrorClass,
   type ProviderState,
   type RedisClient,
   stateForClass,

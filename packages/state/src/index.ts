@@ -16,6 +16,7 @@ export * from './options.ts';
 export * from './prometheus.ts';
 export * from './provider-state.ts';
 export * from './provider-view.ts';
+export * from './routing-load.ts';
 export { SCRIPTS, type ScriptName, type ScriptObserver, ScriptRunner } from './scripts.ts';
 export * from './status-cache.ts';
 export * from './store.ts';

@@ -85,6 +85,11 @@ export class StateKeys {
     return `${this.namespace}:{deployments}:known`;
   }
 
+  /** Hash: worker id -> JSON of its calls in flight and recent latency per deployment (routing-load.ts). */
+  routingLoad(): string {
+    return `${this.namespace}:{routing}:load`;
+  }
+
   /** Pub/sub channel of state-change events (circuit, provider state, cooldown). Not a key. */
   eventsChannel(): string {
     return stateEventsChannel(this.namespace);

@@ -50,7 +50,11 @@ export interface MinuteSeries {
   /** Epoch ms of the first and last minute (the last one is still filling). */
   from: number;
   to: number;
-  series: Array<{ deployment: DeploymentId; provider: string; points: Array<{ t: number } & Omit<ProviderMetrics, 'provider' | 'deployment'>> }>;
+  series: Array<{
+    deployment: DeploymentId;
+    provider: string;
+    points: Array<{ t: number } & Omit<ProviderMetrics, 'provider' | 'deployment'>>;
+  }>;
 }
 
 export interface ProviderCounters {
@@ -137,7 +141,9 @@ export class MetricsReader {
 
   /** Configured deployments, plus any other that has data in range (one removed yesterday still shows). */
   private shown(hashes: Map<DeploymentId, Array<Record<string, string>>>): DeploymentId[] {
-    return [...hashes.keys()].filter((p) => this.directory.ids().includes(p) || (hashes.get(p) ?? []).some((h) => Object.keys(h).length > 0));
+    return [...hashes.keys()].filter(
+      (p) => this.directory.ids().includes(p) || (hashes.get(p) ?? []).some((h) => Object.keys(h).length > 0),
+    );
   }
 
   async readDailyMetrics(days: number): Promise<DailyMetrics> {

@@ -24,21 +24,28 @@ export function countersToPrometheus(snapshot: CountersSnapshot, prefix = 'switc
   family('provider_calls_total', 'counter', 'Provider calls reported by every worker, by outcome (success or error class).');
   for (const p of ps) {
     sample('provider_calls_total', { deployment: p.deployment, provider: p.provider, outcome: 'success' }, p.success_total);
-    for (const [cls, n] of Object.entries(p.failures_total)) sample('provider_calls_total', { deployment: p.deployment, provider: p.provider, outcome: cls }, n ?? 0);
+    for (const [cls, n] of Object.entries(p.failures_total))
+      sample('provider_calls_total', { deployment: p.deployment, provider: p.provider, outcome: cls }, n ?? 0);
   }
   family('provider_latency_seconds', 'histogram', 'Latency of successful provider calls, fleet-wide.');
   for (const p of ps) {
     for (const b of p.latency_ms.buckets) {
-      sample('provider_latency_seconds_bucket', { deployment: p.deployment, provider: p.provider, le: b.le === '+Inf' ? '+Inf' : String(b.le / 1000) }, b.count);
+      sample(
+        'provider_latency_seconds_bucket',
+        { deployment: p.deployment, provider: p.provider, le: b.le === '+Inf' ? '+Inf' : String(b.le / 1000) },
+        b.count,
+      );
     }
     sample('provider_latency_seconds_sum', { deployment: p.deployment, provider: p.provider }, p.latency_ms.sum / 1000);
     sample('provider_latency_seconds_count', { deployment: p.deployment, provider: p.provider }, p.latency_ms.count);
   }
   family('circuit_state', 'gauge', 'Fleet-wide circuit state: 1 for the current state.');
   for (const p of ps)
-    for (const s of CIRCUIT_STATES) sample('circuit_state', { deployment: p.deployment, provider: p.provider, state: s }, p.circuit.state === s ? 1 : 0);
+    for (const s of CIRCUIT_STATES)
+      sample('circuit_state', { deployment: p.deployment, provider: p.provider, state: s }, p.circuit.state === s ? 1 : 0);
   family('circuit_consecutive_failures', 'gauge', 'Counted failures in a row.');
-  for (const p of ps) sample('circuit_consecutive_failures', { deployment: p.deployment, provider: p.provider }, p.circuit.consecutive_failures);
+  for (const p of ps)
+    sample('circuit_consecutive_failures', { deployment: p.deployment, provider: p.provider }, p.circuit.consecutive_failures);
   family('circuit_opens_total', 'counter', 'Times the circuit opened (threshold, failure rate or failed probe).');
   for (const p of ps) sample('circuit_opens_total', { deployment: p.deployment, provider: p.provider }, p.circuit.trips);
   family('circuit_probes_total', 'counter', 'Half-open probe leases granted.');
@@ -52,6 +59,7 @@ export function countersToPrometheus(snapshot: CountersSnapshot, prefix = 'switc
     );
   }
   family('provider_up', 'gauge', 'Provider state is active (1) or not (0).');
-  for (const p of ps) sample('provider_up', { deployment: p.deployment, provider: p.provider, state: p.state }, p.state === 'active' ? 1 : 0);
+  for (const p of ps)
+    sample('provider_up', { deployment: p.deployment, provider: p.provider, state: p.state }, p.state === 'active' ? 1 : 0);
   return `${lines.join('\n')}\n`;
 }

@@ -5,10 +5,10 @@
  * through zod. Messages are scrubbed of secrets and cut short before they are stored.
  */
 import {
+  type DeploymentId,
   ERROR_CLASSES,
   type ErrorClass,
   PROVIDER_STATES,
-  type DeploymentId,
   type ProviderState,
   type RedisClient,
   redactSecrets,

@@ -7,7 +7,7 @@
  * probed. The probe itself is injected: one attempt, one deadline, no retries.
  */
 import { randomUUID } from 'node:crypto';
-import type { ErrorClass, DeploymentId, ProviderState, RedisClient } from '@switchyard/shared';
+import type { DeploymentId, ErrorClass, ProviderState, RedisClient } from '@switchyard/shared';
 import type { CircuitBreaker, CircuitSnapshot } from './circuit-breaker.ts';
 import type { RateLimitCooldown } from './cooldown.ts';
 import type { CircuitState } from './events.ts';

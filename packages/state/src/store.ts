@@ -3,9 +3,10 @@
  * and one namespace, wired explicitly (no part reaches for another's keys), and exposes the few
  * calls the API and the worker need next to the parts themselves.
  */
-import type { DeploymentId, RedisClient } from '@switchyard/shared';
+import type { RedisClient } from '@switchyard/shared';
 import { CircuitBreaker, ConsecutiveFailures, FailureRateWindow, GrowingReset, ProbeLease } from './circuit-breaker.ts';
 import { RateLimitCooldown } from './cooldown.ts';
+import { DeploymentDirectory } from './deployments.ts';
 import { type StateEvent, type StateEventSubscription, subscribeStateEvents } from './events.ts';
 import { RedisFleetState } from './fleet-state.ts';
 import { StateKeys } from './keys.ts';
@@ -18,7 +19,6 @@ import { ProviderView } from './provider-view.ts';
 import { ScriptRunner } from './scripts.ts';
 import { StatusCache } from './status-cache.ts';
 import { WorkerRegistry } from './workers.ts';
-import { DeploymentDirectory } from './deployments.ts';
 
 export interface StateStore {
   readonly namespace: string;

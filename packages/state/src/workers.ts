@@ -17,6 +17,8 @@ export const workerInfoSchema = z.object({
   active_jobs: z.number().int().nonnegative(),
   /** Epoch ms. */
   started_at: z.number().int().nonnegative(),
+  /** Hash of the fleet config the worker runs (GET /v1/config's `hash`): replicas on another config show. */
+  config_hash: z.string().max(64).optional(),
 });
 export type WorkerInfo = z.infer<typeof workerInfoSchema>;
 

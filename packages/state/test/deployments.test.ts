@@ -45,7 +45,9 @@ describe('health per deployment', () => {
     ]);
 
     t.store.deployments.set([{ name: 'local-vllm', kind: 'openai-compatible' }]);
-    expect((await t.store.getStatus({ memo: false })).map((s) => [s.deployment, s.provider])).toEqual([['local-vllm', 'openai-compatible']]);
+    expect((await t.store.getStatus({ memo: false })).map((s) => [s.deployment, s.provider])).toEqual([
+      ['local-vllm', 'openai-compatible'],
+    ]);
     // Another process started after the reload reads what every process ever configured.
     const after = await t.makeStore({ providers: [{ name: 'local-vllm', kind: 'openai-compatible' }] }).readCounters();
     expect(after.providers.map((p) => [p.deployment, p.provider, p.enabled, p.calls_total])).toEqual([

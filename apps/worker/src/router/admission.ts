@@ -10,7 +10,7 @@
  * Admissions are never cached positively: the fleet-wide breaker must see every call's admission.
  * A half-open probe lease that arrives too late to be used (deadline, abort) is handed back.
  */
-import type { AbortSignalLike, Admission, FleetState, Logger, ProviderName } from '@switchyard/shared';
+import type { AbortSignalLike, Admission, DeploymentId, FleetState, Logger } from '@switchyard/shared';
 import { type Event, EventEmitter } from './events.ts';
 
 export type Denial = Extract<Admission, { admitted: false }>;
@@ -19,14 +19,14 @@ export interface AdmissionOptions {
   timeoutMs: number;
   denialCacheMaxMs: number;
   /** Hands an unused probe lease back to the fleet (reported as an `aborted` outcome carrying it). */
-  releaseLease: (provider: ProviderName, model: string, probeLeaseId: string) => void;
+  releaseLease: (provider: DeploymentId, model: string, probeLeaseId: string) => void;
   logger: Logger;
   /** Wall-clock milliseconds, the clock of Admission.retryAtMs. */
   wallNow?: () => number;
 }
 
 export interface DeniedEvent {
-  provider: ProviderName;
+  provider: DeploymentId;
   reason: Denial['reason'];
   retryAtMs: number;
   cached: boolean;
@@ -36,14 +36,14 @@ const ABORTED = Symbol('aborted');
 const MAX_LOCAL_COOLDOWN_MS = 300_000;
 
 export class AdmissionControl {
-  private readonly denials = new Map<ProviderName, { denial: Denial; until: number }>();
+  private readonly denials = new Map<DeploymentId, { denial: Denial; until: number }>();
   private readonly wallNow: () => number;
   private readonly denied = new EventEmitter<DeniedEvent>();
-  private readonly failedOpen = new EventEmitter<{ provider: ProviderName; error: string }>();
+  private readonly failedOpen = new EventEmitter<{ provider: DeploymentId; error: string }>();
   /** Fires for every denial, from the fleet or from the local cache. */
   readonly onDenied: Event<DeniedEvent> = this.denied.event;
   /** Fires when the store did not answer in time or failed, and the call was admitted anyway. */
-  readonly onFailOpen: Event<{ provider: ProviderName; error: string }> = this.failedOpen.event;
+  readonly onFailOpen: Event<{ provider: DeploymentId; error: string }> = this.failedOpen.event;
 
   constructor(
     private readonly fleet: FleetState,
@@ -53,7 +53,7 @@ export class AdmissionControl {
   }
 
   /** A denial still known locally, without a round trip. */
-  cachedDenial(provider: ProviderName): Denial | undefined {
+  cachedDenial(provider: DeploymentId): Denial | undefined {
     const entry = this.denials.get(provider);
     if (!entry) return undefined;
     if (this.wallNow() >= entry.until) {
@@ -65,7 +65,7 @@ export class AdmissionControl {
   }
 
   /** This process saw a 429: cool the provider down locally at once (the fleet hears it through the report). */
-  noteCooldown(provider: ProviderName, retryAfterMs: number): void {
+  noteCooldown(provider: DeploymentId, retryAfterMs: number): void {
     if (!(retryAfterMs > 0)) return;
     const retryAtMs = this.wallNow() + retryAfterMs;
     const current = this.denials.get(provider);
@@ -76,12 +76,12 @@ export class AdmissionControl {
   }
 
   /** This process's probe succeeded: the circuit is closing, forget what we knew. */
-  forget(provider: ProviderName): void {
+  forget(provider: DeploymentId): void {
     this.denials.delete(provider);
   }
 
   /** The admission when it is known without a round trip (a local denial, or the fleet's view), else undefined. */
-  admitNow(provider: ProviderName): Admission | undefined {
+  admitNow(provider: DeploymentId): Admission | undefined {
     return this.cachedDenial(provider) ?? this.fleet.admitNow?.(provider);
   }
 
@@ -89,7 +89,7 @@ export class AdmissionControl {
    * Asks the fleet. Resolves with the admission, or with `aborted` when `signal` aborts first (a
    * lease granted after that is handed back). Never rejects.
    */
-  admit(provider: ProviderName, model: string, signal: AbortSignalLike): Promise<Admission | typeof ABORTED> {
+  admit(provider: DeploymentId, model: string, signal: AbortSignalLike): Promise<Admission | typeof ABORTED> {
     const cached = this.cachedDenial(provider);
     if (cached) return Promise.resolve(cached);
     if (signal.aborted) return Promise.resolve(ABORTED);
@@ -138,7 +138,7 @@ export class AdmissionControl {
     return value === ABORTED;
   }
 
-  private remember(provider: ProviderName, denial: Denial): void {
+  private remember(provider: DeploymentId, denial: Denial): void {
     const now = this.wallNow();
     const until = Math.min(denial.retryAtMs, now + this.options.denialCacheMaxMs);
     if (until > now) this.denials.set(provider, { denial, until });

@@ -3,7 +3,7 @@
  * slot is abortable (the call's signal, itself bounded by the job's budget), so a saturated
  * provider can delay a job but never keep it past its budget.
  */
-import type { AbortSignalLike, ProviderName } from '@switchyard/shared';
+import type { AbortSignalLike, DeploymentId } from '@switchyard/shared';
 import { type Event, EventEmitter } from './events.ts';
 
 /** Gives the slot back; calling it more than once is harmless. */
@@ -75,11 +75,11 @@ export class ConcurrencyGate {
 
 /** One gate per provider, created on first use with the provider's configured limit. */
 export class ProviderGates {
-  private readonly gates = new Map<ProviderName, ConcurrencyGate>();
+  private readonly gates = new Map<DeploymentId, ConcurrencyGate>();
 
-  constructor(private readonly limitFor: (provider: ProviderName) => number) {}
+  constructor(private readonly limitFor: (provider: DeploymentId) => number) {}
 
-  get(provider: ProviderName): ConcurrencyGate {
+  get(provider: DeploymentId): ConcurrencyGate {
     let gate = this.gates.get(provider);
     if (!gate) {
       gate = new ConcurrencyGate(Math.max(1, this.limitFor(provider)));

@@ -16,8 +16,8 @@
  * Streaming: the first token commits the job to its call; every other call is aborted and nothing
  * new starts, so after that point a failure reaches the client as an error, never as a fallback.
  */
-import type { ChatResult, ProviderAdapter } from '@switchyard/providers';
-import { type Attempt, CLASS_POLICY, type ErrorClass, type JobResult, type Logger, type ProviderName } from '@switchyard/shared';
+import type { ChatResult } from '@switchyard/providers';
+import { type Attempt, CLASS_POLICY, type ErrorClass, type JobResult, type Logger } from '@switchyard/shared';
 import { retryDelayMs } from './backoff.ts';
 import type { Budget, BudgetAbort } from './budget.ts';
 import type { EventEmitter } from './events.ts';
@@ -50,7 +50,6 @@ export interface HedgerEmitters {
 export interface HedgerDeps {
   config: RouterConfig;
   tuning: RouterTuning;
-  adapters: ReadonlyMap<ProviderName, ProviderAdapter>;
   services: CallServices;
   bucket: HedgeTokenBucket;
   emitters: HedgerEmitters;
@@ -134,7 +133,7 @@ export class Hedger implements CallHost {
         candidate,
         kind,
         request: this.job.request,
-        adapter: this.deps.adapters.get(candidate.provider),
+        adapter: candidate.adapter,
         jobStartedAt: this.budget.startedAt,
         onJobEnd: this.budget.onEnd,
         logger: this.deps.logger,
@@ -161,11 +160,20 @@ export class Hedger implements CallHost {
         this.skips.push({ candidate: ticket.candidate, reason: result.reason });
         this.deps.emitters.skip.emit({
           jobId: this.job.id,
+          deployment: ticket.candidate.deployment,
           provider: ticket.candidate.provider,
           model: ticket.candidate.model,
           reason: result.reason,
         });
-        this.deps.logger.info({ provider: ticket.candidate.provider, model: ticket.candidate.model, reason: result.reason }, 'router.skip');
+        this.deps.logger.info(
+          {
+            deployment: ticket.candidate.deployment,
+            provider: ticket.candidate.provider,
+            model: ticket.candidate.model,
+            reason: result.reason,
+          },
+          'router.skip',
+        );
         // The same lane moves on, with the same right to exist (a hedge stays a hedge).
         this.openLane(kind);
         return;
@@ -206,7 +214,7 @@ export class Hedger implements CallHost {
     });
     const notBefore = this.deps.services.clock.now() + delay;
     if (this.budget.deadline - notBefore < tuning.retryMinRemainingMs) {
-      this.deps.logger.debug({ provider: ticket.candidate.provider, delayMs: delay }, 'router.retry.beyond_budget');
+      this.deps.logger.debug({ deployment: ticket.candidate.deployment, delayMs: delay }, 'router.retry.beyond_budget');
       return;
     }
     this.tickets.push({ candidate: ticket.candidate, notBefore, retryNo: ticket.retryNo + 1 });
@@ -295,6 +303,7 @@ export class Hedger implements CallHost {
     const { candidate } = call;
     this.deps.emitters.callStart.emit({
       jobId: this.job.id,
+      deployment: candidate.deployment,
       provider: candidate.provider,
       model: candidate.model,
       kind,
@@ -315,7 +324,7 @@ export class Hedger implements CallHost {
     try {
       this.job.onToken?.(delta);
     } catch (err) {
-      this.deps.logger.warn({ provider: call.candidate.provider, error: String(err) }, 'router.stream.sink_failed');
+      this.deps.logger.warn({ deployment: call.candidate.deployment, error: String(err) }, 'router.stream.sink_failed');
     }
   }
 
@@ -329,7 +338,13 @@ export class Hedger implements CallHost {
     this.abortCalls('hedge_lost', call);
     const { candidate } = call;
     const atMs = Math.round(this.budget.elapsedMs());
-    this.deps.emitters.commit.emit({ jobId: this.job.id, provider: candidate.provider, model: candidate.model, atMs });
+    this.deps.emitters.commit.emit({
+      jobId: this.job.id,
+      deployment: candidate.deployment,
+      provider: candidate.provider,
+      model: candidate.model,
+      atMs,
+    });
     this.deps.logger.debug({ provider: candidate.provider, model: candidate.model, atMs }, 'router.stream.commit');
   }
 

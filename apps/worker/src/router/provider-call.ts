@@ -56,7 +56,7 @@ export interface CallServices {
   abortGraceMs: number;
   attemptTimeoutMs: number;
   /** Hands an unused half-open probe lease back to the fleet. */
-  releaseLease: (provider: Candidate['provider'], model: string, probeLeaseId: string) => void;
+  releaseLease: (deployment: Candidate['deployment'], model: string, probeLeaseId: string) => void;
 }
 
 /** What a call needs from its job. */
@@ -133,11 +133,11 @@ export class ProviderCall {
     const { candidate, adapter } = this.ctx;
     const { admission, gates } = this.services;
     if (!adapter) return this.end({ type: 'skipped', reason: 'not_configured' });
-    const known = admission.cachedDenial(candidate.provider);
+    const known = admission.cachedDenial(candidate.deployment);
     if (known) return this.end({ type: 'skipped', reason: known.reason });
 
     // Free slot and a known admission (the usual case) cost no promise, timer or listener.
-    const gate = gates.get(candidate.provider);
+    const gate = gates.get(candidate.deployment);
     let release = this.signal.aborted ? undefined : gate.tryAcquire();
     if (!release) {
       try {
@@ -146,7 +146,8 @@ export class ProviderCall {
         return this.end({ type: 'aborted' });
       }
     }
-    const decision = admission.admitNow(candidate.provider) ?? (await admission.admit(candidate.provider, candidate.model, this.signal));
+    const decision =
+      admission.admitNow(candidate.deployment) ?? (await admission.admit(candidate.deployment, candidate.model, this.signal));
     if (AdmissionControl.isAborted(decision)) {
       release();
       return this.end({ type: 'aborted' });
@@ -157,7 +158,7 @@ export class ProviderCall {
     }
     if (this.signal.aborted) {
       release();
-      if (decision.probeLeaseId) this.services.releaseLease(candidate.provider, candidate.model, decision.probeLeaseId);
+      if (decision.probeLeaseId) this.services.releaseLease(candidate.deployment, candidate.model, decision.probeLeaseId);
       return this.end({ type: 'aborted' });
     }
     this.probeLeaseId = decision.probeLeaseId;
@@ -181,7 +182,10 @@ export class ProviderCall {
   }
 
   private static abortIgnored(call: ProviderCall): void {
-    call.ctx.logger.warn({ provider: call.candidate.provider, model: call.candidate.model }, 'router.call.abort_ignored');
+    call.ctx.logger.warn(
+      { deployment: call.candidate.deployment, provider: call.candidate.provider, model: call.candidate.model },
+      'router.call.abort_ignored',
+    );
     call.releaseSlot();
   }
 
@@ -204,7 +208,10 @@ export class ProviderCall {
     this.phase = 'calling';
     this.startedAt = this.services.clock.now();
     host.callStarted(this);
-    this.ctx.logger.debug({ provider: candidate.provider, model: candidate.model, kind: this.ctx.kind }, 'router.call.start');
+    this.ctx.logger.debug(
+      { deployment: candidate.deployment, provider: candidate.provider, model: candidate.model, kind: this.ctx.kind },
+      'router.call.start',
+    );
 
     let pending: Promise<ChatResult>;
     try {
@@ -261,6 +268,7 @@ export class ProviderCall {
     const latencyMs = Math.max(0, Math.round(clock.now() - this.startedAt));
     const attempt: Attempt = {
       provider: candidate.provider,
+      deployment: candidate.deployment,
       model: candidate.model,
       outcome,
       started_ms: Math.max(0, Math.round(this.startedAt - this.ctx.jobStartedAt)),
@@ -269,7 +277,7 @@ export class ProviderCall {
       ...(message ? { message: truncate(message) } : {}),
     };
     reporter.report({
-      provider: candidate.provider,
+      provider: candidate.deployment,
       model: candidate.model,
       outcome,
       latencyMs,
@@ -277,12 +285,13 @@ export class ProviderCall {
       ...(message ? { message: truncate(message) } : {}),
       ...(this.probeLeaseId ? { probeLeaseId: this.probeLeaseId } : {}),
     });
-    if (outcome === 'rate_limited' && retryAfterMs !== undefined) admission.noteCooldown(candidate.provider, retryAfterMs);
-    if (outcome === 'success' && this.probeLeaseId) admission.forget(candidate.provider);
+    if (outcome === 'rate_limited' && retryAfterMs !== undefined) admission.noteCooldown(candidate.deployment, retryAfterMs);
+    if (outcome === 'success' && this.probeLeaseId) admission.forget(candidate.deployment);
     // A provider failing is operator news; successes and our own aborts are routine.
     const level = outcome === 'success' || outcome === 'aborted' ? 'debug' : 'info';
     this.ctx.logger[level](
       {
+        deployment: candidate.deployment,
         provider: candidate.provider,
         model: candidate.model,
         outcome,

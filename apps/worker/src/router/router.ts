@@ -10,7 +10,8 @@
  * every state change (calls, skips, throttled hedges, stream commits, job ends) for metrics and tests.
  */
 import type { ProviderAdapter } from '@switchyard/providers';
-import { type CallOutcome, type FleetState, type JobResult, type Logger, type ProviderName, parseModelRef } from '@switchyard/shared';
+import { type CallOutcome, type DeploymentId, type FleetState, type JobResult, type Logger, parseModelRef } from '@switchyard/shared';
+import type { CandidatePlan, CandidatePlanner } from '../routing/planner.ts';
 import { AdmissionControl, type DeniedEvent } from './admission.ts';
 import { Budget } from './budget.ts';
 import { ProviderGates } from './concurrency-gate.ts';
@@ -37,8 +38,15 @@ import {
 } from './types.ts';
 
 export interface RouterDeps {
-  /** The enabled providers' adapters; a candidate whose provider has none is skipped. */
-  adapters: ReadonlyMap<ProviderName, ProviderAdapter>;
+  /**
+   * Expands a job's model names into candidates (routes, deployments, strategies). Without one,
+   * names are `provider/model` of implicit deployments: `adapters` below, keyed by provider name.
+   */
+  planner?: CandidatePlanner;
+  /** The implicit deployments' adapters, when there is no planner; a candidate without one is skipped. */
+  adapters?: ReadonlyMap<DeploymentId, ProviderAdapter>;
+  /** In-flight cap per deployment in this process; default PROVIDER_CONCURRENCY by the id, else its default. */
+  concurrencyLimit?: (deployment: DeploymentId) => number;
   fleet: FleetState;
   config: RouterConfig;
   logger: Logger;
@@ -80,7 +88,7 @@ export class Router {
   /** The fleet denied admission (fresh or from the local cache). */
   readonly onDenied: Event<DeniedEvent>;
   /** The fleet did not answer an admission in time or failed: the call went ahead (fail-open). */
-  readonly onAdmitFailOpen: Event<{ provider: ProviderName; error: string }>;
+  readonly onAdmitFailOpen: Event<{ provider: DeploymentId; error: string }>;
   /** A report to the fleet failed or was dropped. */
   readonly onReportFailed: Event<{ outcome: CallOutcome; error: string }>;
 
@@ -98,9 +106,10 @@ export class Router {
     };
     this.jobEnd = new EventEmitter(onListenerError);
     this.bucket = new HedgeTokenBucket(config.HEDGE_RATIO, config.HEDGE_BURST);
-    this.gates = new ProviderGates((provider) => config.PROVIDER_CONCURRENCY[provider] ?? config.PROVIDER_CONCURRENCY_DEFAULT);
+    const byKind = config.PROVIDER_CONCURRENCY as Readonly<Record<string, number | undefined>>;
+    this.gates = new ProviderGates(deps.concurrencyLimit ?? ((deployment) => byKind[deployment] ?? config.PROVIDER_CONCURRENCY_DEFAULT));
     this.reporter = new OutcomeReporter(fleet, this.tuning.maxPendingReports, logger);
-    const releaseLease = (provider: ProviderName, model: string, probeLeaseId: string) =>
+    const releaseLease = (provider: DeploymentId, model: string, probeLeaseId: string) =>
       this.reporter.report({
         provider,
         model,
@@ -141,15 +150,15 @@ export class Router {
    */
   async route(job: RouteJob): Promise<JobResult> {
     const logger = job.logger ?? this.deps.logger.child({ jobId: job.id });
-    const candidates = parseCandidates(job.candidates);
+    const plan = this.plan(job.candidates);
+    const { candidates } = plan;
     const budgetMs = job.budgetMs ?? this.deps.config.JOB_BUDGET_MS;
     const budget = new Budget(budgetMs, this.clock, job.signal);
     this.active++;
     try {
       const result = await new Hedger(job, candidates, budget, {
-        config: this.deps.config,
+        config: withRouteTiming(this.deps.config, plan),
         tuning: this.tuning,
-        adapters: this.deps.adapters,
         services: this.services,
         bucket: this.bucket,
         emitters: this.emitters,
@@ -201,6 +210,21 @@ export class Router {
     }
   }
 
+  /** The job's candidates: from the planner (fleet config), else as implicit `provider/model` refs. */
+  private plan(names: readonly string[]): Pick<CandidatePlan, 'candidates' | 'hedgeDelayMs' | 'hedgeStaggerMs'> {
+    if (names.length === 0) {
+      throw new RouterError({
+        errorClass: 'bad_request',
+        reason: 'invalid_job',
+        message: 'the job names no model',
+        attempts: [],
+        permanent: true,
+      });
+    }
+    if (!this.deps.planner) return { candidates: implicitCandidates(names, this.deps.adapters ?? new Map()) };
+    return this.deps.planner.plan(names, (deployment) => this.admission.cachedDenial(deployment) === undefined);
+  }
+
   stats(): RouterStats {
     return {
       hedgeTokens: this.bucket.available,
@@ -216,22 +240,30 @@ export class Router {
   }
 }
 
-/** `provider/model` strings to candidates; a job with none, or a malformed one, is a bad request. */
-function parseCandidates(refs: readonly string[]): Candidate[] {
-  if (refs.length === 0) {
-    throw new RouterError({
-      errorClass: 'bad_request',
-      reason: 'invalid_job',
-      message: 'the job names no model',
-      attempts: [],
-      permanent: true,
-    });
-  }
+/** A route's own hedge timing replaces the process default for that job only. */
+function withRouteTiming(config: RouterConfig, plan: Pick<CandidatePlan, 'hedgeDelayMs' | 'hedgeStaggerMs'>): RouterConfig {
+  if (plan.hedgeDelayMs === undefined && plan.hedgeStaggerMs === undefined) return config;
+  return {
+    ...config,
+    HEDGE_DELAY_MS: plan.hedgeDelayMs ?? config.HEDGE_DELAY_MS,
+    HEDGE_STAGGER_MS: plan.hedgeStaggerMs ?? config.HEDGE_STAGGER_MS,
+  };
+}
+
+/** `provider/model` strings to candidates of implicit deployments; a malformed one is a bad request. */
+function implicitCandidates(refs: readonly string[], adapters: ReadonlyMap<DeploymentId, ProviderAdapter>): Candidate[] {
   return refs.map((ref, index) => {
     const parsed = parseModelRef(ref);
     if ('error' in parsed) {
       throw new RouterError({ errorClass: 'bad_request', reason: 'invalid_job', message: parsed.error, attempts: [], permanent: true });
     }
-    return { ref, provider: parsed.provider, model: parsed.model, index };
+    return {
+      ref,
+      deployment: parsed.provider,
+      provider: parsed.provider,
+      model: parsed.model,
+      index,
+      adapter: adapters.get(parsed.provider),
+    };
   });
 }

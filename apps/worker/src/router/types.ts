@@ -2,8 +2,8 @@
  * Owns the router's vocabulary: its configuration slice, its tuning knobs, the job it routes, the
  * candidates it tries, and the payloads of its events. No behaviour lives here.
  */
-import type { ChatRequest } from '@switchyard/providers';
-import type { AbortSignalLike, Attempt, Config, ErrorClass, Logger, ProviderName } from '@switchyard/shared';
+import type { ChatRequest, ProviderAdapter } from '@switchyard/providers';
+import type { AbortSignalLike, Attempt, Config, DeploymentId, ErrorClass, Logger } from '@switchyard/shared';
 
 /** Monotonic milliseconds. Defaults to performance.now(); tests may inject their own. */
 export interface Clock {
@@ -63,7 +63,10 @@ export type RouteRequest = Omit<ChatRequest, 'model'>;
 
 export interface RouteJob {
   id: string;
-  /** Ordered `provider/model` references: the job's model, then its fallbacks. */
+  /**
+   * What the job names, in order: its model (a route, `<deployment>/<model>` or `provider/model`),
+   * then its fallbacks. The router's planner expands them into candidates.
+   */
   candidates: readonly string[];
   request: RouteRequest;
   /** The job's whole budget; defaults to JOB_BUDGET_MS. */
@@ -77,12 +80,19 @@ export interface RouteJob {
 }
 
 export interface Candidate {
-  /** `provider/model` as the job named it. */
+  /** `<deployment>/<model>`: what is called. */
   ref: string;
-  provider: ProviderName;
+  /** The deployment called: the key of its breaker, cooldown, concurrency gate and metrics. */
+  deployment: DeploymentId;
+  /** Its provider kind (`openai`, `azure-openai`, ...), as the job's result names it. */
+  provider: string;
   model: string;
   /** Position in the job's candidate list. */
   index: number;
+  /** undefined: no such deployment in this process's config; the candidate is skipped. */
+  adapter: ProviderAdapter | undefined;
+  /** The route the candidate came from, when the job named one. */
+  route?: string;
 }
 
 /**
@@ -95,7 +105,8 @@ export type SkipReason = 'circuit_open' | 'cooldown' | 'not_configured';
 
 export interface CallStartEvent {
   jobId: string;
-  provider: ProviderName;
+  deployment: DeploymentId;
+  provider: string;
   model: string;
   kind: CallKind;
   startedMs: number;
@@ -109,6 +120,7 @@ export interface CallEndEvent {
 
 export interface SkipEvent {
   jobId: string;
+  deployment: DeploymentId;
   provider: string;
   model: string;
   reason: SkipReason;
@@ -116,7 +128,8 @@ export interface SkipEvent {
 
 export interface CommitEvent {
   jobId: string;
-  provider: ProviderName;
+  deployment: DeploymentId;
+  provider: string;
   model: string;
   /** Milliseconds after the job started that the first token arrived. */
   atMs: number;

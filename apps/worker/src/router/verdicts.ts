@@ -27,6 +27,8 @@ export type Verdict = Omit<RouterErrorInit, 'attempts'>;
 export function successResult(candidate: Candidate, result: ChatResult, latencyMs: number, attempts: Attempt[]): JobResult {
   return {
     provider: candidate.provider,
+    deployment: candidate.deployment,
+    ...(candidate.route !== undefined ? { route: candidate.route } : {}),
     model: result.model || candidate.model,
     content: result.content,
     finish_reason: result.finishReason,

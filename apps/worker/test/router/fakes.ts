@@ -181,8 +181,8 @@ interface Breaker {
 /** FleetState in memory, with the semantics DESIGN.md section 2 gives the Redis store. */
 export class FakeFleet implements FleetState {
   readonly reports: CallOutcome[] = [];
-  readonly admits: ProviderName[] = [];
-  private readonly breakers = new Map<ProviderName, Breaker>();
+  readonly admits: string[] = [];
+  private readonly breakers = new Map<string, Breaker>();
   private leaseSeq = 0;
   /** Fault injection. */
   admitDelayMs = 0;
@@ -196,7 +196,7 @@ export class FakeFleet implements FleetState {
     readonly leaseMs = 10_000,
   ) {}
 
-  private breaker(provider: ProviderName): Breaker {
+  private breaker(provider: string): Breaker {
     let b = this.breakers.get(provider);
     if (!b) {
       b = { failures: 0 };
@@ -205,11 +205,11 @@ export class FakeFleet implements FleetState {
     return b;
   }
 
-  consecutiveFailures(provider: ProviderName): number {
+  consecutiveFailures(provider: string): number {
     return this.breaker(provider).failures;
   }
 
-  circuit(provider: ProviderName): 'closed' | 'open' | 'half_open' {
+  circuit(provider: string): 'closed' | 'open' | 'half_open' {
     const b = this.breaker(provider);
     if (b.openedAt === undefined) return 'closed';
     return Date.now() < b.openedAt + this.resetMs ? 'open' : 'half_open';

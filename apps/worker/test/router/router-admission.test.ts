@@ -20,7 +20,7 @@ describe('admission', REAL_TIMERS, () => {
     expect(value?.provider).toBe('anthropic');
     expect(ms).toBeLessThan(400);
     expect(openai.calls).toHaveLength(0);
-    expect(skips).toEqual([{ jobId: 'a1', provider: 'openai', model: 'a', reason: 'circuit_open' }]);
+    expect(skips).toEqual([{ jobId: 'a1', deployment: 'openai', provider: 'openai', model: 'a', reason: 'circuit_open' }]);
     // The skipped candidate leaves no attempt; the fallback is this job's primary, not a hedge.
     expect(value?.attempts).toMatchObject([{ provider: 'anthropic', hedge: false }]);
   });
