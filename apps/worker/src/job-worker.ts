@@ -172,15 +172,16 @@ export class JobWorker {
       }
       const failure = toFailure(err, controller.signal);
       const outOfBudget = Date.now() >= deadlineAt;
+      const lastAttempt = attempt >= (job.opts.attempts ?? 1);
       const story = tellStory({
         error: failure.jobError,
         attempt,
         earlier: job.data.earlier_attempts,
         budgetMs: job.data.budget_ms,
-        budgetSpent: outOfBudget && !failure.permanent,
+        budgetSpent: outOfBudget && !failure.permanent && !lastAttempt,
       });
       log.warn({ provider: story.provider, errorClass: story.class, permanent: failure.permanent, attempt }, 'job attempt failed');
-      const final = failure.permanent || outOfBudget || attempt >= (job.opts.attempts ?? 1);
+      const final = failure.permanent || outOfBudget || lastAttempt;
       if (final) {
         const status = story.message === CLIENT_CANCEL ? 'cancelled' : 'failed';
         if (publishEvents || this.signals.watched(jobId)) this.deps.events.event(jobId, { type: 'state', status, at: Date.now() });
