@@ -175,7 +175,10 @@ describe("a failed job's whole story", () => {
     expect(err.code).toBe('budget_exhausted');
     assertOpenAi('ErrorResponse', { error: err.error });
     expect(err.message).toMatch(
-      new RegExp(`budget of ${BUDGET_MS} ms exhausted after \\d+ calls; last error: service_unavailable from mock: .*(503|unavailable)`, 'i'),
+      new RegExp(
+        `budget of ${BUDGET_MS} ms exhausted after \\d+ calls; last error: service_unavailable from mock: .*(503|unavailable)`,
+        'i',
+      ),
     );
     expect(err.message).not.toMatch(/\baborted\b/);
   });

@@ -134,10 +134,7 @@ export class JobWorker {
     // one old enough that a watch may have gone by unseen.
     const publishEvents = job.data.stream || unsure || this.signals.watched(jobId);
     if (publishEvents) this.deps.events.event(jobId, { type: 'state', status: 'active', at: started });
-    log.debug(
-      { model: job.data.model, attempt, sinceActiveMs: started - (job.processedOn ?? started) },
-      'job started',
-    );
+    log.debug({ model: job.data.model, attempt, sinceActiveMs: started - (job.processedOn ?? started) }, 'job started');
     let tokenIndex = 0;
     try {
       let result = await this.deps.runner.run({
@@ -215,12 +212,7 @@ export class JobWorker {
  * shutdown hand-back: the rare paths), so a job that succeeds costs no extra command. The calls
  * live in the job's data, so they expire with the job and reach only those who may read it.
  */
-async function recordForNextAttempt(
-  job: Job<QueuedJobData, JobResult>,
-  deadlineAt: number,
-  calls: Attempt[],
-  log: Logger,
-): Promise<void> {
+async function recordForNextAttempt(job: Job<QueuedJobData, JobResult>, deadlineAt: number, calls: Attempt[], log: Logger): Promise<void> {
   const known = job.data.earlier_attempts?.length ?? 0;
   if (job.data.budget_deadline_at !== undefined && calls.length === known) return;
   const data: QueuedJobData = { ...job.data, budget_deadline_at: job.data.budget_deadline_at ?? deadlineAt };
