@@ -21,6 +21,7 @@ import { deleteNamespace, testNamespace, testRedisUrl, waitFor } from '@switchya
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { assertOpenAi } from '../../apps/api/test/support/openai-spec.ts';
+import { parseSse } from '../../packages/cli/src/sse.ts';
 import { type Fleet, postJson, startFleet } from '../support/processes.ts';
 
 const BUDGET_MS = 2000;
@@ -73,22 +74,14 @@ async function finalView(id: string): Promise<JobView> {
   );
 }
 
-/** The job's events (GET /v1/jobs/:id/events) until the stream ends with the final state. */
+/** The job's events (GET /v1/jobs/:id/events) until the stream ends with the final state, read as the CLI reads them. */
 async function events(id: string): Promise<Array<{ event: string; data: Record<string, unknown> }>> {
-  const body = await (await fetch(`${fleet.apiUrl}/v1/jobs/${id}/events`)).text();
-  return body
-    .split('\n\n')
-    .filter((block) => /^data: /m.test(block))
-    .map((block) => ({
-      event: /^event: (.*)$/m.exec(block)?.[1] ?? 'message',
-      data: JSON.parse(
-        block
-          .split('\n')
-          .filter((l) => l.startsWith('data: '))
-          .map((l) => l.slice(6))
-          .join('\n'),
-      ) as Record<string, unknown>,
-    }));
+  const res = await fetch(`${fleet.apiUrl}/v1/jobs/${id}/events`);
+  const out: Array<{ event: string; data: Record<string, unknown> }> = [];
+  for await (const frame of parseSse(res.body as ReadableStream<Uint8Array>)) {
+    out.push({ event: frame.event, data: JSON.parse(frame.data) as Record<string, unknown> });
+  }
+  return out;
 }
 
 /** The mock server's counters for `mock/<model>`, once no call to it is open any more. */
