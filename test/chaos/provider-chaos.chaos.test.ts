@@ -7,7 +7,7 @@
  *  - no breaker opens on aborts: gemini only ever answers, stalls or hangs (its calls end as
  *    successes or `aborted`: budget expiry, hedge losers), and its circuit must never trip;
  *  - every call's outcome is one its model's fault can produce, every failed job's class is the
- *    class of one of its calls (or `aborted` at the budget, or `no_provider_available`);
+ *    class of one of its calls (or `budget_exhausted` at the budget, or `no_provider_available`);
  *  - GET /v1/metrics (readDailyMetrics) per provider and class equals the calls recorded in the
  *    jobs' results and errors, and the calls the mock server received.
  */
@@ -310,7 +310,7 @@ describe('provider chaos', () => {
         const cls = view.error?.class as string;
         jobClass[cls] = (jobClass[cls] ?? 0) + 1;
         const fromCalls = attempts.some((a) => a.outcome === cls);
-        const atBudget = cls === 'aborted' && ran >= plan.budget_ms - 50;
+        const atBudget = cls === 'budget_exhausted' && ran >= plan.budget_ms - 50;
         if (!(fromCalls || atBudget || cls === 'no_provider_available')) {
           badJobClass.push(`${id}: class ${cls}, calls ${attempts.map((a) => a.outcome).join(',')}, ran ${ran}/${plan.budget_ms} ms`);
         }

@@ -97,7 +97,7 @@ describe('budget', () => {
     console.log('budget: per job', JSON.stringify(figures), 'client end to end', endToEndMs);
     for (const [i, view] of views.entries()) {
       expect(view.status).toBe('failed');
-      expect(view.error?.class).toBe('aborted');
+      expect(view.error?.class).toBe('budget_exhausted');
       expect(jobs[i]?.attemptsMade).toBe(1); // the budget is final: no queue-level retry
       const attempts = view.error?.attempts ?? [];
       expect(attempts.map((a) => a.outcome)).toEqual(['aborted', 'aborted', 'aborted']); // primary, then two hedges
@@ -171,7 +171,7 @@ describe('hedging', () => {
     const ids = await Promise.all([...losers, ...budget]);
     const views = await Promise.all(ids.map((id) => rig.waitView(id)));
     expect(views.filter((v) => v.status === 'completed')).toHaveLength(THRESHOLD * 2);
-    expect(views.filter((v) => v.error?.class === 'aborted')).toHaveLength(THRESHOLD + 1);
+    expect(views.filter((v) => v.error?.class === 'budget_exhausted')).toHaveLength(THRESHOLD + 1);
     await new Promise((r) => setTimeout(r, 200)); // reports are fire-and-forget
     for (const [provider, circuit] of Object.entries(await circuits())) {
       expect(circuit.state, provider).toBe('closed');

@@ -3,10 +3,13 @@
  * the JobRunner with an AbortController of its own, turns failures into BullMQ's retry or
  * UnrecoverableError, publishes final states, aborts jobs their clients cancel, and drains on
  * shutdown within a deadline (jobs still running then are put back on the queue, not failed).
+ * An attempt that goes back to the queue leaves its calls with the job, so the final error tells
+ * the job's whole story (job-story.ts).
  */
 
 import {
   type AbortSignalLike,
+  type Attempt,
   type Config,
   cancelKey,
   JOB_ERROR_MARKER,
@@ -23,6 +26,7 @@ import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { JobEventPublisher } from './job-events.ts';
 import { JobFailure, type JobRunner } from './job-runner.ts';
 import { JobSignals, type JobSignalsOptions } from './job-signals.ts';
+import { numbered, tellStory } from './job-story.ts';
 
 export interface JobWorkerDeps {
   config: Config;
@@ -115,24 +119,25 @@ export class JobWorker {
     // Only a job whose signals may have gone by while we were not subscribed costs a round trip.
     const unsure = this.signals.mayHaveMissed(job.timestamp);
     if (this.signals.cancelled(jobId) || (unsure && (await this.deps.commands.exists(cancelKey(this.namespace, jobId)).catch(() => 0)))) {
-      throw new UnrecoverableError(encodeFailure({ class: 'aborted', message: CLIENT_CANCEL }));
+      // Cancelled while waiting for a retry: the calls of its earlier attempts are still its story.
+      const earlier = job.data.earlier_attempts;
+      throw new UnrecoverableError(encodeFailure({ class: 'aborted', message: CLIENT_CANCEL, ...(earlier ? { attempts: earlier } : {}) }));
     }
     const controller = new LightAbortController();
     this.active.set(jobId, controller);
     const started = Date.now();
+    // 1-based; a shutdown hand-back uses no attempt, so its calls share the next run's number.
+    const attempt = job.attemptsMade + 1;
     // One budget for the whole job: a queue-level retry continues the first attempt's clock.
     const deadlineAt = job.data.budget_deadline_at ?? (job.processedOn ?? started) + job.data.budget_ms;
     // State events go out only when someone may be listening: a streaming job, a watched one, or
     // one old enough that a watch may have gone by unseen.
     const publishEvents = job.data.stream || unsure || this.signals.watched(jobId);
     if (publishEvents) this.deps.events.event(jobId, { type: 'state', status: 'active', at: started });
-    log.debug(
-      { model: job.data.model, attempt: job.attemptsMade + 1, sinceActiveMs: started - (job.processedOn ?? started) },
-      'job started',
-    );
+    log.debug({ model: job.data.model, attempt, sinceActiveMs: started - (job.processedOn ?? started) }, 'job started');
     let tokenIndex = 0;
     try {
-      const result = await this.deps.runner.run({
+      let result = await this.deps.runner.run({
         jobId,
         data: job.data,
         signal: controller.signal,
@@ -142,6 +147,9 @@ export class JobWorker {
           ? { onToken: (delta: string) => this.deps.events.event(jobId, { type: 'token', delta, index: tokenIndex++ }) }
           : {}),
       });
+      // Only a job retried before carries earlier calls: the calls that failed first belong to its result too.
+      const earlier = job.data.earlier_attempts;
+      if (earlier?.length) result = { ...result, attempts: [...earlier, ...numbered(result.attempts, attempt)] };
       log.info(
         { provider: result.provider, model: result.model, latencyMs: Date.now() - started, attempts: result.attempts.length },
         'job completed',
@@ -153,25 +161,31 @@ export class JobWorker {
       if (controller.signal.aborted && controller.signal.reason === SHUTDOWN && token) {
         // Our own shutdown is not the job's fault: hand it back to the queue without using an
         // attempt, but not with a fresh budget: the worker that takes it next continues this one.
-        await recordDeadline(job, deadlineAt, log);
+        const calls = err instanceof JobFailure ? numbered(err.jobError.attempts, attempt) : [];
+        await recordForNextAttempt(job, deadlineAt, [...(job.data.earlier_attempts ?? []), ...calls], log);
         await job.moveToDelayed(Date.now(), token);
         log.info('job handed back to the queue on shutdown');
         throw new DelayedError();
       }
       const failure = toFailure(err, controller.signal);
-      log.warn(
-        { provider: failure.jobError.provider, errorClass: failure.jobError.class, permanent: failure.permanent },
-        'job attempt failed',
-      );
       const outOfBudget = Date.now() >= deadlineAt;
-      const final = failure.permanent || outOfBudget || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const lastAttempt = attempt >= (job.opts.attempts ?? 1);
+      const story = tellStory({
+        error: failure.jobError,
+        attempt,
+        earlier: job.data.earlier_attempts,
+        budgetMs: job.data.budget_ms,
+        budgetSpent: outOfBudget && !failure.permanent && !lastAttempt,
+      });
+      log.warn({ provider: story.provider, errorClass: story.class, permanent: failure.permanent, attempt }, 'job attempt failed');
+      const final = failure.permanent || outOfBudget || lastAttempt;
       if (final) {
-        const status = failure.jobError.message === CLIENT_CANCEL ? 'cancelled' : 'failed';
+        const status = story.message === CLIENT_CANCEL ? 'cancelled' : 'failed';
         if (publishEvents || this.signals.watched(jobId)) this.deps.events.event(jobId, { type: 'state', status, at: Date.now() });
       } else {
-        await recordDeadline(job, deadlineAt, log);
+        await recordForNextAttempt(job, deadlineAt, story.attempts ?? [], log);
       }
-      const message = encodeFailure(failure.jobError);
+      const message = encodeFailure(story);
       throw failure.permanent || outOfBudget ? new UnrecoverableError(message) : new Error(message);
     } finally {
       this.active.delete(jobId);
@@ -193,14 +207,21 @@ export class JobWorker {
 }
 
 /**
- * Stores the job's budget deadline with it, so that the next attempt, on whichever worker, finds it.
- * Written only when another attempt follows (a retry, a shutdown hand-back: the rare paths), so a
- * job that succeeds costs no extra command.
+ * Stores with the job what its next attempt, on whichever worker, must find: the budget deadline
+ * and every call made so far (numbered). Written only when another attempt follows (a retry, a
+ * shutdown hand-back: the rare paths), so a job that succeeds costs no extra command. The calls
+ * live in the job's data, so they expire with the job and reach only those who may read it.
  */
-async function recordDeadline(job: Job<QueuedJobData, JobResult>, deadlineAt: number, log: Logger): Promise<void> {
-  if (job.data.budget_deadline_at !== undefined) return;
-  await job.updateData({ ...job.data, budget_deadline_at: deadlineAt }).catch((err: Error) => {
-    log.warn({ err: { message: err.message } }, 'could not record the budget deadline; the next attempt gets a fresh budget');
+async function recordForNextAttempt(job: Job<QueuedJobData, JobResult>, deadlineAt: number, calls: Attempt[], log: Logger): Promise<void> {
+  const known = job.data.earlier_attempts?.length ?? 0;
+  if (job.data.budget_deadline_at !== undefined && calls.length === known) return;
+  const data: QueuedJobData = { ...job.data, budget_deadline_at: job.data.budget_deadline_at ?? deadlineAt };
+  if (calls.length > 0) data.earlier_attempts = calls;
+  await job.updateData(data).catch((err: Error) => {
+    log.warn(
+      { err: { message: err.message } },
+      'could not record the budget deadline and calls; the next attempt gets a fresh budget and the final error lacks these calls',
+    );
   });
 }
 

@@ -21,7 +21,10 @@ export class RouterRunner implements JobRunner {
     // earlier attempts with their backoff) is spent budget: the job ends by its deadline.
     const spent = deadlineAt === undefined ? 0 : Math.min(Math.max(0, data.budget_ms - (deadlineAt - Date.now())), data.budget_ms);
     if (spent >= data.budget_ms) {
-      throw new JobFailure({ class: 'aborted', message: `job budget of ${data.budget_ms} ms was spent by earlier attempts` }, true);
+      throw new JobFailure(
+        { class: 'budget_exhausted', message: `job budget of ${data.budget_ms} ms was spent by earlier attempts` },
+        true,
+      );
     }
     try {
       return await this.router.route({

@@ -2,11 +2,23 @@
  * One budget per job across queue-level retries and shutdown hand-backs (DESIGN.md section 4: the
  * job ends at the budget, never after it), on a real Redis with BullMQ and the real JobWorker +
  * RouterRunner. The routers are stand-ins that behave like the real one at its edges: one uses the
- * budget it is given and fails transiently (a retryable class) after 400 ms, or ends the job as
- * `aborted` when the budget runs out first; one holds its call until the job is aborted (a worker
- * shutting down); one answers at once.
+ * budget it is given and fails transiently (a retryable class, one 503 call) after 400 ms, or ends
+ * the job as `budget_exhausted` when the budget runs out first; one holds its call until the job is
+ * aborted (a worker shutting down); one answers at once. The calls of every attempt go with the
+ * job: its final error or result lists them all, numbered by attempt (job-story.ts).
  */
-import { createLogger, createRedis, loadConfig, QUEUE_NAME, type QueuedJobData, queuePrefix, waitForRedis } from '@switchyard/shared';
+import {
+  type Attempt,
+  createLogger,
+  createRedis,
+  JOB_ERROR_MARKER,
+  type JobError,
+  loadConfig,
+  QUEUE_NAME,
+  type QueuedJobData,
+  queuePrefix,
+  waitForRedis,
+} from '@switchyard/shared';
 import { deleteNamespace, testNamespace, testRedisUrl, waitFor } from '@switchyard/shared/testing';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -24,8 +36,20 @@ afterEach(async () => {
 });
 
 const FAIL_AFTER_MS = 400;
+const UNAVAILABLE = 'mock HTTP 503: overloaded';
 
-/** Fails transiently after FAIL_AFTER_MS, or as the real router does when the budget ends first. */
+/** One call as the router records it. */
+const call = (outcome: Attempt['outcome'], latencyMs: number, message?: string): Attempt => ({
+  provider: 'mock',
+  model: 'x',
+  outcome,
+  started_ms: 0,
+  latency_ms: latencyMs,
+  hedge: false,
+  ...(message ? { message } : {}),
+});
+
+/** Fails transiently after FAIL_AFTER_MS (one 503 call), or as the real router does when the budget ends first. */
 function standInRouter(budgets: number[]): Router {
   return {
     async route(job: RouteJob) {
@@ -33,18 +57,29 @@ function standInRouter(budgets: number[]): Router {
       budgets.push(budgetMs);
       await new Promise((resolve) => setTimeout(resolve, Math.min(FAIL_AFTER_MS, budgetMs)));
       if (budgetMs <= FAIL_AFTER_MS) {
-        throw new RouterError({ errorClass: 'aborted', reason: 'budget', message: 'job budget exhausted', attempts: [], permanent: true });
+        throw new RouterError({
+          errorClass: 'budget_exhausted',
+          reason: 'budget',
+          message: `job budget of ${budgetMs} ms exhausted; 1 call(s) aborted`,
+          attempts: [call('aborted', budgetMs, 'aborted: the job budget ran out')],
+          permanent: true,
+        });
       }
       throw new RouterError({
         errorClass: 'service_unavailable',
         reason: 'failed',
-        message: 'every candidate failed: mock/x: service_unavailable',
+        message: `every candidate failed: mock/x: service_unavailable; last: ${UNAVAILABLE}`,
         provider: 'mock',
-        attempts: [],
+        attempts: [call('service_unavailable', FAIL_AFTER_MS, UNAVAILABLE)],
         permanent: false,
       });
     },
   } as unknown as Router;
+}
+
+function storedError(failedReason: string | undefined): JobError {
+  expect(failedReason?.startsWith(JOB_ERROR_MARKER)).toBe(true);
+  return JSON.parse((failedReason as string).slice(JOB_ERROR_MARKER.length)) as JobError;
 }
 
 /** Holds the call until the job's signal aborts (its worker shutting down), recording the budget it got. */
@@ -56,7 +91,13 @@ function hangingRouter(budgets: number[]): Router {
         if (job.signal?.aborted) resolve();
         job.signal?.addEventListener('abort', () => resolve());
       });
-      throw new RouterError({ errorClass: 'aborted', reason: 'cancelled', message: 'aborted', attempts: [], permanent: true });
+      throw new RouterError({
+        errorClass: 'aborted',
+        reason: 'cancelled',
+        message: 'aborted',
+        attempts: [call('aborted', 1_000, 'aborted: the job was cancelled')],
+        permanent: true,
+      });
     },
   } as unknown as Router;
 }
@@ -73,7 +114,7 @@ function answeringRouter(budgets: number[]): Router {
         finish_reason: 'stop',
         usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
         latency_ms: 1,
-        attempts: [],
+        attempts: [call('success', 1)],
       };
     },
   } as unknown as Router;
@@ -158,6 +199,17 @@ describe('one budget across queue-level retries', () => {
     for (let i = 1; i < budgets.length; i++) expect(budgets[i]!).toBeLessThan(budgets[i - 1]! - FAIL_AFTER_MS);
     expect(failed!.data.budget_deadline_at).toBeGreaterThan(firstActive);
     expect(failed!.data.budget_deadline_at).toBeLessThanOrEqual(firstActive + budgetMs + 50);
+
+    // The whole story: the budget ended it, every attempt's call is listed with its number, the last 503 is named.
+    const error = storedError(failed!.failedReason);
+    expect(error.class).toBe('budget_exhausted');
+    const attempts = error.attempts ?? [];
+    expect(attempts.map((a) => a.attempt)).toEqual(budgets.map((_, i) => i + 1));
+    expect(attempts.filter((a) => a.outcome === 'service_unavailable')).toHaveLength(budgets.filter((b) => b > FAIL_AFTER_MS).length);
+    expect(error.last_error).toEqual({ class: 'service_unavailable', message: UNAVAILABLE, provider: 'mock' });
+    expect(error.message).toBe(
+      `budget of ${budgetMs} ms exhausted after ${attempts.length} call${attempts.length === 1 ? '' : 's'}; last error: service_unavailable from mock: ${UNAVAILABLE}`,
+    );
   });
 
   it('a job handed back on shutdown keeps its deadline: the next worker continues the same budget', async () => {
@@ -185,5 +237,10 @@ describe('one budget across queue-level retries', () => {
     expect(stayingBudgets[0]).toBeGreaterThan(budgetMs - heldMs - 1_000);
     expect(done!.attemptsMade).toBeLessThanOrEqual(1);
     expect(done!.data.budget_deadline_at).toBeLessThanOrEqual(done!.timestamp + budgetMs + 50);
+    // The call the shutdown aborted is part of the job's story; a hand-back uses no attempt, so both share number 1.
+    expect(done!.returnvalue.attempts.map((a: Attempt) => [a.outcome, a.attempt])).toEqual([
+      ['aborted', 1],
+      ['success', 1],
+    ]);
   });
 });

@@ -18,6 +18,7 @@ export const ERROR_CLASSES = [
   'invalid_response',
   'aborted',
   'no_provider_available',
+  'budget_exhausted',
 ] as const;
 
 export type ErrorClass = (typeof ERROR_CLASSES)[number];
@@ -55,6 +56,8 @@ export const CLASS_POLICY: Readonly<Record<ErrorClass, ClassPolicy>> = {
   invalid_response: policy(true, false, true, false),
   aborted: policy(false, false, false, true),
   no_provider_available: policy(false, false, false, false),
+  // Job-level: the client's deadline has passed, so no queue-level retry can still answer in time.
+  budget_exhausted: policy(false, false, false, true),
 };
 
 export const PROVIDER_STATES = [

@@ -58,13 +58,24 @@ export const attemptSchema = z.object({
   deployment: z.string().optional(),
   model: z.string(),
   outcome: attemptOutcomeSchema,
-  /** Milliseconds after the job started that this call started. */
+  /** Milliseconds after its queue-level attempt started routing that this call started. */
   started_ms: z.number().nonnegative(),
   latency_ms: z.number().nonnegative(),
   hedge: z.boolean(),
   message: z.string().optional(),
+  /** The queue-level attempt (1-based) that made the call. Optional: jobs stored by older workers lack it. */
+  attempt: z.number().int().positive().optional(),
 });
 export type Attempt = z.infer<typeof attemptSchema>;
+
+/** The last real provider failure of a failed job: a provider's answer, never one of our own aborts. */
+export const lastErrorSchema = z.object({
+  class: z.enum(ERROR_CLASSES),
+  message: z.string(),
+  provider: z.string(),
+  deployment: z.string().optional(),
+});
+export type LastError = z.infer<typeof lastErrorSchema>;
 
 export const jobResultSchema = z.object({
   provider: z.string(),
@@ -80,10 +91,16 @@ export const jobResultSchema = z.object({
 });
 export type JobResult = z.infer<typeof jobResultSchema>;
 
+/**
+ * A failed job's whole story (CONTRACT.md): why it ended (`class`: `budget_exhausted` when its
+ * budget ran out), the last real provider failure, and every call of every queue-level attempt in
+ * order. New fields are optional: failures stored by older workers must still parse.
+ */
 export const jobErrorSchema = z.object({
   class: z.enum(ERROR_CLASSES),
   message: z.string(),
   provider: z.string().optional(),
+  last_error: lastErrorSchema.optional(),
   attempts: z.array(attemptSchema).optional(),
 });
 export type JobError = z.infer<typeof jobErrorSchema>;

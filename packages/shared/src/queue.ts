@@ -2,7 +2,7 @@
  * Owns the queue's names and the data that travels through BullMQ, so the API that enqueues and
  * the worker that consumes agree by construction.
  */
-import type { JobRequest, JobResult } from './job.ts';
+import type { Attempt, JobRequest, JobResult } from './job.ts';
 
 export const QUEUE_NAME = 'llm-jobs';
 
@@ -26,6 +26,12 @@ export interface QueuedJobData {
    * left of it, never a fresh budget (DESIGN.md section 4: the job ends at the budget).
    */
   budget_deadline_at?: number;
+  /**
+   * Set by the worker when an attempt goes back to the queue (a retry, a shutdown hand-back): the
+   * provider calls made so far, each with its `attempt` number, appended to by every such attempt.
+   * The job's final error lists them before the last attempt's own: a failed job tells its whole story.
+   */
+  earlier_attempts?: Attempt[];
   /**
    * Set at submission when a request will wait for the job's final state (the OpenAI facade): its
    * worker publishes the completion message (jobDoneChannel). Other completed jobs are announced

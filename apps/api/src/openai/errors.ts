@@ -48,6 +48,11 @@ const MAPPINGS: Record<ErrorClass, Mapping> = {
   forbidden: { status: 502, type: 'upstream_error', code: 'upstream_forbidden', noRetry: true },
   credits_exhausted: { status: 502, type: 'upstream_error', code: 'upstream_credits_exhausted', noRetry: true },
   aborted: { status: 504, type: 'timeout_error', code: 'aborted' },
+  // The job's budget ran out: a gateway that got no timely answer upstream (RFC 9110's 504), which
+  // the SDKs raise as InternalServerError and retry with a fresh budget. Not 503: that says the
+  // service is down and asks for a retry-after, when a slow provider or a short budget is as likely.
+  // Not 408 (LiteLLM's Timeout): that blames the client for being slow to send its request.
+  budget_exhausted: { status: 504, type: 'timeout_error', code: 'budget_exhausted' },
 };
 
 /** The status, type and code for a job error (also used for SSE error events). */

@@ -9,7 +9,7 @@ import { type Attempt, CLASS_POLICY, type ErrorClass, type JobError, redactSecre
  * - `failed`: every candidate that could be tried failed (class: the last failure's), or one failed
  *   with a class that forbids fallback (bad_request, content_policy), or the committed stream broke.
  * - `no_provider`: every candidate was skipped (open circuit, cooldown): `no_provider_available`.
- * - `budget`: the job's budget ran out (class `aborted`): the client's deadline has passed, so permanent.
+ * - `budget`: the job's budget ran out (class `budget_exhausted`): the client's deadline has passed, so permanent.
  * - `cancelled`: the external signal aborted (class `aborted`); see `cause` for its reason.
  * - `invalid_job`: nothing routable was asked for (no candidates, unknown providers).
  */

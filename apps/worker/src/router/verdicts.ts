@@ -66,11 +66,14 @@ export function streamBroken(failure: Failure): Verdict {
   };
 }
 
-/** The budget ran out or the job was cancelled: class `aborted`, never retried by the queue. */
+/**
+ * The budget ran out (`budget_exhausted`: a user reading `aborted` thinks they cancelled it) or the
+ * job was cancelled (`aborted`); never retried by the queue.
+ */
 export function budgetEnded(reason: BudgetAbort, abortedCalls: number, lastFailure: Failure | undefined, committed?: Candidate): Verdict {
   const last = reason.kind === 'budget' && lastFailure ? `; last failure ${lastFailure.candidate.ref}: ${lastFailure.errorClass}` : '';
   return {
-    errorClass: 'aborted',
+    errorClass: reason.kind === 'budget' ? 'budget_exhausted' : 'aborted',
     reason: reason.kind,
     message: `${reason.message}; ${abortedCalls} call(s) aborted${last}`,
     ...(committed ? { provider: committed.provider } : {}),

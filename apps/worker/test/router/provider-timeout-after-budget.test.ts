@@ -65,7 +65,7 @@ function routerWith(
 }
 
 describe('a provider timeout after the budget ran out', REAL_TIMERS, () => {
-  it('is recorded and reported as `aborted` (budget), never `timeout`, and leaves the breaker alone', async () => {
+  it('is recorded and reported as `aborted` (the job: `budget_exhausted`), never `timeout`, and leaves the breaker alone', async () => {
     const clock = new SteppedClock();
     const budgetMs = 300;
     // The clock jumps a whole second past the 300 ms budget before the adapter's deadline error lands.
@@ -75,7 +75,7 @@ describe('a provider timeout after the budget ran out', REAL_TIMERS, () => {
     const { error } = await timed(() => router.route({ id: 'late-timeout', candidates: ['openai/a'], request: REQUEST, budgetMs }));
 
     const err = error as RouterError;
-    expect(err.errorClass).toBe('aborted');
+    expect(err.errorClass).toBe('budget_exhausted');
     expect(err.reason).toBe('budget');
     expect(err.attempts.map((a) => a.outcome)).toEqual(['aborted']);
     expect(err.attempts[0]?.message).toContain('budget');
@@ -109,7 +109,7 @@ describe('a provider timeout after the budget ran out', REAL_TIMERS, () => {
       router.route({ id: 'late-timeout-2', candidates: ['openai/a', 'gemini/a'], request: REQUEST, budgetMs: 300 }),
     );
 
-    expect((error as RouterError).errorClass).toBe('aborted');
+    expect((error as RouterError).errorClass).toBe('budget_exhausted');
     expect(gemini.calls).toHaveLength(0);
     expect(fleet.reports.map((r) => `${r.provider}:${r.outcome}`)).toEqual(['openai:aborted']);
   });

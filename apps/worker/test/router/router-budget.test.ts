@@ -25,10 +25,10 @@ describe('budget', REAL_TIMERS, () => {
     expect(ms).toBeLessThan(550 + (await lag));
     expect(isRouterError(error)).toBe(true);
     const err = error as RouterError;
-    expect(err.errorClass).toBe('aborted');
+    expect(err.errorClass).toBe('budget_exhausted');
     expect(err.reason).toBe('budget');
     expect(err.permanent).toBe(true);
-    expect(err.jobError.class).toBe('aborted');
+    expect(err.jobError.class).toBe('budget_exhausted');
     // Hedged: all three were started, and each one's signal was aborted by the time the job ended.
     const calls = [...openai.calls, ...anthropic.calls, ...gemini.calls];
     expect(calls).toHaveLength(3);
