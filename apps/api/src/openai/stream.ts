@@ -193,7 +193,9 @@ export async function streamCompletion(app: FastifyInstance, reply: FastifyReply
     waiter.cancel();
     if ((final === undefined || final === null) && !outcomeUnknown) {
       // Hung up, timed out or interrupted: nobody will read this job's answer.
-      cancelJob({ jobs, redis, namespace: config.SWITCHYARD_NAMESPACE, markTtlS: config.FAILED_TTL_S }, input.viewer, id, 0).catch(() => {});
+      cancelJob({ jobs, redis, namespace: config.SWITCHYARD_NAMESPACE, markTtlS: config.FAILED_TTL_S }, input.viewer, id, 0).catch(
+        () => {},
+      );
     }
     sse.end();
   }

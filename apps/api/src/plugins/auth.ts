@@ -108,7 +108,10 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions) {
   app.decorate('requireOperator', (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
     if (!operatorsConfigured || request.operator) return done();
     if (!request.authenticated) {
-      return unauthorized(reply, 'This needs an operator key. Fix: send the header "Authorization: Bearer <key>" with a key from ADMIN_API_KEYS.');
+      return unauthorized(
+        reply,
+        'This needs an operator key. Fix: send the header "Authorization: Bearer <key>" with a key from ADMIN_API_KEYS.',
+      );
     }
     reply
       .code(403)
