@@ -72,7 +72,10 @@ async function expectIndistinguishable(key: string, id: string) {
     expect(theirs.status, `${method} ${path(id)}`).toBe(404);
     expect(theirs.type, `${method} ${path(id)}`).toBe(none.type);
     expect(theirs.text, `${method} ${path(id)}`).toBe(none.text);
-    expect(theirs.json().error).toMatchObject({ type: 'not_found_error', message: `No job with id "${id}". Jobs are kept for RESULT_TTL_S after they finish.` });
+    expect(theirs.json().error).toMatchObject({
+      type: 'not_found_error',
+      message: `No job with id "${id}". Jobs are kept for RESULT_TTL_S after they finish.`,
+    });
   }
 }
 
@@ -99,7 +102,7 @@ afterAll(async () => {
 });
 
 describe('jobs are private to the key that submitted them', () => {
-  it("another key cannot read, long-poll, follow or cancel a finished job; its owner and an operator can", async () => {
+  it('another key cannot read, long-poll, follow or cancel a finished job; its owner and an operator can', async () => {
     const id = await submit(KEY_ONE, 'the private prompt of key one');
     const done = (await call(KEY_ONE, `/v1/jobs/${id}?wait_ms=30000`)).json();
     expect(done.status).toBe('completed');
@@ -172,7 +175,12 @@ describe('jobs are private to the key that submitted them', () => {
     expect(single.json().error).toMatchObject({ type: 'invalid_request_error', code: 'idempotency_key_conflict' });
     expect(single.text).not.toContain('key one, plain');
     const batch = await call(KEY_TWO, '/v1/jobs/batch', {
-      body: { jobs: [{ messages: [{ role: 'user', content: 'a' }] }, { messages: [{ role: 'user', content: 'b' }], idempotency_key: `sy-job:${plain}` }] },
+      body: {
+        jobs: [
+          { messages: [{ role: 'user', content: 'a' }] },
+          { messages: [{ role: 'user', content: 'b' }], idempotency_key: `sy-job:${plain}` },
+        ],
+      },
     });
     expect(batch.status).toBe(409);
     expect(batch.json().error.message).toContain('jobs[1].idempotency_key');

@@ -26,7 +26,9 @@ const consoleErrors: string[] = [];
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is not installed at ${CHROMIUM}: this test needs it. Fix: apt-get install -y chromium (or set CHROMIUM_PATH).`);
+    throw new Error(
+      `Chromium is not installed at ${CHROMIUM}: this test needs it. Fix: apt-get install -y chromium (or set CHROMIUM_PATH).`,
+    );
   }
   api = await startListeningTestApi({ API_KEYS: CLIENT, ADMIN_API_KEYS: OPERATOR });
   const origin = new URL(api.url).origin;
@@ -34,7 +36,15 @@ beforeAll(async () => {
   context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     viewport: { width: 1400, height: 1000 },
   });
   // The network is this API and nothing else.
@@ -96,7 +106,9 @@ describe('dashboard and bull-board with the network cut to the API alone', () =>
 
   it("bull-board shows the queue (through the operator's session cookie), loading nothing from elsewhere", async () => {
     // The dashboard asked for bull-board's session cookie after the key was entered.
-    await expect.poll(async () => (await context.cookies(`${api.url}/admin/queues`)).map((c) => c.name), { timeout: 10_000 }).toContain('sy_session');
+    await expect
+      .poll(async () => (await context.cookies(`${api.url}/admin/queues`)).map((c) => c.name), { timeout: 10_000 })
+      .toContain('sy_session');
     const before = requested.length;
     await page.goto(`${api.url}/admin/queues`);
     await page.getByText('llm-jobs').first().waitFor({ timeout: 20_000 });

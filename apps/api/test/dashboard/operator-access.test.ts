@@ -79,7 +79,11 @@ describe('with API_KEYS and ADMIN_API_KEYS', () => {
 
   it('lets an operator key do what a client key does, and client keys still do it', async () => {
     for (const key of [CLIENT, OPERATOR]) {
-      const res = await fetch(`${api.url}/v1/jobs`, { method: 'POST', headers: { ...bearer(key), 'content-type': 'application/json' }, body: jobBody });
+      const res = await fetch(`${api.url}/v1/jobs`, {
+        method: 'POST',
+        headers: { ...bearer(key), 'content-type': 'application/json' },
+        body: jobBody,
+      });
       expect(res.status).toBe(202);
       expect((await request(api, 'GET', '/v1/workers', bearer(key))).status).toBe(200);
       expect((await request(api, 'GET', '/v1/providers/status', bearer(key))).status).toBe(200);
