@@ -136,4 +136,22 @@ describe('with ADMIN_API_KEYS only', () => {
     expect((await request(api, 'GET', '/admin/queues', { cookie })).status).toBe(200);
     expect((await request(api, 'GET', '/dashboard')).body).toContain('content="required"');
   });
+
+  it("has one anonymous client, whatever Bearer it sends; the operator's own jobs are the operator's", async () => {
+    const post = async (headers: Record<string, string>) => {
+      const res = await fetch(`${api.url}/v1/jobs`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: jobBody,
+      });
+      return ((await res.json()) as { id: string }).id;
+    };
+    const anonymous = await post({});
+    for (const headers of [{}, bearer('any-key-at-all-1'), bearer(OPERATOR)]) {
+      expect((await request(api, 'GET', `/v1/jobs/${anonymous}`, headers)).status).toBe(200);
+    }
+    const operators = await post(bearer(OPERATOR));
+    expect((await request(api, 'GET', `/v1/jobs/${operators}`, bearer(OPERATOR))).status).toBe(200);
+    expect((await request(api, 'GET', `/v1/jobs/${operators}`)).status).toBe(404);
+  });
 });
