@@ -1,52 +1,30 @@
 /**
- * Nothing phones home, in real headless Chromium (Debian's /usr/bin/chromium driven by
- * playwright-core): every request to anything but the API's own origin is blocked and recorded,
- * and the dashboard and bull-board must still render (the dashboard its panels, bull-board the
- * queue) with no request having left for another origin and no console error (a CSP violation is
- * one). Also: a client key, with ADMIN_API_KEYS set, is sent back to the key form with the reason.
+ * Nothing phones home, in real headless Chromium (support/chromium.ts): every request to anything
+ * but the API's own origin is blocked and recorded, and the dashboard and bull-board must still
+ * render (the dashboard its panels, bull-board the queue) with no request having left for another
+ * origin and no console error (a CSP violation is one). Also: a client key, with ADMIN_API_KEYS set, is sent back to the key form with the reason.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ListeningTestApi, startListeningTestApi } from '../harness.ts';
+import { type Chromium, launchChromium } from '../support/chromium.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CLIENT = 'client-key-browser-1';
 const OPERATOR = 'operator-key-browser-1';
 
 let api: ListeningTestApi;
+let browser: Chromium;
 let context: BrowserContext;
 let page: Page;
-let profile: string;
 const requested: string[] = [];
 const blocked: string[] = [];
 const consoleErrors: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium is not installed at ${CHROMIUM}: this test needs it. Fix: apt-get install -y chromium (or set CHROMIUM_PATH).`,
-    );
-  }
   api = await startListeningTestApi({ API_KEYS: CLIENT, ADMIN_API_KEYS: OPERATOR });
   const origin = new URL(api.url).origin;
-  profile = mkdtempSync(join(tmpdir(), 'sy-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    viewport: { width: 1400, height: 1000 },
-  });
+  browser = await launchChromium();
+  context = browser.context;
   // The network is this API and nothing else.
   await context.route('**/*', (route) => {
     const url = route.request().url();
@@ -63,8 +41,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await context?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await browser?.close();
   await api?.close();
 });
 
