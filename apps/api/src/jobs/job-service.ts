@@ -24,7 +24,7 @@ import {
 import { type Job, Queue } from 'bullmq';
 import { ApiError } from '../plugins/errors.ts';
 import type { CompletionHub } from './completion-hub.ts';
-import { ANONYMOUS_OWNER, EVERY_JOB, type JobViewer, maySee } from './ownership.ts';
+import { ANONYMOUS_OWNER, ANONYMOUS_VIEWER, EVERY_JOB, type JobViewer, maySee } from './ownership.ts';
 import { jobIdFromKey, settleWrite } from './write-outcome.ts';
 
 export const MAX_WAIT_MS = 60_000;
@@ -294,8 +294,6 @@ export class JobService {
     await this.queue.close();
   }
 }
-
-const ANONYMOUS_VIEWER: JobViewer = { owner: ANONYMOUS_OWNER, everyJob: false };
 
 /** The owner a cancel mark holds; marks from before owners were stored hold "1". */
 export function markOwner(mark: string): string | undefined {

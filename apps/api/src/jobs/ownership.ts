@@ -17,6 +17,9 @@ export interface JobViewer {
   everyJob: boolean;
 }
 
+/** The anonymous client: every request of an API without API_KEYS, unless it carries an operator key. */
+export const ANONYMOUS_VIEWER: JobViewer = { owner: ANONYMOUS_OWNER, everyJob: false };
+
 /** The API's own reads (waits, rechecks, a facade request's own job): every job. */
 export const EVERY_JOB: JobViewer = { owner: '', everyJob: true };
 

@@ -13,7 +13,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import fp from 'fastify-plugin';
-import { ANONYMOUS_OWNER, type JobViewer, ownerOf } from '../jobs/ownership.ts';
+import { ANONYMOUS_VIEWER, type JobViewer, ownerOf } from '../jobs/ownership.ts';
 import { errorBody } from './errors.ts';
 
 type Hook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
@@ -94,6 +94,10 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions) {
   app.decorateRequest('authenticated', false);
   if (clientKeys.length === 0) {
     app.log.warn('API_KEYS is not set: the API is open to anyone who can reach it. Set API_KEYS to require Bearer keys.');
+  } else if (!operatorsConfigured) {
+    app.log.info(
+      'ADMIN_API_KEYS is not set: every client key may see the dashboard, bull-board and /metrics (jobs stay private to their key). Set ADMIN_API_KEYS to keep those to operators.',
+    );
   }
 
   // 401s are sent from here rather than thrown, so routes with an error handler of their own
@@ -166,8 +170,6 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions) {
     return match ? given : undefined;
   }
 }
-
-const ANONYMOUS_VIEWER: JobViewer = { owner: ANONYMOUS_OWNER, everyJob: false };
 
 function unauthorized(reply: FastifyReply, message: string) {
   return reply
