@@ -5,8 +5,10 @@
  * echoes a masked one), health probes against them, every route read afterwards (job views, SSE,
  * long-polls, the OpenAI facade streaming and not, status with last errors, metrics, the dashboard's
  * data), and clients that misplace their key (no Bearer, a query string, other headers) or present
- * a provider key or a near miss. Then every log line, every response and every value in Redis is
- * scanned for each key and its unique tail. (Every other chaos file runs the same scan over its own
+ * a provider key or a near miss. An operator key (ADMIN_API_KEYS) reads everything an operator may
+ * (every client's jobs and their events, the dashboard's data, bull-board and its session, /metrics),
+ * client keys are refused there, and the operator key is misplaced the same ways. Then every log
+ * line, every response and every value in Redis is scanned for each key and its unique tail. (Every other chaos file runs the same scan over its own
  * logs, responses and Redis: the report sums them up for the whole suite.)
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -17,7 +19,7 @@ import { ChaosCluster } from './support/cluster.ts';
 import { call, mapLimit, sleep } from './support/http.ts';
 import { scanRedisForSecrets } from './support/redis.ts';
 import { ChaosReport, progress } from './support/report.ts';
-import { CLIENT_KEY, CLIENT_KEYS, PROVIDER_KEYS, scanner } from './support/secrets.ts';
+import { CLIENT_KEY, CLIENT_KEYS, OPERATOR_KEY, OPERATOR_KEYS, PROVIDER_KEYS, scanner } from './support/secrets.ts';
 
 const report = new ChaosReport('secrets', 'Secrets: no key in any log line, response or Redis value', 5, 2);
 let mock: MockServer;
@@ -97,6 +99,7 @@ beforeAll(async () => {
     workers: 1,
     env: {
       ...PROVIDER_KEYS,
+      ADMIN_API_KEYS: OPERATOR_KEYS.join(','),
       OPENAI_BASE_URL: mock.baseUrls.openai,
       ANTHROPIC_BASE_URL: evilUrl,
       GEMINI_BASE_URL: evilUrl,
@@ -171,20 +174,24 @@ describe('secrets', () => {
     await call(cluster.apiUrl, '/v1/providers/status?force_refresh=true', { timeoutMs: 15_000 });
     await sleep(500);
     const status = await call(cluster.apiUrl, '/v1/providers/status');
-    for (const path of [
-      '/v1/metrics?days=2',
-      '/metrics',
-      '/v1/workers',
-      '/v1/models',
-      '/dashboard/api/snapshot',
-      '/dashboard/api/series',
-      '/docs/json',
-      '/readyz',
-      '/healthz',
-    ]) {
+    for (const path of ['/v1/metrics?days=2', '/v1/workers', '/v1/models', '/docs/json', '/readyz', '/healthz']) {
       await call(cluster.apiUrl, path);
     }
-    await call(cluster.apiUrl, '/dashboard/api/stream', { timeoutMs: 1500 });
+    // What only an operator sees: a client key is refused (403), the operator key reads it all.
+    const operator = { authorization: `Bearer ${OPERATOR_KEY}` };
+    const operatorPaths = ['/metrics', '/dashboard/api/snapshot', '/dashboard/api/series', '/admin/queues', '/admin/queues/api/queues'];
+    const refusedToClient: number[] = [];
+    for (const path of operatorPaths) {
+      refusedToClient.push((await call(cluster.apiUrl, path)).status);
+      await call(cluster.apiUrl, path, { headers: operator });
+    }
+    await call(cluster.apiUrl, '/dashboard/api/stream', { timeoutMs: 1500, headers: operator });
+    const session = await call(cluster.apiUrl, '/dashboard/api/session', { method: 'POST', headers: operator });
+    const cookie = (session.headers['set-cookie'] ?? '').split(';')[0] ?? '';
+    await call(cluster.apiUrl, '/admin/queues/api/queues', { auth: false, headers: { cookie } });
+    // Every client's jobs, read and followed by the operator.
+    await mapLimit(ids.slice(0, 20), 5, (id) => call(cluster.apiUrl, `/v1/jobs/${id}`, { headers: operator }));
+    await mapLimit(ids.slice(20, 25), 5, (id) => call(cluster.apiUrl, `/v1/jobs/${id}/events`, { headers: operator, timeoutMs: 3000 }));
     // Clients that misplace or mistake keys: never echoed, never logged.
     const misplaced: Array<{ headers: Record<string, string>; auth: boolean }> = [
       { headers: { authorization: CLIENT_KEY }, auth: false },
@@ -196,6 +203,11 @@ describe('secrets', () => {
       { headers: { 'x-api-key': CLIENT_KEY }, auth: false },
       { headers: { 'x-api-key': CLIENT_KEYS[1] }, auth: true },
       { headers: { 'idempotency-key': CLIENT_KEY }, auth: true },
+      { headers: { authorization: OPERATOR_KEY }, auth: false },
+      { headers: { authorization: `Bearer ${OPERATOR_KEY}x` }, auth: false },
+      { headers: { authorization: `Bearer ${OPERATOR_KEY.slice(0, -1)}` }, auth: false },
+      { headers: { 'x-api-key': OPERATOR_KEY }, auth: false },
+      { headers: { 'idempotency-key': OPERATOR_KEY }, auth: true },
     ];
     const unauthorized: number[] = [];
     for (const m of misplaced) {
@@ -207,6 +219,8 @@ describe('secrets', () => {
       if (!m.auth) unauthorized.push(a.status);
     }
     await call(cluster.apiUrl, `/v1/models?api_key=${CLIENT_KEY}`, { auth: false });
+    await call(cluster.apiUrl, `/metrics?api_key=${OPERATOR_KEY}`, { auth: false });
+    await call(cluster.apiUrl, `/admin/queues?token=${OPERATOR_KEY}`, { auth: false });
     await call(cluster.apiUrl, `/v1/jobs/does-not-exist?key=${PROVIDER_KEYS.GEMINI_API_KEY}`);
 
     const errors = views.filter((v) => v.status === 'failed');
@@ -219,12 +233,16 @@ describe('secrets', () => {
     report.set('hostile upstream answers (key echoed in body, headers, half answers)', evilAnswers);
     report.set('provider keys the upstreams were sent (proof the calls carried them)', providerKeysSeen.join(', '));
     report.set('answers in which a key arrived and was scrubbed ([REDACTED] present)', redacted);
-    report.set('misplaced or wrong client keys: statuses', unauthorized.join(' '));
+    report.set('misplaced or wrong client and operator keys: statuses', unauthorized.join(' '));
+    report.set('operator routes with a client key: statuses', refusedToClient.join(' '));
 
     expect(ids.length).toBe(80);
     expect(providerKeysSeen.sort()).toEqual(['ANTHROPIC_API_KEY', 'GEMINI_API_KEY', 'OPENROUTER_API_KEY']);
     expect(evilAnswers).toBeGreaterThan(50);
     expect(unauthorized.every((s) => s === 401)).toBe(true);
+    expect(refusedToClient.every((s) => s === 403)).toBe(true);
+    expect(session.status).toBe(204);
+    expect(cookie).toMatch(/^sy_session=[0-9a-f]{64}$/);
     report.passed();
   });
 

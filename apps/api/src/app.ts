@@ -82,7 +82,7 @@ export async function buildApp(ctx: ApiContext, options: BuildAppOptions = {}): 
   app.removeContentTypeParser('text/plain');
 
   await app.register(errorsPlugin);
-  await app.register(authPlugin, { apiKeys: ctx.config.API_KEYS });
+  await app.register(authPlugin, { apiKeys: ctx.config.API_KEYS, adminKeys: ctx.config.ADMIN_API_KEYS });
   await app.register(rateLimitPlugin, { rpm: ctx.config.RATE_LIMIT_RPM, redis: ctx.redis, namespace: ctx.config.SWITCHYARD_NAMESPACE });
   await app.register(docsPlugin);
   await app.register(prometheusRoutes);

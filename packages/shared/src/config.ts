@@ -116,6 +116,13 @@ const list = (name: string, itemPattern: RegExp, hint: string) =>
       return items;
     });
 
+/** A comma list of keys that are secrets: each is registered for scrubbing before it is checked. */
+const keyList = (name: string, hint: string) =>
+  list(name, /^[\x21-\x7e]{8,256}$/, hint).transform((keys) => {
+    for (const key of keys ?? []) registerSecret(key);
+    return keys;
+  });
+
 const envSchema = z.object({
   REDIS_URL: url('REDIS_URL', 'redis://127.0.0.1:6379'),
   REDIS_CLUSTER_NODES: list(
@@ -142,7 +149,8 @@ const envSchema = z.object({
     .optional()
     .transform((v) => v?.trim() || '127.0.0.1'),
   API_PORT: int('API_PORT', 0, 65535, 8080, 'set API_PORT to a free TCP port, e.g. 8080.'),
-  API_KEYS: list('API_KEYS', /^[\x21-\x7e]{8,256}$/, 'use a comma list of client keys, each 8-256 printable characters without spaces.'),
+  API_KEYS: keyList('API_KEYS', 'use a comma list of client keys, each 8-256 printable characters without spaces.'),
+  ADMIN_API_KEYS: keyList('ADMIN_API_KEYS', 'use a comma list of operator keys, each 8-256 printable characters without spaces.'),
   RATE_LIMIT_RPM: int('RATE_LIMIT_RPM', 0, 10_000_000, 6000, 'set requests per minute per client key (0 turns the limit off).'),
   BODY_LIMIT_BYTES: int('BODY_LIMIT_BYTES', 1024, 100 * 1024 * 1024, 1024 * 1024, 'set a size in bytes, e.g. 1048576 for 1 MiB.'),
   WORKER_CONCURRENCY: int('WORKER_CONCURRENCY', 1, 10_000, 16, 'set jobs in flight per worker process, e.g. 16.'),

@@ -38,6 +38,12 @@ export interface QueuedJobData {
    * only to requests that said they wait (awaitChannel, watchChannel).
    */
   notify?: boolean;
+  /**
+   * Who submitted it: a digest of the client's key (never the key), or "anonymous" without
+   * API_KEYS; other clients are answered as if the job did not exist (apps/api jobs/ownership.ts).
+   * Not for logs: the short client id is what identifies a client there.
+   */
+  owner?: string;
 }
 
 export type QueuedJobResult = JobResult;

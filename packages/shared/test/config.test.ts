@@ -62,4 +62,18 @@ describe('configuration', () => {
     expect(redactSecrets('calling with custom-shaped-key-value-123 now')).toBe('calling with [REDACTED] now');
     expect(redactSecrets('Authorization: Bearer abcdef123456')).toBe('Authorization: Bearer [REDACTED]');
   });
+
+  it('reads client and operator keys as comma lists and scrubs every one of them', () => {
+    const config = loadConfig({ API_KEYS: ' client-key-one1 , client-key-two2 ', ADMIN_API_KEYS: 'operator-key-01' });
+    expect(config.API_KEYS).toEqual(['client-key-one1', 'client-key-two2']);
+    expect(config.ADMIN_API_KEYS).toEqual(['operator-key-01']);
+    expect(loadConfig({}).ADMIN_API_KEYS).toBeUndefined();
+    expect(redactSecrets('client-key-two2 and operator-key-01 in a line')).toBe('[REDACTED] and [REDACTED] in a line');
+  });
+
+  it('names a malformed operator key list and the fix without printing the key', () => {
+    const message = problems({ ADMIN_API_KEYS: 'good-operator-key,short' });
+    expect(message).toMatch(/ADMIN_API_KEYS has 1 malformed entry\. Fix: use a comma list of operator keys, each 8-256 printable/);
+    expect(message).not.toContain('short');
+  });
 });

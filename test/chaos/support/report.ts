@@ -170,7 +170,7 @@ export function renderReport(sections: Section[]): string {
   out.push(
     `**Secrets:** ${secrets.logLines.toLocaleString('en-US')} log lines, ${secrets.responses.toLocaleString('en-US')} HTTP responses ` +
       `(headers and bodies) and ${secrets.redisValues.toLocaleString('en-US')} Redis values (${(secrets.bytes / 1048576).toFixed(1)} MiB in all) ` +
-      `scanned for the 4 provider keys and 2 client keys of the suite (whole keys and their unique tails): **${secrets.leaks} found**.`,
+      `scanned for the 4 provider keys, 2 client keys and the operator key of the suite (whole keys and their unique tails): **${secrets.leaks} found**.`,
   );
   for (const s of sections) {
     out.push('');

@@ -17,6 +17,10 @@ export const PROVIDER_KEYS = {
 export const CLIENT_KEYS = ['chaosClientKeyAlpha.5e8c1b7d9f2a40361b9d', 'chaosClientKeyBravo.0a9d3e6f1c7b82547e3a'] as const;
 export const CLIENT_KEY: string = CLIENT_KEYS[0];
 
+/** Operator keys (ADMIN_API_KEYS), for the files that configure them (the secrets file does). */
+export const OPERATOR_KEYS = ['chaosOperatorKeyCharlie.7b2e9c4a1d6f03852c8e'] as const;
+export const OPERATOR_KEY: string = OPERATOR_KEYS[0];
+
 /** Authorization header of the suite's clients. */
 export const AUTH = { authorization: `Bearer ${CLIENT_KEY}` } as const;
 
@@ -33,6 +37,7 @@ function needlesOf(name: string, key: string): Needle[] {
 const NEEDLES: Needle[] = [
   ...Object.entries(PROVIDER_KEYS).flatMap(([name, key]) => needlesOf(name, key)),
   ...CLIENT_KEYS.flatMap((key, i) => needlesOf(`client key ${i + 1}`, key)),
+  ...OPERATOR_KEYS.flatMap((key, i) => needlesOf(`operator key ${i + 1}`, key)),
 ];
 
 export interface Leak {

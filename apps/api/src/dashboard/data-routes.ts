@@ -1,7 +1,7 @@
 /**
- * Owns the dashboard's data routes under /dashboard/api (the auth plugin protects that prefix
- * when API_KEYS is set): the snapshot (optionally after a forced status refresh), the chart
- * series, and the live SSE stream.
+ * Owns the dashboard's data routes under /dashboard/api (registered behind app.requireOperator:
+ * dashboard/index.ts): the snapshot (optionally after a forced status refresh), the chart series,
+ * the live SSE stream, and bull-board's session cookie.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -25,10 +25,11 @@ export function registerDataRoutes(app: FastifyInstance, source: SnapshotSource,
     return source.snapshot({ forceRefresh: request.query.force_refresh });
   });
 
-  // Exchanges the Bearer key (checked by the auth plugin) for bull-board's session cookie.
+  // Exchanges the Bearer key (checked by the auth plugin, and an operator's when ADMIN_API_KEYS is
+  // set) for bull-board's session cookie. An open API (no keys configured) needs no cookie.
   r.post('/dashboard/api/session', { schema: { hide: true } }, async (request, reply) => {
     const key = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
-    if (!key || !app.ctx.config.API_KEYS) return reply.code(204).send();
+    if (!key || !request.authenticated) return reply.code(204).send();
     const secure = request.protocol === 'https' ? '; Secure' : '';
     reply.header(
       'set-cookie',

@@ -1,7 +1,8 @@
 /**
  * Owns the dashboard plugin: composes the page and its static assets (public), the data routes
- * under /dashboard/api (protected by the auth plugin when API_KEYS is set), the live SSE stream
- * and bull-board at /admin/queues. Register it after the auth plugin:
+ * under /dashboard/api, the live SSE stream and bull-board at /admin/queues. The data and bull-board
+ * show every job and the whole fleet, so they sit behind app.requireOperator: operator keys only
+ * when ADMIN_API_KEYS is set, any client key otherwise. Register it after the auth plugin:
  *   await app.register(dashboardPlugin);
  * It reads app.ctx (config, logger, jobs.queue, state) and opens one Redis connection of its own
  * (the state-event subscription), opened when the first page connects to the stream.
@@ -38,9 +39,13 @@ async function dashboardPlugin(app: FastifyInstance, options: DashboardOptions) 
     seriesIntervalMs: options.seriesIntervalMs ?? 5_000,
   });
 
-  await registerAssets(app, { authRequired: (ctx.config.API_KEYS ?? []).length > 0 });
-  registerDataRoutes(app, source, stream);
-  if (options.bullBoard !== false) await registerBullBoard(app, ctx.jobs.queue);
+  const keys = [...(ctx.config.API_KEYS ?? []), ...(ctx.config.ADMIN_API_KEYS ?? [])];
+  await registerAssets(app, { authRequired: keys.length > 0 });
+  await app.register(async (operatorOnly) => {
+    operatorOnly.addHook('onRequest', app.requireOperator);
+    registerDataRoutes(operatorOnly, source, stream);
+    if (options.bullBoard !== false) await registerBullBoard(operatorOnly, ctx.jobs.queue);
+  });
 
   // SSE connections never end on their own: close them first so app.close() is not held up.
   app.addHook('preClose', async () => {

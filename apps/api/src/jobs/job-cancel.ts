@@ -21,6 +21,7 @@ import {
   type RedisClient,
 } from '@switchyard/shared';
 import { ANNOUNCED_RECHECK_MS, CLIENT_CANCEL_MESSAGE, isJobId, type JobService } from './job-service.ts';
+import { ANONYMOUS_OWNER, type JobViewer, maySee } from './ownership.ts';
 
 export interface CancelOutcome {
   /** The job's view after the cancel: final, or still `active` while its worker winds down. */
@@ -40,24 +41,27 @@ export interface CancelDeps {
 const QUEUED_STATES = new Set(['waiting', 'prioritized', 'delayed', 'waiting-children', 'wait', 'paused']);
 
 /**
- * Cancels job `id`; null when no such job exists. Waits up to `settleMs` for an active job's
- * worker to confirm, so the answer is usually final already.
+ * Cancels job `id` for `viewer`; null when no such job exists or it belongs to another client
+ * (nothing is touched then). Waits up to `settleMs` for an active job's worker to confirm, so the
+ * answer is usually final already.
  */
-export async function cancelJob(deps: CancelDeps, id: string, settleMs = 1500): Promise<CancelOutcome | null> {
+export async function cancelJob(deps: CancelDeps, viewer: JobViewer, id: string, settleMs = 1500): Promise<CancelOutcome | null> {
   const { jobs, redis, namespace } = deps;
   if (!isJobId(id)) return null;
   const job = await jobs.queue.getJob(id);
   if (!job) {
-    const view = await jobs.view(id);
+    const view = await jobs.viewFor(viewer, id);
     return view ? { view, requested: false } : null;
   }
+  if (!maySee(viewer, job.data.owner)) return null;
   const state = await job.getState();
   if (state === 'completed' || state === 'failed') {
-    const view = await jobs.view(id);
+    const view = await jobs.viewFor(viewer, id);
     return view ? { view, requested: false } : null;
   }
 
-  await redis.set(cancelKey(namespace, id), '1', 'EX', deps.markTtlS);
+  // The mark holds the job's owner: once a queued job is removed, it is all that says whose it was.
+  await redis.set(cancelKey(namespace, id), job.data.owner ?? ANONYMOUS_OWNER, 'EX', deps.markTtlS);
   if (QUEUED_STATES.has(state)) {
     const removed = await job.remove().then(
       () => true,
@@ -78,7 +82,7 @@ export async function cancelJob(deps: CancelDeps, id: string, settleMs = 1500): 
   const waiter = jobs.waiter(id, deadline, undefined, ANNOUNCED_RECHECK_MS);
   await redis.publish(cancelChannel(namespace), id);
   const done = await jobs.awaitFinal(id, waiter, deadline);
-  const view = (await jobs.view(id)) ?? { id, status: done?.status ?? 'cancelled' };
+  const view = (await jobs.viewFor(viewer, id)) ?? { id, status: done?.status ?? 'cancelled' };
   return { view, requested: true };
 }
 

@@ -22,7 +22,9 @@ import {
   type RedisClient,
 } from '@switchyard/shared';
 import { type Job, Queue } from 'bullmq';
+import { ApiError } from '../plugins/errors.ts';
 import type { CompletionHub } from './completion-hub.ts';
+import { ANONYMOUS_OWNER, ANONYMOUS_VIEWER, EVERY_JOB, type JobViewer, maySee } from './ownership.ts';
 import { jobIdFromKey, settleWrite } from './write-outcome.ts';
 
 export const MAX_WAIT_MS = 60_000;
@@ -37,6 +39,8 @@ export interface SubmitOptions {
   id?: string;
   /** The caller will wait for the job's final state: its worker publishes the completion message. */
   notify?: boolean;
+  /** Who submits: the job is stored with `viewer.owner`; an existing job found by its key must be visible to it. */
+  viewer?: JobViewer;
 }
 
 export interface Submitted {
@@ -79,13 +83,14 @@ export class JobService {
     return `idem-${digest.slice(0, 32)}`;
   }
 
-  buildData(request: JobRequest, notify = false): QueuedJobData {
+  buildData(request: JobRequest, notify = false, owner = ANONYMOUS_OWNER): QueuedJobData {
     const data: QueuedJobData = {
       request,
       model: request.model ?? this.config.DEFAULT_MODEL,
       budget_ms: request.budget_ms ?? this.config.JOB_BUDGET_MS,
       submitted_at: Date.now(),
       stream: request.stream === true,
+      owner,
     };
     if (notify) data.notify = true;
     return data;
@@ -104,11 +109,15 @@ export class JobService {
 
   async submit(request: JobRequest, options: SubmitOptions = {}): Promise<Submitted> {
     const id = options.id ?? this.jobId(options);
+    const viewer = options.viewer ?? ANONYMOUS_VIEWER;
     if (options.idempotencyKey) {
       const existing = await this.queue.getJob(id);
-      if (existing) return { id, existing: true };
+      if (existing) {
+        if (!maySee(viewer, existing.data.owner)) throw foreignKey(options.idempotencyKey, 'Idempotency-Key');
+        return { id, existing: true };
+      }
     }
-    const data = this.buildData(request, options.notify);
+    const data = this.buildData(request, options.notify, viewer.owner);
     const opts = this.jobOptions(id, request);
     await settleWrite(() => this.queue.add('llm', data, opts), { ids: [id], keys: [options.idempotencyKey], batch: false });
     return { id, existing: false };
@@ -117,9 +126,11 @@ export class JobService {
   async submitMany(requests: JobRequest[], options: SubmitOptions[] = []): Promise<string[]> {
     const jobs = requests.map((request, i) => {
       const id = options[i]?.id ?? this.jobId(options[i] ?? {});
-      return { name: 'llm', data: this.buildData(request), opts: this.jobOptions(id, request) };
+      const owner = (options[i]?.viewer ?? ANONYMOUS_VIEWER).owner;
+      return { name: 'llm', data: this.buildData(request, false, owner), opts: this.jobOptions(id, request) };
     });
     const ids = jobs.map((job) => job.opts.jobId);
+    await this.refuseForeignNamedJobs(ids, options);
     // addBulk is a pipeline, not a transaction: a repeat also fills in whatever part of it was lost.
     const added = await settleWrite(() => this.queue.addBulk(jobs), {
       ids,
@@ -129,13 +140,39 @@ export class JobService {
     return added.map((job) => job.id as string);
   }
 
-  async view(id: string): Promise<JobView | null> {
+  /**
+   * A batch item whose `sy-job:<uuid>` key names an existing job of another client would otherwise
+   * come back as that job's id (addBulk skips ids that exist). Keys of other forms derive ids per
+   * client, so only these few items need a read.
+   */
+  private async refuseForeignNamedJobs(ids: string[], options: SubmitOptions[]): Promise<void> {
+    const named = options.flatMap((option, i) =>
+      option.idempotencyKey && jobIdFromKey(option.idempotencyKey) ? [{ i, key: option.idempotencyKey }] : [],
+    );
+    for (const { i, key } of named) {
+      const existing = await this.queue.getJob(ids[i] as string);
+      if (existing && !maySee(options[i]?.viewer ?? ANONYMOUS_VIEWER, existing.data.owner)) {
+        throw foreignKey(key, `jobs[${i}].idempotency_key (or the batch's Idempotency-Key)`);
+      }
+    }
+  }
+
+  /** The job as the API itself sees it: any owner's (waits, rechecks). Answers to a client use viewFor(). */
+  view(id: string): Promise<JobView | null> {
+    return this.viewFor(EVERY_JOB, id);
+  }
+
+  /** The job's view when `viewer` may see it; null when it does not exist or belongs to another client. */
+  async viewFor(viewer: JobViewer, id: string): Promise<JobView | null> {
     if (!isJobId(id)) return null;
     const job = await this.queue.getJob(id);
     if (!job) {
-      const cancelled = await this.redis.exists(cancelKey(this.config.SWITCHYARD_NAMESPACE, id));
-      return cancelled ? { id, status: 'cancelled', error: { class: 'aborted', message: CLIENT_CANCEL_MESSAGE } } : null;
+      // A queued job removed by its cancel: the cancel mark holds its owner.
+      const mark = await this.redis.get(cancelKey(this.config.SWITCHYARD_NAMESPACE, id));
+      if (mark === null || !maySee(viewer, markOwner(mark))) return null;
+      return { id, status: 'cancelled', error: { class: 'aborted', message: CLIENT_CANCEL_MESSAGE } };
     }
+    if (!maySee(viewer, job.data.owner)) return null;
     const state = await job.getState();
     if ((state === 'completed' || state === 'failed') && !job.finishedOn) {
       // It finished between our two reads: the snapshot we hold predates its result, so read it again.
@@ -162,13 +199,13 @@ export class JobService {
     return view;
   }
 
-  /** The job's view once final, or as it stands when `waitMs` runs out. */
-  async waitForFinal(id: string, waitMs: number, signal?: AbortSignalLike): Promise<JobView | null> {
+  /** The job's view once final, or as it stands when `waitMs` runs out; null when `viewer` may not see it. */
+  async waitForFinal(viewer: JobViewer, id: string, waitMs: number, signal?: AbortSignalLike): Promise<JobView | null> {
     const deadlineAt = Date.now() + Math.min(waitMs, MAX_WAIT_MS);
     const first = this.waiter(id, deadlineAt, signal, ANNOUNCED_RECHECK_MS);
     let now: JobView | null;
     try {
-      now = await this.view(id);
+      now = await this.viewFor(viewer, id);
     } catch (err) {
       first.cancel();
       throw err;
@@ -256,6 +293,22 @@ export class JobService {
   async close(): Promise<void> {
     await this.queue.close();
   }
+}
+
+/** The owner a cancel mark holds; marks from before owners were stored hold "1". */
+export function markOwner(mark: string): string | undefined {
+  return mark === '1' ? undefined : mark;
+}
+
+/** 409 for an Idempotency-Key that names (sy-job:<uuid>) a job the caller may not see. */
+function foreignKey(key: string, where: string): ApiError {
+  return new ApiError(
+    409,
+    'invalid_request_error',
+    `${where} "${key}" names a job this client did not submit, so it cannot resolve to it. ` +
+      'Fix: use the key your own 503 answer gave, or a key of your own.',
+    { code: 'idempotency_key_conflict' },
+  );
 }
 
 /** How long a waiter trusts pub/sub alone before reading the job back. */

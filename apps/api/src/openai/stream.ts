@@ -11,6 +11,7 @@ import { type JobDoneMessage, type JobEvent, type JobRequest, LightAbortControll
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { cancelJob } from '../jobs/job-cancel.ts';
 import { isFinal, viewToDone } from '../jobs/job-service.ts';
+import type { JobViewer } from '../jobs/ownership.ts';
 import { OutcomeUnknownError } from '../jobs/write-outcome.ts';
 import { errorEventBody, jobErrorToOpenAi, OpenAiError } from './errors.ts';
 import { type ChunkBase, chunk, completionId, finishReason, servedModel, usageChunk } from './response.ts';
@@ -27,6 +28,8 @@ export interface StreamInput {
   includeUsage: boolean;
   created: number;
   clientId: string;
+  /** The requesting client: its jobs' owner, and whose existing job an Idempotency-Key may resolve to. */
+  viewer: JobViewer;
   idempotencyKey?: string;
   deadlineAt: number;
 }
@@ -69,6 +72,7 @@ export async function streamCompletion(app: FastifyInstance, reply: FastifyReply
       .submit(input.job, {
         id,
         clientId: input.clientId,
+        viewer: input.viewer,
         ...(input.idempotencyKey ? { idempotencyKey: input.idempotencyKey } : {}),
       })
       .catch((err: unknown) => {
@@ -189,7 +193,9 @@ export async function streamCompletion(app: FastifyInstance, reply: FastifyReply
     waiter.cancel();
     if ((final === undefined || final === null) && !outcomeUnknown) {
       // Hung up, timed out or interrupted: nobody will read this job's answer.
-      cancelJob({ jobs, redis, namespace: config.SWITCHYARD_NAMESPACE, markTtlS: config.FAILED_TTL_S }, id, 0).catch(() => {});
+      cancelJob({ jobs, redis, namespace: config.SWITCHYARD_NAMESPACE, markTtlS: config.FAILED_TTL_S }, input.viewer, id, 0).catch(
+        () => {},
+      );
     }
     sse.end();
   }

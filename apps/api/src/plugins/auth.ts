@@ -1,19 +1,37 @@
 /**
- * Owns client authentication: with API_KEYS set, every /v1/*, /metrics and dashboard data request
- * needs `Authorization: Bearer <key>`. Keys are compared in constant time (hash, then
- * timingSafeEqual over every configured key), and only a key's short digest ever identifies a client.
+ * Owns client authentication and the operator guard. With API_KEYS set, every /v1/*, /metrics and
+ * dashboard data request needs `Authorization: Bearer <key>`. Keys (client keys and the operator keys
+ * of ADMIN_API_KEYS) are compared in constant time (hash, then timingSafeEqual over every configured
+ * key), and only digests ever identify a client: a short one in logs (request.clientId), another as
+ * the owner of its jobs (request.viewer, jobs/ownership.ts).
+ * `app.requireOperator` guards what shows every job or the whole fleet (the dashboard's data,
+ * bull-board, /metrics, /v1/config): with ADMIN_API_KEYS set only operator keys pass; unset, every
+ * client key does (one team). Use it as a route's `onRequest`, or as a hook of a scope.
  * Browsers cannot attach a Bearer header when they navigate, so /admin (bull-board) also takes a
  * session cookie that the dashboard obtains with its key: a digest of the key, HttpOnly, never the key.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import fp from 'fastify-plugin';
+import { ANONYMOUS_VIEWER, type JobViewer, ownerOf } from '../jobs/ownership.ts';
 import { errorBody } from './errors.ts';
+
+type Hook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** A stable, non-secret id of the calling client: `key:<digest>` or `ip:<address>`. */
+    /** A stable, non-secret id of the calling client: `key:<digest>`, `session:<digest>` or `ip:<address>`. */
     clientId: string;
+    /** Which jobs this request may see, and the owner its submissions are stored with. */
+    viewer: JobViewer;
+    /** It came with an operator key (ADMIN_API_KEYS), or bull-board's session cookie made from one. */
+    operator: boolean;
+    /** It came with a configured key (client or operator) or a valid session cookie. */
+    authenticated: boolean;
+  }
+  interface FastifyInstance {
+    /** onRequest hook: only operator keys pass when ADMIN_API_KEYS is set; every client when it is not. */
+    requireOperator: Hook;
   }
 }
 
@@ -21,8 +39,17 @@ const digest = (value: string) => createHash('sha256').update(value).digest();
 
 export interface AuthOptions {
   apiKeys: string[] | undefined;
+  /** Operator keys (ADMIN_API_KEYS): every job, and what requireOperator guards. */
+  adminKeys?: string[] | undefined;
   /** Paths (prefixes) that need a key. */
   protectedPrefixes?: string[];
+}
+
+/** One configured key, by its digests only. */
+interface KeyEntry {
+  digest: Buffer;
+  owner: string;
+  operator: boolean;
 }
 
 const DEFAULT_PROTECTED = ['/v1/', '/metrics', '/dashboard/api', '/admin'];
@@ -51,12 +78,26 @@ export function isProtected(url: string, prefixes: string[]): boolean {
 }
 
 async function authPlugin(app: FastifyInstance, options: AuthOptions) {
-  const keys = (options.apiKeys ?? []).map(digest);
-  const sessions = (options.apiKeys ?? []).map((key) => digest(sessionTokenFor(key)));
+  const clientKeys = options.apiKeys ?? [];
+  const adminKeys = options.adminKeys ?? [];
+  const operatorsConfigured = adminKeys.length > 0;
+  const entries: KeyEntry[] = [
+    ...clientKeys.filter((key) => !adminKeys.includes(key)).map((key) => ({ key, operator: false })),
+    ...adminKeys.map((key) => ({ key, operator: true })),
+  ].map(({ key, operator }) => ({ digest: digest(key), owner: ownerOf(key), operator }));
+  // With operators configured, only their sessions open bull-board.
+  const sessions = (operatorsConfigured ? adminKeys : clientKeys).map((key) => digest(sessionTokenFor(key)));
   const prefixes = options.protectedPrefixes ?? DEFAULT_PROTECTED;
   app.decorateRequest('clientId', '');
-  if (keys.length === 0) {
+  app.decorateRequest('viewer', null as unknown as JobViewer);
+  app.decorateRequest('operator', false);
+  app.decorateRequest('authenticated', false);
+  if (clientKeys.length === 0) {
     app.log.warn('API_KEYS is not set: the API is open to anyone who can reach it. Set API_KEYS to require Bearer keys.');
+  } else if (!operatorsConfigured) {
+    app.log.info(
+      'ADMIN_API_KEYS is not set: every client key may see the dashboard, bull-board and /metrics (jobs stay private to their key). Set ADMIN_API_KEYS to keep those to operators.',
+    );
   }
 
   // 401s are sent from here rather than thrown, so routes with an error handler of their own
@@ -68,33 +109,65 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions) {
     else done();
   });
 
-  /** Sets request.clientId, or returns why the request is refused. */
+  app.decorate('requireOperator', (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    if (!operatorsConfigured || request.operator) return done();
+    if (!request.authenticated) {
+      return unauthorized(
+        reply,
+        'This needs an operator key. Fix: send the header "Authorization: Bearer <key>" with a key from ADMIN_API_KEYS.',
+      );
+    }
+    reply
+      .code(403)
+      .type('application/json; charset=utf-8')
+      .send(
+        errorBody(
+          'permission_error',
+          'This needs an operator key; client keys (API_KEYS) see their own jobs only. Fix: use a key from ADMIN_API_KEYS.',
+          { code: 'operator_key_required' },
+        ),
+      );
+  });
+
+  /** Sets who the request is (clientId, viewer, operator), or returns why it is refused. */
   function authenticate(request: FastifyRequest): string | undefined {
     const presented = bearer(request.headers.authorization);
-    if (keys.length === 0) {
-      request.clientId = presented ? `key:${digest(presented).toString('hex').slice(0, 16)}` : `ip:${request.ip}`;
+    const given = presented === undefined ? undefined : digest(presented);
+    let found: KeyEntry | undefined;
+    if (given) for (const entry of entries) if (timingSafeEqual(given, entry.digest)) found = entry;
+    if (given && found) {
+      request.clientId = `key:${given.toString('hex').slice(0, 16)}`;
+      request.viewer = { owner: found.owner, everyJob: found.operator };
+      request.operator = found.operator;
+      request.authenticated = true;
+      return undefined;
+    }
+    request.viewer = ANONYMOUS_VIEWER;
+    const session = !presented && request.url.startsWith(SESSION_PATH) ? validSession(request.headers.cookie) : undefined;
+    if (session) {
+      request.clientId = `session:${session.toString('hex').slice(0, 16)}`;
+      request.operator = operatorsConfigured;
+      request.authenticated = true;
+      return undefined;
+    }
+    if (clientKeys.length === 0) {
+      // Open: one anonymous client, told apart only for rate limits. Operator routes still ask requireOperator.
+      request.clientId = given ? `key:${given.toString('hex').slice(0, 16)}` : `ip:${request.ip}`;
       return undefined;
     }
     if (!isProtected(request.url, prefixes)) return undefined;
-    if (!presented && request.url.startsWith(SESSION_PATH)) {
-      const cookie = sessionCookie(request.headers.cookie);
-      if (cookie) {
-        const given = digest(cookie);
-        let match = false;
-        for (const session of sessions) match = timingSafeEqual(given, session) || match;
-        if (match) {
-          request.clientId = `session:${given.toString('hex').slice(0, 16)}`;
-          return undefined;
-        }
-      }
-    }
     if (!presented) return 'Missing API key. Fix: send the header "Authorization: Bearer <key>" with a key from API_KEYS.';
-    const given = digest(presented);
+    return 'Invalid API key. Fix: use one of the keys configured in API_KEYS.';
+  }
+
+  /** The cookie's digest when it is a session of a configured key. */
+  function validSession(header: string | undefined): Buffer | undefined {
+    const cookie = sessionCookie(header);
+    if (!cookie) return undefined;
+    const given = digest(cookie);
     let match = false;
-    for (const key of keys) match = timingSafeEqual(given, key) || match;
-    if (!match) return 'Invalid API key. Fix: use one of the keys configured in API_KEYS.';
-    request.clientId = `key:${given.toString('hex').slice(0, 16)}`;
-    return undefined;
+    for (const session of sessions) match = timingSafeEqual(given, session) || match;
+    return match ? given : undefined;
   }
 }
 

@@ -19,7 +19,11 @@ async function docsPlugin(app: FastifyInstance) {
           'Distributed LLM jobs: submit, follow and cancel jobs; an OpenAI-compatible facade; provider status, metrics and workers. Errors are {"error":{"type","message","param","code"}}.',
         version: '0.1.0',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A key from API_KEYS' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'A client key (API_KEYS) or an operator key (ADMIN_API_KEYS)' },
+        },
+      },
       security: [{ bearer: [] }],
       tags: [
         { name: 'jobs', description: 'Jobs on the queue' },

@@ -56,6 +56,7 @@ export default async function chatCompletionRoutes(app: FastifyInstance) {
           includeUsage: translated.includeUsage,
           created,
           clientId: request.clientId,
+          viewer: request.viewer,
           deadlineAt,
           ...(idempotencyKey ? { idempotencyKey } : {}),
         });
@@ -72,6 +73,7 @@ export default async function chatCompletionRoutes(app: FastifyInstance) {
         const submitted = await jobs.submit(translated.job, {
           id,
           clientId: request.clientId,
+          viewer: request.viewer,
           notify: true,
           ...(idempotencyKey ? { idempotencyKey } : {}),
         });
@@ -87,7 +89,7 @@ export default async function chatCompletionRoutes(app: FastifyInstance) {
       }
       if (!done) {
         const deps = { jobs, redis, namespace: config.SWITCHYARD_NAMESPACE, markTtlS: config.FAILED_TTL_S };
-        cancelJob(deps, id, 0).catch(() => {});
+        cancelJob(deps, request.viewer, id, 0).catch(() => {});
         if (closed.signal.aborted) {
           reply.hijack(); // the client hung up: nobody is left to answer
           reply.raw.destroy();

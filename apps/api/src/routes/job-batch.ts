@@ -51,7 +51,7 @@ export default async function jobBatchRoutes(app: FastifyInstance) {
       const requests = request.body.jobs.map(({ idempotency_key: _, ...job }) => job);
       const options = request.body.jobs.map((job, i) => {
         const key = job.idempotency_key ?? (batchKey ? `${batchKey}:${i}` : undefined);
-        return { clientId: request.clientId, ...(key ? { idempotencyKey: key } : {}) };
+        return { clientId: request.clientId, viewer: request.viewer, ...(key ? { idempotencyKey: key } : {}) };
       });
       const ids = await app.ctx.jobs.submitMany(requests, options);
       return reply.code(202).send({ count: ids.length, ids, status: 'queued' as const });

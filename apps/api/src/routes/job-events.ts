@@ -8,7 +8,7 @@ import { type JobDoneMessage, type JobEvent, type JobView, LightAbortController 
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { ANNOUNCED_RECHECK_MS, isFinal } from '../jobs/job-service.ts';
-import { ApiError } from '../plugins/errors.ts';
+import { jobNotFound } from '../jobs/ownership.ts';
 import { errorSchema, jobParams } from './schemas.ts';
 
 export const EVENTS_HEARTBEAT_MS = 15_000;
@@ -47,8 +47,8 @@ export default async function jobEventRoutes(app: FastifyInstance) {
       // The watch announced above also asks for the completion message (JobSignals.awaited).
       const waiter = jobs.waiter(id, deadlineAt, closed.signal, ANNOUNCED_RECHECK_MS);
       try {
-        const view = await jobs.view(id);
-        if (!view) throw new ApiError(404, 'not_found_error', `No job with id "${id}". Jobs are kept for RESULT_TTL_S after they finish.`);
+        const view = await jobs.viewFor(request.viewer, id);
+        if (!view) throw jobNotFound(id);
         const sse = app.sse.create(reply, { heartbeatMs: EVENTS_HEARTBEAT_MS });
         sse.onClose(() => {
           closed.abort();

@@ -6,7 +6,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { cancelJob } from '../jobs/job-cancel.ts';
 import { isFinal, MAX_WAIT_MS } from '../jobs/job-service.ts';
-import { ApiError } from '../plugins/errors.ts';
+import { jobNotFound } from '../jobs/ownership.ts';
 import { errorSchema, idempotencyHeaders, jobParams, OUTCOME_UNKNOWN_DOC } from './schemas.ts';
 
 export default async function jobRoutes(app: FastifyInstance) {
@@ -27,11 +27,12 @@ export default async function jobRoutes(app: FastifyInstance) {
       const idempotencyKey = request.headers['idempotency-key'];
       const submitted = await app.ctx.jobs.submit(request.body, {
         clientId: request.clientId,
+        viewer: request.viewer,
         ...(idempotencyKey ? { idempotencyKey } : {}),
       });
       let status: (typeof JOB_STATUSES)[number] = 'queued';
       if (submitted.existing) {
-        status = (await app.ctx.jobs.view(submitted.id))?.status ?? 'queued';
+        status = (await app.ctx.jobs.viewFor(request.viewer, submitted.id))?.status ?? 'queued';
         reply.header('idempotent-replayed', 'true');
       }
       reply.header('location', `/v1/jobs/${submitted.id}`);
@@ -58,11 +59,11 @@ export default async function jobRoutes(app: FastifyInstance) {
         reply.raw.once('close', () => {
           if (!reply.raw.writableFinished) closed.abort(); // the client hung up
         });
-        view = await app.ctx.jobs.waitForFinal(id, waitMs, closed.signal);
+        view = await app.ctx.jobs.waitForFinal(request.viewer, id, waitMs, closed.signal);
       } else {
-        view = await app.ctx.jobs.view(id);
+        view = await app.ctx.jobs.viewFor(request.viewer, id);
       }
-      if (!view) throw new ApiError(404, 'not_found_error', `No job with id "${id}". Jobs are kept for RESULT_TTL_S after they finish.`);
+      if (!view) throw jobNotFound(id);
       return view;
     },
   );
@@ -82,8 +83,9 @@ export default async function jobRoutes(app: FastifyInstance) {
     async (request, reply) => {
       const { id } = request.params;
       const { jobs, redis, config } = app.ctx;
-      const outcome = await cancelJob({ jobs, redis, namespace: config.SWITCHYARD_NAMESPACE, markTtlS: config.FAILED_TTL_S }, id);
-      if (!outcome) throw new ApiError(404, 'not_found_error', `No job with id "${id}". Jobs are kept for RESULT_TTL_S after they finish.`);
+      const deps = { jobs, redis, namespace: config.SWITCHYARD_NAMESPACE, markTtlS: config.FAILED_TTL_S };
+      const outcome = await cancelJob(deps, request.viewer, id);
+      if (!outcome) throw jobNotFound(id);
       return reply.code(isFinal(outcome.view.status) ? 200 : 202).send(outcome.view);
     },
   );

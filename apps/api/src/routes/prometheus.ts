@@ -77,7 +77,11 @@ async function prometheusRoutes(app: FastifyInstance) {
 
   app.get(
     '/metrics',
-    { schema: { summary: 'Prometheus text format: process figures and fleet-wide figures from Redis', tags: ['fleet'] } },
+    {
+      // The whole fleet's figures: an operator's view (ADMIN_API_KEYS), like the dashboard.
+      onRequest: app.requireOperator,
+      schema: { summary: 'Prometheus text format: process figures and fleet-wide figures from Redis', tags: ['fleet'] },
+    },
     async (_request, reply) => {
       const [own, fleet] = await Promise.all([registry.metrics(), fleetMetrics(app)]);
       reply.type(registry.contentType);

@@ -5,46 +5,26 @@
  * injected failures (reported through the state store, as workers do), and leaves a screenshot
  * in test-artifacts/.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ListeningTestApi, startListeningTestApi } from '../harness.ts';
+import { type Chromium, launchChromium } from '../support/chromium.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = resolve(import.meta.dirname, '../../../../test-artifacts');
 const KEY = 'browser-test-key-42';
 
 let api: ListeningTestApi;
+let browser: Chromium;
 let context: BrowserContext;
 let page: Page;
-let profile: string;
 const consoleErrors: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium is not installed at ${CHROMIUM}: the dashboard browser test needs it. Fix: apt-get install -y chromium (or set CHROMIUM_PATH).`,
-    );
-  }
   api = await startListeningTestApi({ API_KEYS: KEY, CIRCUIT_FAILURE_THRESHOLD: '3', CIRCUIT_RESET_MS: '90000' });
-  profile = mkdtempSync(join(tmpdir(), 'sy-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    viewport: { width: 1400, height: 1000 },
-  });
+  browser = await launchChromium();
+  context = browser.context;
   page = context.pages()[0] ?? (await context.newPage());
   page.on('console', (message) => {
     if (message.type() === 'error') consoleErrors.push(message.text());
@@ -57,8 +37,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await context?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await browser?.close();
   await api?.close();
 });
 

@@ -4,9 +4,10 @@
 
 const KEY_NAME = 'switchyard.apiKey';
 
+/** The key was refused (401), or is a client key where an operator key is needed (403); the message says which. */
 export class Unauthorized extends Error {
-  constructor() {
-    super('unauthorized');
+  constructor(message) {
+    super(message);
     this.name = 'Unauthorized';
   }
 }
@@ -27,13 +28,14 @@ export function forgetKey() {
   sessionStorage.removeItem(KEY_NAME);
 }
 
-/** fetch() with the Bearer header when a key is stored; a 401 throws Unauthorized. */
+/** fetch() with the Bearer header when a key is stored; a 401 or 403 throws Unauthorized. */
 export async function apiFetch(path, init = {}) {
   const headers = new Headers(init.headers);
   const key = getKey();
   if (key) headers.set('authorization', `Bearer ${key}`);
   const res = await fetch(path, { ...init, headers, cache: 'no-store' });
-  if (res.status === 401) throw new Unauthorized();
+  if (res.status === 401) throw new Unauthorized('That key was not accepted.');
+  if (res.status === 403) throw new Unauthorized('That is a client key: the dashboard needs an operator key (ADMIN_API_KEYS).');
   return res;
 }
 
@@ -74,7 +76,7 @@ async function readEvents(body, onEvent) {
 
 /**
  * Opens the stream and keeps it open: on a drop, reconnects after 1 s, 2 s, 4 s... (at most 10 s).
- * onStatus gets 'connecting' | 'live' | 'reconnecting' | 'unauthorized' (then it stops).
+ * onStatus gets 'connecting' | 'live' | 'reconnecting' | 'unauthorized' (then it stops, with the reason).
  */
 export function openStream(path, onEvent, onStatus) {
   const controller = new AbortController();
@@ -90,7 +92,7 @@ export function openStream(path, onEvent, onStatus) {
       } catch (err) {
         if (controller.signal.aborted) return;
         if (err instanceof Unauthorized) {
-          onStatus('unauthorized');
+          onStatus('unauthorized', err.message);
           return;
         }
       }

@@ -24,10 +24,10 @@ const providers = new ProviderBoard($('providers'));
 const charts = new Charts();
 let stream = null;
 
-function setConnection(state) {
+function setConnection(state, reason) {
   view.connection.dataset.state = state;
   view.connection.textContent = state;
-  if (state === 'unauthorized') askForKey('That key was not accepted.');
+  if (state === 'unauthorized') askForKey(reason);
 }
 
 function showProblem(text) {
@@ -92,7 +92,7 @@ view.refresh.addEventListener('click', async () => {
   try {
     applySnapshot(await apiJson('/dashboard/api/snapshot?force_refresh=true'));
   } catch (err) {
-    if (err instanceof Unauthorized) askForKey('That key was not accepted.');
+    if (err instanceof Unauthorized) askForKey(err.message);
     else showProblem(`Refresh failed: ${err.message}`);
   } finally {
     view.refresh.disabled = false;
