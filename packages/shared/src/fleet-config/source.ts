@@ -35,6 +35,8 @@ export interface FleetConfigSourceOptions {
   pollMs?: number;
   /** How long to let a burst of file events settle before reading (editors write in steps). */
   settleMs?: number;
+  /** false: the stat poll alone, for file systems where fs.watch is silent or unreliable. */
+  fsWatch?: boolean;
 }
 
 export class FleetConfigSource {
@@ -123,6 +125,18 @@ export class FleetConfigSource {
     process.on('SIGHUP', this.#onSighup);
     const path = this.#path;
     if (path === undefined) return this;
+    if (this.options.fsWatch !== false) this.#watch(path);
+    // A change between the first read and now would otherwise go unseen until the next one.
+    void this.#statSignature(path).then((signature) => {
+      this.#lastStat ??= signature;
+      void this.reload('started');
+    });
+    this.#poll = setInterval(() => void this.#pollOnce(path), this.options.pollMs ?? 1500);
+    this.#poll.unref();
+    return this;
+  }
+
+  #watch(path: string): void {
     const name = basename(path);
     try {
       this.#watcher = watch(dirname(path), { persistent: false }, (_event, file) => {
@@ -137,12 +151,6 @@ export class FleetConfigSource {
     } catch (err) {
       this.options.logger.warn({ path, error: (err as Error).message, detail: 'the stat poll goes on' }, 'config.watch.failed');
     }
-    void this.#statSignature(path).then((signature) => {
-      this.#lastStat ??= signature;
-    });
-    this.#poll = setInterval(() => void this.#pollOnce(path), this.options.pollMs ?? 1500);
-    this.#poll.unref();
-    return this;
   }
 
   /** Stops watching; resolves once a reload under way has finished. */
