@@ -157,7 +157,12 @@ describe('the redacted view (GET /v1/config)', () => {
 
 describe('the implicit config (no SWITCHYARD_CONFIG)', () => {
   it('has one deployment per enabled provider, named after it, and DEFAULT_MODEL as the default route', () => {
-    const config = loadConfig({ OPENAI_API_KEY: KEY_MAIN, MOCK_PROVIDER: 'true', PROVIDER_CONCURRENCY: 'openai=8', DEFAULT_MODEL: 'openai/gpt-4o' });
+    const config = loadConfig({
+      OPENAI_API_KEY: KEY_MAIN,
+      MOCK_PROVIDER: 'true',
+      PROVIDER_CONCURRENCY: 'openai=8',
+      DEFAULT_MODEL: 'openai/gpt-4o',
+    });
     const fleet = implicitFleetConfig(config);
     expect(fleet).toEqual({
       deployments: [
@@ -193,7 +198,10 @@ describe('loadFleetConfig', () => {
 
   it('names the path and the reason when the file cannot be read, and every problem of a bad one', () => {
     const missing = join(dir, 'nope.yaml');
-    const read = (path: string, env: NodeJS.ProcessEnv = ENV) => () => loadFleetConfig(loadConfig({ SWITCHYARD_CONFIG: path }), env);
+    const read =
+      (path: string, env: NodeJS.ProcessEnv = ENV) =>
+      () =>
+        loadFleetConfig(loadConfig({ SWITCHYARD_CONFIG: path }), env);
     expect(read(missing)).toThrow(ConfigError);
     expect(read(missing)).toThrow(`SWITCHYARD_CONFIG: cannot read ${missing}: ENOENT: no such file or directory`);
     expect(read(dir)).toThrow(/EISDIR/);

@@ -65,7 +65,8 @@ function valid(): FileShape {
   };
 }
 
-const parse = (text: string, env: NodeJS.ProcessEnv = ENV): FleetConfig => parseFleetConfig(text, { env, base, path: '/etc/switchyard/fleet.yaml' });
+const parse = (text: string, env: NodeJS.ProcessEnv = ENV): FleetConfig =>
+  parseFleetConfig(text, { env, base, path: '/etc/switchyard/fleet.yaml' });
 
 function problemsOf(file: FileShape | string, env: NodeJS.ProcessEnv = ENV): string[] {
   try {
@@ -113,7 +114,12 @@ describe('a valid fleet config file', () => {
         budgetMs: 20000,
       },
       // Defaults: ordered, weight 1, no fallbacks.
-      { name: 'local', strategy: 'ordered', targets: [{ deployment: 'local-vllm', model: 'meta-llama/Llama-3.1-8B-Instruct', weight: 1 }], fallbacks: [] },
+      {
+        name: 'local',
+        strategy: 'ordered',
+        targets: [{ deployment: 'local-vllm', model: 'meta-llama/Llama-3.1-8B-Instruct', weight: 1 }],
+        fallbacks: [],
+      },
     ]);
     expect(config.defaultRoute).toBe('gpt-4o');
   });
@@ -191,7 +197,9 @@ describe('${VAR} in the file', () => {
     expect(onlyProblem(() => {}, { OPENAI_API_KEY: ENV.OPENAI_API_KEY })).toBe(
       'deployments[1].api_key: environment variable OPENAI_API_KEY_2 is not set. Fix: set OPENAI_API_KEY_2 in the environment of every process.',
     );
-    expect(onlyProblem(() => {}, { ...ENV, OPENAI_API_KEY: '' })).toMatch(/^deployments\[0\]\.api_key: environment variable OPENAI_API_KEY is empty/);
+    expect(onlyProblem(() => {}, { ...ENV, OPENAI_API_KEY: '' })).toMatch(
+      /^deployments\[0\]\.api_key: environment variable OPENAI_API_KEY is empty/,
+    );
     // Not also "not a valid URL": the variable is the problem.
     expect(onlyProblem((f) => (deployment(f, 2).base_url = 'http://${GPU_HOST}/v1'))).toMatch(
       /^deployments\[2\]\.base_url: environment variable GPU_HOST is not set/,
@@ -216,7 +224,9 @@ describe('each mistake is named by its path', () => {
   });
 
   it('a malformed id and a duplicate id', () => {
-    expect(onlyProblem((f) => f.deployments.push({ id: 'Local_VLLM', provider: 'mock' }))).toMatch(/^deployments\[3\]\.id: "Local_VLLM" is not a valid id/);
+    expect(onlyProblem((f) => f.deployments.push({ id: 'Local_VLLM', provider: 'mock' }))).toMatch(
+      /^deployments\[3\]\.id: "Local_VLLM" is not a valid id/,
+    );
     // The route naming local-vllm now sees no deployment of that id: the rename breaks both.
     const file = valid();
     deployment(file, 2).id = '-vllm';
@@ -253,26 +263,41 @@ describe('each mistake is named by its path', () => {
   });
 
   it('a fallback loop across routes, named with its cycle', () => {
-    expect(onlyProblem((f) => (route(f, 1).fallbacks = ['gpt-4o']))).toMatch(/^routes\[0\]\.fallbacks\[0\]: fallback loop gpt-4o -> local -> gpt-4o\./);
+    expect(onlyProblem((f) => (route(f, 1).fallbacks = ['gpt-4o']))).toMatch(
+      /^routes\[0\]\.fallbacks\[0\]: fallback loop gpt-4o -> local -> gpt-4o\./,
+    );
     expect(onlyProblem((f) => (route(f, 1).fallbacks = ['local']))).toMatch(/^routes\[1\]\.fallbacks\[0\]: fallback loop local -> local\./);
     const file = valid();
     route(file, 0).fallbacks = ['local', 'openai-main/gpt-4o'];
     route(file, 1).fallbacks = ['cheap'];
     file.routes.push({ name: 'cheap', targets: [{ deployment: 'local-vllm', model: 'x' }], fallbacks: ['gpt-4o'] });
-    expect(problemsOf(file)).toEqual([expect.stringMatching(/^routes\[0\]\.fallbacks\[0\]: fallback loop gpt-4o -> local -> cheap -> gpt-4o\./)]);
+    expect(problemsOf(file)).toEqual([
+      expect.stringMatching(/^routes\[0\]\.fallbacks\[0\]: fallback loop gpt-4o -> local -> cheap -> gpt-4o\./),
+    ]);
   });
 
   it('an unknown default_route', () => {
     expect(onlyProblem((f) => (f.default_route = 'gpt4o'))).toMatch(/^default_route: unknown route "gpt4o" \(routes: gpt-4o, local\)/);
-    expect(onlyProblem((f) => (f.default_route = 'openai/gpt-4o'))).toMatch(/^default_route: "openai\/gpt-4o" names unknown deployment "openai"/);
+    expect(onlyProblem((f) => (f.default_route = 'openai/gpt-4o'))).toMatch(
+      /^default_route: "openai\/gpt-4o" names unknown deployment "openai"/,
+    );
   });
 
   it('base_url: required for openai-compatible and azure-openai, and http(s) only', () => {
-    expect(onlyProblem((f) => delete deployment(f, 2).base_url)).toMatch(/^deployments\[2\]\.base_url: is required for provider openai-compatible/);
-    const problems = problemsOf({ ...valid(), deployments: [...valid().deployments, { id: 'az', provider: 'azure-openai', api_key: 'k-0123456789', api_version: '2024-10-21' }] });
+    expect(onlyProblem((f) => delete deployment(f, 2).base_url)).toMatch(
+      /^deployments\[2\]\.base_url: is required for provider openai-compatible/,
+    );
+    const problems = problemsOf({
+      ...valid(),
+      deployments: [...valid().deployments, { id: 'az', provider: 'azure-openai', api_key: 'k-0123456789', api_version: '2024-10-21' }],
+    });
     expect(problems).toEqual([expect.stringMatching(/^deployments\[3\]\.base_url: is required for provider azure-openai/)]);
-    expect(onlyProblem((f) => (deployment(f, 2).base_url = 'ftp://gpu-box/v1'))).toMatch(/^deployments\[2\]\.base_url: must be an http\(s\) URL, got "ftp:\/\/gpu-box\/v1"/);
-    expect(onlyProblem((f) => (deployment(f, 2).base_url = 'gpu-box:8000'))).toMatch(/^deployments\[2\]\.base_url: must be an http\(s\) URL/);
+    expect(onlyProblem((f) => (deployment(f, 2).base_url = 'ftp://gpu-box/v1'))).toMatch(
+      /^deployments\[2\]\.base_url: must be an http\(s\) URL, got "ftp:\/\/gpu-box\/v1"/,
+    );
+    expect(onlyProblem((f) => (deployment(f, 2).base_url = 'gpu-box:8000'))).toMatch(
+      /^deployments\[2\]\.base_url: must be an http\(s\) URL/,
+    );
   });
 
   it('api_version: required for azure-openai, refused elsewhere, and shaped like a date', () => {
@@ -287,20 +312,29 @@ describe('each mistake is named by its path', () => {
 
   it.each(['openai', 'azure-openai', 'openrouter', 'anthropic', 'gemini'])('api_key: required for %s', (provider) => {
     const problems = problemsOf({
-      deployments: [{ id: 'd', provider, base_url: 'https://example.test', ...(provider === 'azure-openai' ? { api_version: '2024-10-21' } : {}) }],
+      deployments: [
+        { id: 'd', provider, base_url: 'https://example.test', ...(provider === 'azure-openai' ? { api_version: '2024-10-21' } : {}) },
+      ],
       routes: [],
     });
     expect(problems).toEqual([expect.stringMatching(new RegExp(`^deployments\\[0\\]\\.api_key: is required for provider ${provider}\\.`))]);
   });
 
   it.each(['openai-compatible', 'ollama', 'mock'])('api_key: optional for %s', (provider) => {
-    expect(parse(JSON.stringify({ deployments: [{ id: 'd', provider, base_url: 'http://127.0.0.1:9/v1' }] })).deployments[0]?.apiKey).toBeUndefined();
+    expect(
+      parse(JSON.stringify({ deployments: [{ id: 'd', provider, base_url: 'http://127.0.0.1:9/v1' }] })).deployments[0]?.apiKey,
+    ).toBeUndefined();
   });
 
   it('an OpenRouter key of the wrong shape, checked like OPENROUTER_API_KEY, without showing it', () => {
     const key = 'sk-or-v1-notreallyhexbutlongenough-0123456789';
-    const problem = onlyProblem((f) => f.deployments.push({ id: 'or', provider: 'openrouter', api_key: '${OR_KEY}' }), { ...ENV, OR_KEY: key });
-    expect(problem).toMatch(/^deployments\[3\]\.api_key: is malformed: expected "sk-or-v1-" followed by 64 hex characters \(value not shown, 45 characters\)/);
+    const problem = onlyProblem((f) => f.deployments.push({ id: 'or', provider: 'openrouter', api_key: '${OR_KEY}' }), {
+      ...ENV,
+      OR_KEY: key,
+    });
+    expect(problem).toMatch(
+      /^deployments\[3\]\.api_key: is malformed: expected "sk-or-v1-" followed by 64 hex characters \(value not shown, 45 characters\)/,
+    );
     expect(problem).not.toContain('notreallyhex');
     const good = `sk-or-v1-${'ab'.repeat(32)}`;
     const file = valid();
@@ -321,9 +355,15 @@ describe('each mistake is named by its path', () => {
   });
 
   it('budget_ms and the hedge delays in the ranges of their environment variables', () => {
-    expect(onlyProblem((f) => (route(f, 0).budget_ms = 50))).toMatch(/^routes\[0\]\.budget_ms: must be a whole number from 100 to 600000, got 50/);
-    expect(onlyProblem((f) => (route(f, 0).hedge_delay_ms = -1))).toMatch(/^routes\[0\]\.hedge_delay_ms: must be a whole number from 0 to 600000/);
-    expect(onlyProblem((f) => (route(f, 1).hedge_stagger_ms = 600_001))).toMatch(/^routes\[1\]\.hedge_stagger_ms: must be a whole number from 0 to 600000/);
+    expect(onlyProblem((f) => (route(f, 0).budget_ms = 50))).toMatch(
+      /^routes\[0\]\.budget_ms: must be a whole number from 100 to 600000, got 50/,
+    );
+    expect(onlyProblem((f) => (route(f, 0).hedge_delay_ms = -1))).toMatch(
+      /^routes\[0\]\.hedge_delay_ms: must be a whole number from 0 to 600000/,
+    );
+    expect(onlyProblem((f) => (route(f, 1).hedge_stagger_ms = 600_001))).toMatch(
+      /^routes\[1\]\.hedge_stagger_ms: must be a whole number from 0 to 600000/,
+    );
   });
 
   it('a route with no targets', () => {
@@ -341,7 +381,9 @@ describe('each mistake is named by its path', () => {
   });
 
   it('unknown keys, with a hint for a near miss, and the reserved clients: list', () => {
-    expect(onlyProblem((f) => (deployment(f, 2).baseUrl = 'http://x'))).toMatch(/^deployments\[2\]\.baseUrl: unknown key \(did you mean "base_url"\?\)/);
+    expect(onlyProblem((f) => (deployment(f, 2).baseUrl = 'http://x'))).toMatch(
+      /^deployments\[2\]\.baseUrl: unknown key \(did you mean "base_url"\?\)/,
+    );
     expect(onlyProblem((f) => (route(f, 0).fallback = []))).toMatch(/^routes\[0\]\.fallback: unknown key \(did you mean "fallbacks"\?\)/);
     expect(onlyProblem((f) => (targets(f, 0)[0] = { deployment: 'openai-main', model: 'gpt-4o', wieght: 2 }))).toMatch(
       /^routes\[0\]\.targets\[0\]\.wieght: unknown key \(did you mean "weight"\?\)/,
@@ -355,11 +397,15 @@ describe('each mistake is named by its path', () => {
     expect(onlyProblem((f) => (deployment(f, 2).provider = 'vllm'))).toMatch(
       /^deployments\[2\]\.provider: unknown provider "vllm" \(did you mean "openai-compatible"\?\)\. Fix: use one of openai, azure-openai,/,
     );
-    expect(onlyProblem((f) => (route(f, 0).strategy = 'least_busy'))).toMatch(/^routes\[0\]\.strategy: unknown strategy "least_busy" \(did you mean "least-busy"\?\)/);
+    expect(onlyProblem((f) => (route(f, 0).strategy = 'least_busy'))).toMatch(
+      /^routes\[0\]\.strategy: unknown strategy "least_busy" \(did you mean "least-busy"\?\)/,
+    );
   });
 
   it('YAML syntax, an empty file and a file that is not a mapping', () => {
-    expect(problemsOf('deployments:\n  - id: a\n   provider: mock\n')).toEqual([expect.stringMatching(/^line 3, column \d+: .*\(YAML syntax\)$/)]);
+    expect(problemsOf('deployments:\n  - id: a\n   provider: mock\n')).toEqual([
+      expect.stringMatching(/^line 3, column \d+: .*\(YAML syntax\)$/),
+    ]);
     expect(problemsOf('deployments: []\ndeployments: []\n')).toEqual([expect.stringMatching(/^line 2, column 1: .*unique/)]);
     expect(problemsOf('# nothing yet\n')).toEqual([expect.stringMatching(/^the file is empty/)]);
     expect(problemsOf('- id: a\n')).toEqual(['the file must be a mapping of deployments, routes and default_route, got a list.']);

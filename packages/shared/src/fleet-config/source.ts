@@ -129,7 +129,7 @@ export class FleetConfigSource {
     // A change between the first read and now would otherwise go unseen until the next one.
     void this.#statSignature(path).then((signature) => {
       this.#lastStat ??= signature;
-      void this.reload('started');
+      if (this.#started) void this.reload('started');
     });
     this.#poll = setInterval(() => void this.#pollOnce(path), this.options.pollMs ?? 1500);
     this.#poll.unref();
