@@ -5,7 +5,7 @@
  * No key appears in anything printed.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig, parseFleetConfig } from '@switchyard/shared';
@@ -15,27 +15,15 @@ const BIN = resolve(import.meta.dirname, '../bin/switchyard.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'sy-config-check-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const KEYS = { OPENAI_API_KEY: 'sk-proj-checkMAIN0000000000000', OPENAI_API_KEY_2: 'backup-key-9d8c7b6a5f4e3d2c' };
+const KEYS = {
+  OPENAI_API_KEY: 'sk-proj-checkMAIN0000000000000',
+  OPENAI_API_KEY_2: 'backup-key-9d8c7b6a5f4e3d2c',
+  AZURE_OPENAI_API_KEY: 'f00dfeedc0ffee0123456789abcdef01',
+};
 
-const FLEET = `deployments:
-  - id: openai-main
-    provider: openai
-    base_url: https://api.openai.com/v1
-    api_key: \${OPENAI_API_KEY}
-    max_concurrency: 32
-  - { id: openai-backup, provider: openai, api_key: "\${OPENAI_API_KEY_2}" }
-  - { id: local-vllm, provider: openai-compatible, base_url: "http://gpu-box:8000/v1" }
-routes:
-  - name: gpt-4o
-    strategy: weighted
-    targets:
-      - { deployment: openai-main, model: gpt-4o, weight: 3 }
-      - { deployment: openai-backup, model: gpt-4o, weight: 1 }
-    fallbacks: [local]
-  - name: local
-    targets: [ { deployment: local-vllm, model: llama-3.1-8b } ]
-default_route: gpt-4o
-`;
+/** The repository's example config: what a user copies first must pass its own check. */
+const EXAMPLE = resolve(import.meta.dirname, '../../../examples/fleet.yaml');
+const FLEET = readFileSync(EXAMPLE, 'utf8');
 
 function write(name: string, text: string): string {
   const path = join(dir, name);
@@ -65,33 +53,38 @@ const expectNoKey = (text: string) => {
 
 describe('switchyard config check', () => {
   it('prints the hash, the deployments and the routes of a valid file, exit 0', async () => {
-    const path = write('fleet.yaml', FLEET);
-    const run = await cli(['config', 'check', path], KEYS);
+    const run = await cli(['config', 'check', EXAMPLE], KEYS);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const hash = parseFleetConfig(FLEET, { env: KEYS, base: loadConfig({}) }).hash;
     const lines = run.stdout.split('\n').map((l) => l.trimEnd());
-    expect(lines.slice(0, 3)).toEqual([`${path}: valid`, `hash           ${hash}`, 'default route  gpt-4o']);
-    expect(lines).toContainEqual(expect.stringMatching(/^openai-main\s+openai\s+api\.openai\.com\s+set\s+32$/));
-    expect(lines).toContainEqual(expect.stringMatching(/^openai-backup\s+openai\s+\(vendor default\)\s+set\s+-$/));
-    expect(lines).toContainEqual(expect.stringMatching(/^local-vllm\s+openai-compatible\s+gpu-box:8000\s+-\s+-$/));
+    expect(lines.slice(0, 3)).toEqual([`${EXAMPLE}: valid`, `hash           ${hash}`, 'default route  cheap']);
+    expect(lines).toContainEqual(expect.stringMatching(/^openai-main\s+openai\s+\(vendor default\)\s+set\s+32$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^azure-eu\s+azure-openai\s+contoso-eu\.openai\.azure\.com\s+set\s+-$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^local-vllm\s+openai-compatible\s+gpu-box:8000\s+-\s+8$/));
     expect(lines).toContainEqual(
-      expect.stringMatching(/^gpt-4o\s+weighted\s+openai-main\/gpt-4o \(3\), openai-backup\/gpt-4o \(1\)\s+local$/),
+      expect.stringMatching(
+        /^gpt-4o\s+weighted\s+openai-main\/gpt-4o \(3\), openai-backup\/gpt-4o \(1\), azure-eu\/gpt-4o-prod \(1\)\s+cheap$/,
+      ),
     );
-    expect(lines).toContainEqual(expect.stringMatching(/^local\s+ordered\s+local-vllm\/llama-3\.1-8b \(1\)\s+-$/));
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^cheap\s+latency\s+local-vllm\/meta-llama\/Llama-3\.1-8B-Instruct \(1\), openai-main\/gpt-4o-mini \(1\)\s+openai-backup\/gpt-4o-mini$/,
+      ),
+    );
     expectNoKey(run.stdout);
   });
 
   it('reads $SWITCHYARD_CONFIG when no file is named, and prints the redacted view with --json', async () => {
-    const path = write('from-env.yaml', FLEET);
-    const run = await cli(['config', 'check', '--json'], { ...KEYS, SWITCHYARD_CONFIG: path });
+    const run = await cli(['config', 'check', '--json'], { ...KEYS, SWITCHYARD_CONFIG: EXAMPLE });
     expect(run.code).toBe(0);
     const view = JSON.parse(run.stdout) as { hash: string; path: string; deployments: { id: string; api_key: unknown }[] };
-    expect(view.path).toBe(path);
+    expect(view.path).toBe(EXAMPLE);
     expect(view.hash).toMatch(/^[0-9a-f]{12}$/);
     expect(view.deployments.map((d) => [d.id, d.api_key])).toEqual([
       ['openai-main', '[REDACTED]'],
       ['openai-backup', '[REDACTED]'],
+      ['azure-eu', '[REDACTED]'],
       ['local-vllm', null],
     ]);
     expectNoKey(run.stdout);
@@ -100,17 +93,17 @@ describe('switchyard config check', () => {
   it('lists every problem by its path on stderr, exit 1', async () => {
     const broken = FLEET.replace('deployment: openai-backup', 'deployment: zzz')
       .replace('weight: 3', 'weight: -3')
-      .replace('fallbacks: [local]', 'fallbacks: [locl]');
+      .replace('fallbacks: [cheap]', 'fallbacks: [chaep]');
     const path = write('broken.yaml', broken);
-    const run = await cli(['config', 'check', path], { OPENAI_API_KEY: KEYS.OPENAI_API_KEY });
+    const run = await cli(['config', 'check', path], { ...KEYS, OPENAI_API_KEY_2: '' });
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
     expect(run.stderr.split('\n').filter(Boolean)).toEqual([
       `switchyard config check: ${path} is invalid, 4 problems:`,
-      '  - deployments[1].api_key: environment variable OPENAI_API_KEY_2 is not set. Fix: set OPENAI_API_KEY_2 in the environment of every process.',
-      expect.stringMatching(/^ {2}- routes\[0\]\.fallbacks\[0\]: unknown route "locl" \(routes: gpt-4o, local\)/),
+      '  - deployments[1].api_key: environment variable OPENAI_API_KEY_2 is empty. Fix: set OPENAI_API_KEY_2 in the environment of every process.',
+      expect.stringMatching(/^ {2}- routes\[0\]\.fallbacks\[0\]: unknown route "chaep" \(routes: gpt-4o, cheap\)/),
       expect.stringMatching(/^ {2}- routes\[0\]\.targets\[0\]\.weight: must be a positive number/),
-      '  - routes[0].targets[1].deployment: unknown deployment "zzz" (known: openai-main, openai-backup, local-vllm)',
+      '  - routes[0].targets[1].deployment: unknown deployment "zzz" (known: openai-main, openai-backup, azure-eu, local-vllm)',
     ]);
     expectNoKey(run.stderr);
   });

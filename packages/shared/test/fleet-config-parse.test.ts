@@ -4,6 +4,7 @@
  * in any message.
  */
 import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { type FleetConfig, FleetConfigError, parseFleetConfig } from '../src/fleet-config/index.ts';
 import { redactSecrets } from '../src/secrets.ts';
@@ -41,29 +42,8 @@ type FileShape = {
   [key: string]: unknown;
 };
 
-/** The same fleet as an object, written out as JSON (which is YAML too). */
-function valid(): FileShape {
-  return {
-    deployments: [
-      { id: 'openai-main', provider: 'openai', api_key: '${OPENAI_API_KEY}' },
-      { id: 'openai-backup', provider: 'openai', api_key: '${OPENAI_API_KEY_2}' },
-      { id: 'local-vllm', provider: 'openai-compatible', base_url: 'http://gpu-box:8000/v1' },
-    ],
-    routes: [
-      {
-        name: 'gpt-4o',
-        strategy: 'weighted',
-        targets: [
-          { deployment: 'openai-main', model: 'gpt-4o', weight: 3 },
-          { deployment: 'openai-backup', model: 'gpt-4o', weight: 1 },
-        ],
-        fallbacks: ['local'],
-      },
-      { name: 'local', targets: [{ deployment: 'local-vllm', model: 'llama' }] },
-    ],
-    default_route: 'gpt-4o',
-  };
-}
+/** The same fleet as an object, written out as JSON (which is YAML too) once a test has broken it. */
+const valid = () => YAML.parse(CONTRACT_EXAMPLE) as FileShape;
 
 const parse = (text: string, env: NodeJS.ProcessEnv = ENV): FleetConfig =>
   parseFleetConfig(text, { env, base, path: '/etc/switchyard/fleet.yaml' });
@@ -142,7 +122,7 @@ describe('a valid fleet config file', () => {
       hedge_delay_ms: 0,
       hedge_stagger_ms: '250',
     });
-    file.default_route = 'local-vllm/llama';
+    file.default_route = 'local-vllm/llama-3.1-8b';
     const config = parse(JSON.stringify(file));
     expect(config.deployments[3]).toEqual({
       id: 'azure-eu',
@@ -160,7 +140,7 @@ describe('a valid fleet config file', () => {
       hedgeDelayMs: 0,
       hedgeStaggerMs: 250,
     });
-    expect(config.defaultRoute).toBe('local-vllm/llama');
+    expect(config.defaultRoute).toBe('local-vllm/llama-3.1-8b');
   });
 
   it('without default_route takes DEFAULT_MODEL when the file resolves it, else the first route', () => {
