@@ -153,6 +153,18 @@ describe('a valid fleet config file', () => {
     expect(parse(JSON.stringify(file)).defaultRoute).toBe('gpt-4o');
   });
 
+  it('takes YAML anchors and merge keys, so shared settings are written once', () => {
+    const config = parse(`
+deployments:
+  - &openai { id: openai-main, provider: openai, api_key: "\${OPENAI_API_KEY}", max_concurrency: 16 }
+  - { <<: *openai, id: openai-backup, api_key: "\${OPENAI_API_KEY_2}" }
+`);
+    expect(config.deployments).toEqual([
+      { id: 'openai-main', provider: 'openai', apiKey: ENV.OPENAI_API_KEY, maxConcurrency: 16 },
+      { id: 'openai-backup', provider: 'openai', apiKey: ENV.OPENAI_API_KEY_2, maxConcurrency: 16 },
+    ]);
+  });
+
   it('registers every key as a secret, so log redaction covers keys of any shape', () => {
     const key = 'plain-looking-key-7c41d09e';
     expect(redactSecrets(`calling with ${key}`)).toContain(key);

@@ -133,11 +133,14 @@ describe('FleetConfigSource', () => {
   });
 
   it('runs one reload at a time: calls during one share a single follow-up', async () => {
-    const { file, source, changes } = setUp(fleetYaml('one'));
+    const { file, source, changes, lines } = setUp(fleetYaml('one'));
     writeFileSync(file, fleetYaml('two'));
-    const outcomes = await Promise.all([source.reload(), source.reload(), source.reload()]);
+    const outcomes = await Promise.all([source.reload('a'), source.reload('b'), source.reload('c')]);
     expect(outcomes).toEqual(['changed', 'unchanged', 'unchanged']);
     expect(changes).toHaveLength(1);
+    // Each reload ends before the next starts (overlapping ones would log started, started, ...).
+    const steps = lines.map((l) => `${String(l.msg).replace('config.reload.', '')} ${l.reason}`);
+    expect(steps).toEqual(['started a', 'applied a', 'started b', 'unchanged b']);
   });
 
   it('does not count a rewrite with the same meaning as a change', async () => {

@@ -90,6 +90,7 @@ export class FleetConfigSource {
       logger.info({ reason, detail: 'no SWITCHYARD_CONFIG file: the config comes from the environment' }, 'config.reload.skipped');
       return 'unchanged';
     }
+    logger.debug({ path, reason }, 'config.reload.started');
     let next: FleetConfig;
     try {
       next = await readFleetConfigFile(path, config, env ?? process.env);
