@@ -202,6 +202,11 @@ describe('${VAR} in the file', () => {
     expect(onlyProblem((f) => (deployment(f, 2).base_url = '${VLLM_URL:-http://gpu-box:8000/v1}'))).toMatch(
       /^deployments\[2\]\.base_url: "\$\{VLLM_URL:-http:\/\/gpu-box:8000\/v1\}" is not a variable reference: only \$\{NAME\}/,
     );
+    // In api_key too, where the unexpanded text must not be taken for (and registered as) a key.
+    expect(onlyProblem((f) => (deployment(f, 0).api_key = '${OPENAI_API_KEY:-sk-fallback}'))).toMatch(
+      /^deployments\[0\]\.api_key: "\$\{OPENAI_API_KEY:-sk-fallback\}" is not a variable reference/,
+    );
+    expect(redactSecrets('${OPENAI_API_KEY:-sk-fallback}')).toBe('${OPENAI_API_KEY:-sk-fallback}');
     expect(onlyProblem((f) => (targets(f, 1)[0] = { deployment: 'local-vllm', model: 'x-${TIER' }))).toMatch(
       /^routes\[1\]\.targets\[0\]\.model: has "\$\{" without a closing "\}"/,
     );
@@ -402,6 +407,15 @@ describe('each mistake is named by its path', () => {
     expect(problemsOf('# nothing yet\n')).toEqual([expect.stringMatching(/^the file is empty/)]);
     expect(problemsOf('- id: a\n')).toEqual(['the file must be a mapping of deployments, routes and default_route, got a list.']);
     expect(problemsOf('routes: []\n')).toEqual([expect.stringMatching(/^deployments: is required/)]);
+    // A billion laughs: aliases of aliases, refused instead of expanded.
+    const laughs = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++)
+      laughs.push(
+        `${'b'.repeat(i)}: &${'b'.repeat(i)} [${Array(10)
+          .fill(i === 1 ? '*a' : `*${'b'.repeat(i - 1)}`)
+          .join(', ')}]`,
+      );
+    expect(problemsOf(laughs.join('\n'))).toEqual([expect.stringMatching(/alias count.*\(YAML\)$/i)]);
   });
 });
 

@@ -11,7 +11,10 @@ const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export interface Interpolated {
   value: unknown;
   problems: Problem[];
-  /** Paths of strings that could not be expanded: other checks of those fields would only repeat the problem. */
+  /**
+   * Paths of strings that could not be expanded. Their value is left out (so a half-expanded key is
+   * never taken for a secret), and other checks of those fields would only repeat the problem.
+   */
   failed: Set<string>;
 }
 
@@ -21,10 +24,7 @@ export function interpolateEnv(tree: unknown, env: NodeJS.ProcessEnv): Interpola
   const walk = (node: unknown, path: ConfigPath): unknown => {
     if (typeof node === 'string') {
       const expanded = expand(node, env, (message) => problems.push({ path, message }));
-      if (expanded === undefined) {
-        failed.add(JSON.stringify(path));
-        return node;
-      }
+      if (expanded === undefined) failed.add(JSON.stringify(path));
       return expanded;
     }
     if (Array.isArray(node)) return node.map((item, i) => walk(item, [...path, i]));

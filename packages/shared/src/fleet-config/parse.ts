@@ -48,7 +48,13 @@ export function parseFleetConfig(text: string, options: ParseOptions): FleetConf
       }),
     );
   }
-  const tree = dropNulls(doc.toJS({ maxAliasCount: 1000 }));
+  let tree: unknown;
+  try {
+    tree = dropNulls(doc.toJS({ maxAliasCount: 1000 }));
+  } catch (err) {
+    // e.g. "Excessive alias count" (a billion-laughs file), or a merge key on something not a mapping.
+    throw fail([{ path: [], message: `${(err as Error).message} (YAML)` }]);
+  }
   if (tree === undefined || tree === null) {
     throw fail([{ path: [], message: 'the file is empty. Fix: list deployments (and routes), see CONTRACT.md "Routes and deployments".' }]);
   }
