@@ -339,6 +339,15 @@ describe('each mistake is named by its path', () => {
     expect(parse(JSON.stringify(file)).deployments[3]?.apiKey).toBe(good);
   });
 
+  it('a key put in the wrong field, without showing it', () => {
+    const token = 'tok9f8e7d6c5b4a3f2e1d';
+    const problem = onlyProblem((f) => (deployment(f, 2).base_url = '${VLLM_TOKEN}'), { ...ENV, VLLM_TOKEN: token });
+    expect(problem).not.toContain('9f8e7d6c');
+    expect(problem).toBe(
+      'deployments[2].base_url: must be an http(s) URL, got "[REDACTED]". Fix: e.g. https://api.openai.com/v1 or http://gpu-box:8000/v1.',
+    );
+  });
+
   it('a key with white space, without showing it', () => {
     const problem = onlyProblem(() => {}, { ...ENV, OPENAI_API_KEY: 'sk-proj-abc def0000000000000' });
     expect(problem).toMatch(/^deployments\[0\]\.api_key: contains white space \(value not shown\)/);

@@ -4,9 +4,15 @@
  * `${VAR:-x}` are not expanded). `$${` stands for a literal `${`. A missing or empty variable is a
  * problem naming the field and the variable; the value itself is never echoed.
  */
+import { registerSecret } from '../secrets.ts';
 import type { ConfigPath, Problem } from './problems.ts';
 
 const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * A variable named like a credential is a secret wherever it lands: a key put in the wrong field
+ * (`base_url: ${OPENAI_API_KEY}`) would otherwise be echoed by that field's problem.
+ */
+const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL/i;
 
 export interface Interpolated {
   value: unknown;
@@ -65,6 +71,7 @@ function expand(text: string, env: NodeJS.ProcessEnv, problem: (message: string)
           `environment variable ${name} is ${value === undefined ? 'not set' : 'empty'}. Fix: set ${name} in the environment of every process.`,
         );
       } else {
+        if (SECRET_NAME.test(name)) registerSecret(value);
         out += value;
       }
       i = end + 1;
