@@ -12,8 +12,7 @@
 import { type FSWatcher, watch } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import type { Config } from '../config.ts';
-import { ConfigError } from '../config.ts';
+import { type Config, ConfigError } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { fleetConfigPath, loadFleetConfig, readFleetConfigFile } from './load.ts';
 import type { FleetConfig } from './types.ts';
