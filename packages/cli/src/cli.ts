@@ -5,6 +5,7 @@
  */
 import { ApiError, NetworkError } from './client.ts';
 import { batchCommand } from './commands/batch.ts';
+import { configCommand } from './commands/config.ts';
 import { providersCommand } from './commands/providers.ts';
 import { statusCommand } from './commands/status.ts';
 import { submitCommand } from './commands/submit.ts';
@@ -22,6 +23,7 @@ Commands:
   watch <job-id>                follow a job to its end (Server-Sent Events, else long-polling)
   providers                     provider states and circuits (--refresh probes now)
   batch <in.jsonl> --out <out>  run an OpenAI batch file, resumable, results in input order
+  config check [FILE]           validate a fleet config file (default: $SWITCHYARD_CONFIG): hash, deployments, routes
 
 Run "switchyard <command> --help" for a command's options.
 
@@ -30,7 +32,8 @@ ${COMMON_HELP}
 Examples:
   export SWITCHYARD_URL=http://127.0.0.1:8080 SWITCHYARD_API_KEY=...
   switchyard submit -m mock/echo --wait "Say hello"
-  switchyard batch requests.jsonl --out results.jsonl --concurrency 64`;
+  switchyard batch requests.jsonl --out results.jsonl --concurrency 64
+  switchyard config check fleet.yaml`;
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   submit: submitCommand,
@@ -38,6 +41,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   watch: watchCommand,
   providers: providersCommand,
   batch: batchCommand,
+  config: configCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -144,6 +144,11 @@ const envSchema = z.object({
       }
       return value;
     }),
+  /** The fleet config file (fleet-config/): its path, read and validated by loadFleetConfig. */
+  SWITCHYARD_CONFIG: z
+    .string()
+    .optional()
+    .transform((raw) => raw?.trim() || undefined),
   API_HOST: z
     .string()
     .optional()
