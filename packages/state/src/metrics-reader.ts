@@ -8,15 +8,8 @@ import { type DeploymentId, type ErrorClass, isDeploymentId, type ProviderState,
 import type { CircuitBreaker, CircuitSnapshot } from './circuit-breaker.ts';
 import type { RateLimitCooldown } from './cooldown.ts';
 import { epochMinute, type StateKeys, utcDate } from './keys.ts';
-import {
-  type CallCounts,
-  DAILY_RETENTION_DAYS,
-  decodeCounts,
-  emptyCounts,
-  LATENCY_BUCKETS_MS,
-  type LatencySummary,
-  summarizeLatency,
-} from './metrics.ts';
+import { prometheusBuckets } from './latency-histogram.ts';
+import { type CallCounts, DAILY_RETENTION_DAYS, decodeCounts, emptyCounts, type LatencySummary, summarizeLatency } from './metrics.ts';
 import type { ProviderStateRecords } from './provider-state.ts';
 
 export const MAX_SERIES_MINUTES = 360;
@@ -60,7 +53,7 @@ export interface ProviderCounters {
   calls_total: number;
   success_total: number;
   failures_total: Partial<Record<ErrorClass, number>>;
-  /** Cumulative buckets, Prometheus style (`le` in ms; the last is '+Inf'). */
+  /** Cumulative buckets, Prometheus style (`le` in ms, PROMETHEUS_BOUNDS_MS; the last is '+Inf'). */
   latency_ms: { sum: number; count: number; buckets: Array<{ le: number | '+Inf'; count: number }> };
   circuit: Pick<CircuitSnapshot, 'state' | 'consecutive_failures' | 'opened_at' | 'next_probe_at' | 'trips' | 'probes_granted'>;
   cooldown_until: number | null;
@@ -192,11 +185,7 @@ export class MetricsReader {
         if (!enabled && counts.total === 0) return null;
         const circuit = breaker.parse(provider, (circuitRaw ?? {}) as Record<string, string>);
         const record = records.parse(provider, (stateRaw ?? {}) as Record<string, string>);
-        let cumulative = 0;
-        const buckets = counts.latency.buckets.map((c, i) => {
-          cumulative += c;
-          return { le: i < LATENCY_BUCKETS_MS.length ? (LATENCY_BUCKETS_MS[i] as number) : ('+Inf' as const), count: cumulative };
-        });
+        const buckets = prometheusBuckets(counts.latency.histogram);
         return {
           deployment: provider,
           provider: this.kind(provider),
