@@ -30,7 +30,10 @@ describe('three mock/echo calls of about 1 ms', () => {
     const res = await get('/v1/metrics?days=1');
     expect(res.status).toBe(200);
     const body = await res.json();
-    for (const latency of [body.daily[0].providers.find((p: { provider: string }) => p.provider === 'mock').latency_ms, body.totals[0].latency_ms]) {
+    for (const latency of [
+      body.daily[0].providers.find((p: { provider: string }) => p.provider === 'mock').latency_ms,
+      body.totals[0].latency_ms,
+    ]) {
       expect(latency).toMatchObject({ count: 3, min: 0.94, max: 1.21 });
       expect(Math.abs(latency.p50 - EXACT.p50)).toBeLessThanOrEqual(1);
       expect(Math.abs(latency.p95 - EXACT.p95)).toBeLessThanOrEqual(1);
@@ -42,7 +45,7 @@ describe('three mock/echo calls of about 1 ms', () => {
     }
   });
 
-  it('the dashboard\'s latency chart shows the same', async () => {
+  it("the dashboard's latency chart shows the same", async () => {
     const res = await get('/dashboard/api/series');
     expect(res.status).toBe(200);
     const mock = (await res.json()).providers.find((p: { provider: string }) => p.provider === 'mock');

@@ -14,7 +14,7 @@
  * provider and flush instead of 17 commands per call; each call still lands in the day and minute
  * it happened in.
  */
-import { ERROR_CLASSES, type ErrorClass, type DeploymentId } from '@switchyard/shared';
+import { type DeploymentId, ERROR_CLASSES, type ErrorClass } from '@switchyard/shared';
 import type { ChainableCommander } from 'ioredis';
 import { epochMinute, type StateKeys, utcDate } from './keys.ts';
 import {

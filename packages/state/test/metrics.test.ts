@@ -54,6 +54,7 @@ describe('metrics', () => {
     expect(daily.to).toBe(utcDate(now));
     const today = daily.daily[6]!.providers.find((p) => p.provider === 'openai');
     expect(today).toEqual({
+      deployment: 'openai',
       provider: 'openai',
       total: 6,
       success: 3,
@@ -82,9 +83,11 @@ describe('metrics', () => {
     expect(openai).toMatchObject({ calls_total: 6, success_total: 3, state: 'rate_limited', circuit: { state: 'closed' } });
     expect(openai.latency_ms.buckets.at(-1)).toEqual({ le: '+Inf', count: 3 });
     const text = countersToPrometheus(counters);
-    expect(text).toContain('switchyard_provider_calls_total{provider="openai",outcome="success"} 3');
-    expect(text).toContain('switchyard_provider_latency_seconds_bucket{provider="openai",le="+Inf"} 3');
-    expect(text).toContain('switchyard_circuit_state{provider="openai",state="closed"} 1');
+    expect(text).toContain('switchyard_provider_calls_total{deployment="openai",provider="openai",outcome="success"} 3');
+    expect(text).toContain('switchyard_provider_latency_seconds_bucket{deployment="openai",provider="openai",le="+Inf"} 3');
+    // Fine buckets reach GET /metrics as the coarse `le` set: 80 and 120 ms at or under 250 ms, 400 ms over it.
+    expect(text).toContain('switchyard_provider_latency_seconds_bucket{deployment="openai",provider="openai",le="0.25"} 2');
+    expect(text).toContain('switchyard_circuit_state{deployment="openai",provider="openai",state="closed"} 1');
   });
 
   it('clamps the day range to the 30 kept', async () => {
