@@ -59,12 +59,18 @@ describe('three mock/echo calls of about 1 ms', () => {
     }
   });
 
-  it('GET /metrics puts them in the 1 ms and 2.5 ms buckets, not a 50 ms one', async () => {
+  it('GET /metrics puts them in the 1 ms and 2.5 ms buckets, not a 50 ms one, and has their recent percentiles', async () => {
     const res = await get('/metrics');
     expect(res.status).toBe(200);
     const prom = parsePrometheus(await res.text());
     const bucket = (le: string) => sampleValue(prom, 'switchyard_provider_latency_seconds_bucket', { provider: 'mock', le });
     expect([bucket('0.0005'), bucket('0.001'), bucket('0.0025'), bucket('0.05'), bucket('+Inf')]).toEqual([0, 1, 3, 3, 3]);
     expect(sampleValue(prom, 'switchyard_provider_latency_seconds_count', { provider: 'mock' })).toBe(3);
+    // The percentiles histogram_quantile() could not get right from those buckets, from the fine ones.
+    expect(prom.get('switchyard_provider_latency_recent_seconds')?.type).toBe('gauge');
+    const recent = (quantile: string) => sampleValue(prom, 'switchyard_provider_latency_recent_seconds', { provider: 'mock', quantile });
+    expect(Math.abs(recent('0.5')! * 1000 - EXACT.p50)).toBeLessThanOrEqual(1);
+    expect(Math.abs(recent('0.95')! * 1000 - EXACT.p95)).toBeLessThanOrEqual(1);
+    expect(recent('0.99')! * 1000).toBeLessThanOrEqual(1.21);
   });
 });

@@ -63,8 +63,9 @@ const LEGACY_PREFIX = 'lat_le:';
  * The `le` bounds (ms) of GET /metrics. A Prometheus histogram costs one series per bound and label
  * set, so it gets a fixed 1-2.5-5 subset of the fine bounds (the same as before from 50 ms up, so
  * existing queries keep working, plus finer ones for fast providers). histogram_quantile() over
- * them interpolates linearly and cannot be held to the 10% bound; the exact percentiles are those
- * of /v1/metrics and the dashboard.
+ * them interpolates linearly and cannot be held to the 10% bound, so GET /metrics also carries
+ * recent percentiles from the fine buckets (switchyard_provider_latency_recent_seconds), as
+ * /v1/metrics and the dashboard do.
  */
 export const PROMETHEUS_BOUNDS_MS = [0.5, 1, 2.5, 5, 10, 25, ...LEGACY_BOUNDS_MS] as const;
 for (const bound of PROMETHEUS_BOUNDS_MS) {

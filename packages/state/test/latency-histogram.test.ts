@@ -1,7 +1,8 @@
 /**
  * The latency histogram against exact percentiles (DESIGN.md section 6): a property test through
  * the real write path (report, flush: pipelined HINCRBY and the metrics-extremes script) and the
- * real read path (readDailyMetrics merging two days, readMinuteSeries reading one minute), the
+ * real read path (readDailyMetrics merging two days, readMinuteSeries reading one minute,
+ * readCounters' recent percentiles for GET /metrics), the
  * bucket layout, concurrent writers of the observed extremes, and data of the previous layout.
  *
  * Exact quantile: nearest rank, the ceil(q * n)-th smallest call, which the estimator aims at.
@@ -145,6 +146,11 @@ describe('percentiles through Redis', () => {
         const minutes = await ctx.store.readMinuteSeries(1);
         const point = minutes.series.find((s) => s.provider === provider)?.points.at(-1);
         expectSummary('one minute', second, point?.latency_ms);
+        // GET /metrics: the recent window holds the second set's minute.
+        const counters = (await ctx.store.readCounters()).providers.find((p) => p.provider === provider);
+        for (const [name, q] of QUANTILES) {
+          expect(quantileError(second, q, counters?.latency_ms.recent[name] ?? null), `recent ${name} of ${second.length}`).toBeNull();
+        }
       }),
       // Shrinking goes through Redis too: bounded, so a failure is reported with the smallest case
       // found by then rather than as a test timeout (a slow machine finishing fewer runs is no failure).
