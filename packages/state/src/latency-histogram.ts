@@ -4,12 +4,13 @@
  * cumulative buckets GET /metrics exposes.
  *
  * Error bound. Bucket i holds latencies in (BOUNDS[i-1], BOUNDS[i]]; successive bounds differ by
- * a factor of at most 1.096 from 0.1 ms to 60 s. The estimator aims at the nearest-rank quantile
+ * a factor of at most 1.096 from 0.1 ms to 60 s (157 bounds). The estimator aims at the nearest-rank quantile
  * (the ceil(q * n)-th smallest call): it finds the bucket holding that call and answers a point of
  * the same bucket, so it is off by less than the bucket's width, under 10% of the exact value
  * (below 0.1 ms the width is 0.1 ms). Interpolation is geometric, which suits log buckets, and
  * clamped to the hash's observed minimum and maximum (`lat_min`, `lat_max`): three calls of 1 ms
- * answer about 1 ms, and the unbounded last bucket answers at most the slowest call.
+ * answer about 1 ms. Past 60 s (the unbounded bucket) the bound no longer holds: the estimate
+ * then lies between 60 s and the slowest call.
  *
  * Fields: `lat_log:<upper bound ms>` and `lat_log:inf` (counts; only buckets hit are stored, so a
  * hash holds a few dozen of them at most), `lat_min`, `lat_max` (ms, written by the
