@@ -9,6 +9,7 @@ export * from './deployments.ts';
 export * from './events.ts';
 export * from './fleet-state.ts';
 export * from './keys.ts';
+export * from './latency-histogram.ts';
 export * from './logger.ts';
 export * from './metrics.ts';
 export * from './metrics-reader.ts';

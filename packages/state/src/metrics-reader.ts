@@ -8,18 +8,13 @@ import { type DeploymentId, type ErrorClass, isDeploymentId, type ProviderState,
 import type { CircuitBreaker, CircuitSnapshot } from './circuit-breaker.ts';
 import type { RateLimitCooldown } from './cooldown.ts';
 import { epochMinute, type StateKeys, utcDate } from './keys.ts';
-import {
-  type CallCounts,
-  DAILY_RETENTION_DAYS,
-  decodeCounts,
-  emptyCounts,
-  LATENCY_BUCKETS_MS,
-  type LatencySummary,
-  summarizeLatency,
-} from './metrics.ts';
+import { latencyQuantile, prometheusBuckets } from './latency-histogram.ts';
+import { type CallCounts, DAILY_RETENTION_DAYS, decodeCounts, emptyCounts, type LatencySummary, summarizeLatency } from './metrics.ts';
 import type { ProviderStateRecords } from './provider-state.ts';
 
 export const MAX_SERIES_MINUTES = 360;
+/** Minutes (the current one included) behind the recent percentiles of GET /metrics. */
+export const RECENT_LATENCY_MINUTES = 5;
 
 export interface ProviderMetrics {
   /** The deployment id (the health key). */
@@ -64,8 +59,18 @@ export interface ProviderCounters {
   calls_total: number;
   success_total: number;
   failures_total: Partial<Record<ErrorClass, number>>;
-  /** Cumulative buckets, Prometheus style (`le` in ms; the last is '+Inf'). */
-  latency_ms: { sum: number; count: number; buckets: Array<{ le: number | '+Inf'; count: number }> };
+  /** Cumulative buckets, Prometheus style (`le` in ms, PROMETHEUS_BOUNDS_MS; the last is '+Inf'). */
+  latency_ms: {
+    sum: number;
+    count: number;
+    buckets: Array<{ le: number | '+Inf'; count: number }>;
+    /**
+     * Percentiles (ms) of the last RECENT_LATENCY_MINUTES minutes from the fine histogram, within
+     * 10% or 1 ms of exact, which histogram_quantile() over the coarse buckets cannot promise;
+     * null without calls in that window.
+     */
+    recent: { p50: number | null; p95: number | null; p99: number | null };
+  };
   circuit: Pick<CircuitSnapshot, 'state' | 'consecutive_failures' | 'opened_at' | 'next_probe_at' | 'trips' | 'probes_granted'>;
   cooldown_until: number | null;
   state: ProviderState;
@@ -187,22 +192,22 @@ export class MetricsReader {
     const providers = await Promise.all(
       (await this.known()).map(async (provider): Promise<ProviderCounters | null> => {
         const k = this.keys.provider(provider);
-        const replies =
-          (await this.redis.pipeline().hgetall(k.metricsTotal).hgetall(k.circuit).get(k.cooldown).hgetall(k.state).exec()) ?? [];
-        const [totals, circuitRaw, cooldownRaw, stateRaw] = replies.map(([err, value]) => {
+        const pipeline = this.redis.pipeline().hgetall(k.metricsTotal).hgetall(k.circuit).get(k.cooldown).hgetall(k.state);
+        const lastMinute = epochMinute(now);
+        for (let m = lastMinute - RECENT_LATENCY_MINUTES + 1; m <= lastMinute; m++) pipeline.hgetall(k.metricsMinute(m));
+        const replies = (await pipeline.exec()) ?? [];
+        const [totals, circuitRaw, cooldownRaw, stateRaw, ...minutes] = replies.map(([err, value]) => {
           if (err) throw err;
           return value;
         });
+        const recent = emptyCounts();
+        for (const minute of minutes) decodeCounts((minute ?? {}) as Record<string, string>, recent);
         const counts = decodeCounts((totals ?? {}) as Record<string, string>);
         const enabled = this.directory.ids().includes(provider);
         if (!enabled && counts.total === 0) return null;
         const circuit = breaker.parse(provider, (circuitRaw ?? {}) as Record<string, string>);
         const record = records.parse(provider, (stateRaw ?? {}) as Record<string, string>);
-        let cumulative = 0;
-        const buckets = counts.latency.buckets.map((c, i) => {
-          cumulative += c;
-          return { le: i < LATENCY_BUCKETS_MS.length ? (LATENCY_BUCKETS_MS[i] as number) : ('+Inf' as const), count: cumulative };
-        });
+        const buckets = prometheusBuckets(counts.latency.histogram);
         return {
           deployment: provider,
           provider: this.kind(provider),
@@ -210,7 +215,16 @@ export class MetricsReader {
           calls_total: counts.total,
           success_total: counts.success,
           failures_total: counts.failures,
-          latency_ms: { sum: counts.latency.sum, count: counts.latency.count, buckets },
+          latency_ms: {
+            sum: counts.latency.sum,
+            count: counts.latency.count,
+            buckets,
+            recent: {
+              p50: latencyQuantile(recent.latency.histogram, 0.5),
+              p95: latencyQuantile(recent.latency.histogram, 0.95),
+              p99: latencyQuantile(recent.latency.histogram, 0.99),
+            },
+          },
           circuit: {
             state: circuit.state,
             consecutive_failures: circuit.consecutive_failures,

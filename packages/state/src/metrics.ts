@@ -2,30 +2,34 @@
  * Owns metric recording (DESIGN.md section 6): every reported call increments three hashes of its
  * provider with pipelined HINCRBY — the UTC day (expires 31 days after the day began, so 30 full
  * days are always readable), the minute (expires after a few hours: dashboard charts) and the
- * lifetime counters (no expiry, fixed size: the monotonic source Prometheus needs). Fields:
- *   total, success, fail:<class>, lat_sum, lat_count, lat_le:<bound ms>|lat_le:inf
+ * lifetime counters (no expiry, bounded size: the monotonic source Prometheus needs). Fields:
+ *   total, success, fail:<class>, lat_sum, lat_count, and the latency histogram's fields
+ *   (latency-histogram.ts: log-spaced buckets, and lat_min / lat_max through the metrics-extremes
+ *   script, in the same pipeline)
  * Latency is that of successful calls: a 20 s timeout or a 5 ms 401 says nothing about how fast
  * the provider answers. Labels are provider names and error classes only, never anything secret.
  *
  * Calls are added up in the process and written per flush (RedisFleetState flushes every few
- * hundred ms), so a worker doing thousands of calls a second sends a handful of HINCRBYs per
- * provider and flush instead of 17 commands per call; each call still lands in the day and minute
- * it happened in.
+ * hundred ms), so a worker doing thousands of calls a second sends one HINCRBY per hash and field
+ * touched (counters, and the latency buckets hit: a few dozen for a provider spread over a decade)
+ * and one metrics-extremes call per hash, per provider and flush, instead of commands per call;
+ * each call still lands in the day and minute it happened in.
  */
 import { type DeploymentId, ERROR_CLASSES, type ErrorClass } from '@switchyard/shared';
 import type { ChainableCommander } from 'ioredis';
 import { epochMinute, type StateKeys, utcDate } from './keys.ts';
-
-/** Upper bounds (ms) of the latency histogram buckets; a last, unbounded bucket follows. */
-export const LATENCY_BUCKETS_MS = [50, 100, 250, 500, 1000, 2500, 5000, 10_000, 20_000, 30_000, 60_000] as const;
+import {
+  bucketFieldOf,
+  emptyHistogram,
+  type LatencyHistogram,
+  latencyQuantile,
+  mergeLatencyField,
+  roundLatency,
+} from './latency-histogram.ts';
+import type { ScriptRunner } from './scripts.ts';
 
 export const DAILY_RETENTION_DAYS = 30;
 const DAY_MS = 86_400_000;
-
-export function bucketField(latencyMs: number): string {
-  for (const bound of LATENCY_BUCKETS_MS) if (latencyMs <= bound) return `lat_le:${bound}`;
-  return 'lat_le:inf';
-}
 
 export interface RecordedCall {
   provider: DeploymentId;
@@ -33,9 +37,11 @@ export interface RecordedCall {
   latencyMs: number;
 }
 
-/** One hash's increments not yet written, and when the hash expires (epoch ms; null: never). */
+/** One hash's increments not yet written, the latency range they span, and when the hash expires (epoch ms; null: never). */
 interface PendingHash {
   fields: Map<string, number>;
+  minMs: number;
+  maxMs: number;
   expireAtMs: number | null;
 }
 
@@ -46,6 +52,7 @@ export class MetricsRecorder {
 
   constructor(
     private readonly keys: StateKeys,
+    private readonly scripts: ScriptRunner,
     private readonly minuteRetentionMs: number,
   ) {}
 
@@ -58,7 +65,8 @@ export class MetricsRecorder {
   add(call: RecordedCall, now: number): void {
     const k = this.keys.provider(call.provider);
     const { date, minute, dayExpiry } = this.bucketsOf(now);
-    const latency = Math.max(0, Math.round(Number.isFinite(call.latencyMs) ? call.latencyMs : 0));
+    // Unrounded: the histogram resolves a tenth of a millisecond; lat_sum is rounded when written.
+    const latency = Math.max(0, Number.isFinite(call.latencyMs) ? call.latencyMs : 0);
     const outcomeField = call.outcome === 'success' ? 'success' : `fail:${call.outcome}`;
     let hashes = this.pending.get(call.provider);
     if (!hashes) {
@@ -73,7 +81,7 @@ export class MetricsRecorder {
     for (const [key, expireAtMs] of targets) {
       let hash = hashes.get(key);
       if (!hash) {
-        hash = { fields: new Map(), expireAtMs };
+        hash = { fields: new Map(), minMs: Number.POSITIVE_INFINITY, maxMs: -1, expireAtMs };
         hashes.set(key, hash);
       }
       const f = hash.fields;
@@ -82,8 +90,10 @@ export class MetricsRecorder {
       if (call.outcome === 'success') {
         f.set('lat_sum', (f.get('lat_sum') ?? 0) + latency);
         f.set('lat_count', (f.get('lat_count') ?? 0) + 1);
-        const bucket = bucketField(latency);
+        const bucket = bucketFieldOf(latency);
         f.set(bucket, (f.get(bucket) ?? 0) + 1);
+        hash.minMs = Math.min(hash.minMs, latency);
+        hash.maxMs = Math.max(hash.maxMs, latency);
       }
     }
   }
@@ -114,7 +124,12 @@ export class MetricsRecorder {
     let commands = 0;
     for (const [key, hash] of hashes) {
       for (const [field, n] of hash.fields) {
-        pipeline.hincrby(key, field, n);
+        // Only lat_sum can be fractional: rounded once per flush, not once per call.
+        pipeline.hincrby(key, field, Math.round(n));
+        commands += 1;
+      }
+      if (hash.maxMs >= 0) {
+        this.scripts.queue(pipeline, 'metrics-extremes', [key], [roundLatency(hash.minMs), roundLatency(hash.maxMs)]);
         commands += 1;
       }
       if (hash.expireAtMs !== null) {
@@ -137,17 +152,19 @@ export interface CallCounts {
   total: number;
   success: number;
   failures: Partial<Record<ErrorClass, number>>;
-  latency: { sum: number; count: number; buckets: number[] };
+  latency: { sum: number; count: number; histogram: LatencyHistogram };
 }
 
 export function emptyCounts(): CallCounts {
-  return { total: 0, success: 0, failures: {}, latency: { sum: 0, count: 0, buckets: new Array(LATENCY_BUCKETS_MS.length + 1).fill(0) } };
+  return { total: 0, success: 0, failures: {}, latency: { sum: 0, count: 0, histogram: emptyHistogram() } };
 }
 
 const CLASS_SET = new Set<string>(ERROR_CLASSES);
 
+/** Adds one hash's fields to `into`: merging hashes (days, minutes) sums counts and widens the latency range. */
 export function decodeCounts(raw: Record<string, string>, into: CallCounts = emptyCounts()): CallCounts {
   for (const [field, value] of Object.entries(raw)) {
+    if (mergeLatencyField(into.latency.histogram, field, value)) continue;
     const n = Number(value);
     if (!Number.isSafeInteger(n) || n < 0) continue;
     if (field === 'total') into.total += n;
@@ -157,50 +174,34 @@ export function decodeCounts(raw: Record<string, string>, into: CallCounts = emp
     else if (field.startsWith('fail:')) {
       const cls = field.slice(5);
       if (CLASS_SET.has(cls)) into.failures[cls as ErrorClass] = (into.failures[cls as ErrorClass] ?? 0) + n;
-    } else if (field.startsWith('lat_le:')) {
-      const bound = field.slice(7);
-      const index = bound === 'inf' ? LATENCY_BUCKETS_MS.length : LATENCY_BUCKETS_MS.indexOf(Number(bound) as never);
-      if (index >= 0) into.latency.buckets[index] = (into.latency.buckets[index] ?? 0) + n;
     }
   }
   return into;
 }
 
-/**
- * Quantile from bucket counts, as Prometheus's histogram_quantile does it: linear within the
- * bucket that holds the rank; a rank in the unbounded bucket answers the highest finite bound.
- */
-export function quantileFromBuckets(buckets: readonly number[], q: number): number | null {
-  const count = buckets.reduce((a, b) => a + b, 0);
-  if (count === 0) return null;
-  const rank = q * count;
-  let cumulative = 0;
-  for (let i = 0; i < buckets.length; i++) {
-    const inBucket = buckets[i] ?? 0;
-    if (inBucket > 0 && cumulative + inBucket >= rank) {
-      if (i >= LATENCY_BUCKETS_MS.length) return LATENCY_BUCKETS_MS[LATENCY_BUCKETS_MS.length - 1] as number;
-      const lower = i === 0 ? 0 : (LATENCY_BUCKETS_MS[i - 1] as number);
-      const upper = LATENCY_BUCKETS_MS[i] as number;
-      return Math.round(lower + ((upper - lower) * (rank - cumulative)) / inBucket);
-    }
-    cumulative += inBucket;
-  }
-  return LATENCY_BUCKETS_MS[LATENCY_BUCKETS_MS.length - 1] as number;
-}
-
+/** Latency of successful calls (ms). Percentiles are within 10% or 1 ms of the exact nearest-rank ones (latency-histogram.ts). */
 export interface LatencySummary {
   count: number;
   avg: number | null;
   p50: number | null;
   p95: number | null;
+  p99: number | null;
+  min: number | null;
+  max: number | null;
 }
 
 export function summarizeLatency(counts: CallCounts): LatencySummary {
-  const { sum, count, buckets } = counts.latency;
+  const { sum, count, histogram } = counts.latency;
+  const p50 = latencyQuantile(histogram, 0.5);
+  // Extremes without histogram counts (older data only) would describe calls the percentiles leave out.
+  const known = p50 !== null;
   return {
     count,
     avg: count > 0 ? Math.round(sum / count) : null,
-    p50: quantileFromBuckets(buckets, 0.5),
-    p95: quantileFromBuckets(buckets, 0.95),
+    p50,
+    p95: latencyQuantile(histogram, 0.95),
+    p99: latencyQuantile(histogram, 0.99),
+    min: known ? histogram.min : null,
+    max: known ? histogram.max : null,
   };
 }

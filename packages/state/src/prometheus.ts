@@ -4,7 +4,7 @@
  * outcomes and states only. Units follow Prometheus conventions (seconds).
  */
 import { CIRCUIT_STATES } from './events.ts';
-import type { CountersSnapshot } from './metrics-reader.ts';
+import { type CountersSnapshot, RECENT_LATENCY_MINUTES } from './metrics-reader.ts';
 
 const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
@@ -38,6 +38,21 @@ export function countersToPrometheus(snapshot: CountersSnapshot, prefix = 'switc
     }
     sample('provider_latency_seconds_sum', { deployment: p.deployment, provider: p.provider }, p.latency_ms.sum / 1000);
     sample('provider_latency_seconds_count', { deployment: p.deployment, provider: p.provider }, p.latency_ms.count);
+  }
+  family(
+    'provider_latency_recent_seconds',
+    'gauge',
+    `Latency percentiles of successful provider calls over the last ${RECENT_LATENCY_MINUTES} minutes, fleet-wide, within 10% or 1 ms of exact.`,
+  );
+  for (const p of ps) {
+    const { p50, p95, p99 } = p.latency_ms.recent;
+    for (const [quantile, ms] of [
+      ['0.5', p50],
+      ['0.95', p95],
+      ['0.99', p99],
+    ] as const) {
+      if (ms !== null) sample('provider_latency_recent_seconds', { deployment: p.deployment, provider: p.provider, quantile }, ms / 1000);
+    }
   }
   family('circuit_state', 'gauge', 'Fleet-wide circuit state: 1 for the current state.');
   for (const p of ps)

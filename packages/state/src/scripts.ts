@@ -47,7 +47,8 @@ export type ScriptName =
   | 'provider-state'
   | 'cooldown-extend'
   | 'lock-release'
-  | 'circuit-reset';
+  | 'circuit-reset'
+  | 'metrics-extremes';
 
 export type ScriptArg = string | number;
 

@@ -75,7 +75,7 @@ export function createStateStore(redis: RedisClient, config: StateConfig, logger
   );
   const cooldown = new RateLimitCooldown(redis, runner, keys, channel, o.defaultCooldownMs, o.maxCooldownMs);
   const records = new ProviderStateRecords(redis, runner, keys, channel, logger);
-  const recorder = new MetricsRecorder(keys, o.minuteRetentionMs);
+  const recorder = new MetricsRecorder(keys, runner, o.minuteRetentionMs);
   const view =
     o.viewMaxAgeMs > 0
       ? {

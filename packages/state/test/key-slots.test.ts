@@ -105,7 +105,15 @@ describe('key layout is Cluster-compatible', () => {
       redis.disconnect();
     }
     const seen = new Set(calls.map((c) => c.name));
-    expect([...seen].sort()).toEqual(['admit', 'circuit-record', 'circuit-reset', 'cooldown-extend', 'lock-release', 'provider-state']);
+    expect([...seen].sort()).toEqual([
+      'admit',
+      'circuit-record',
+      'circuit-reset',
+      'cooldown-extend',
+      'lock-release',
+      'metrics-extremes',
+      'provider-state',
+    ]);
     for (const call of calls) {
       const slots = new Set(call.keys.map(keySlot));
       expect(slots.size, `${call.name} touches ${call.keys.join(', ')}`).toBe(1);

@@ -1,22 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { countersToPrometheus, epochMinute, LATENCY_BUCKETS_MS, quantileFromBuckets, utcDate } from '../src/index.ts';
+import { countersToPrometheus, epochMinute, utcDate } from '../src/index.ts';
 import { failure, setup, type TestContext } from './helpers.ts';
 
 let t: TestContext;
 afterEach(async () => {
   await t?.cleanup();
-});
-
-describe('quantiles from histogram buckets', () => {
-  it('interpolates within the bucket, like histogram_quantile', () => {
-    const buckets = new Array(LATENCY_BUCKETS_MS.length + 1).fill(0);
-    expect(quantileFromBuckets(buckets, 0.5)).toBeNull();
-    buckets[2] = 10; // (100, 250]
-    expect(quantileFromBuckets(buckets, 0.5)).toBe(175);
-    expect(quantileFromBuckets(buckets, 1)).toBe(250);
-    buckets[LATENCY_BUCKETS_MS.length] = 90; // beyond the last bound
-    expect(quantileFromBuckets(buckets, 0.95)).toBe(60_000);
-  });
 });
 
 describe('metrics', () => {
@@ -46,9 +34,11 @@ describe('metrics', () => {
       'fail:rate_limited': '1',
       lat_sum: '600',
       lat_count: '3',
-      'lat_le:100': '1',
-      'lat_le:250': '1',
-      'lat_le:500': '1',
+      'lat_log:84.3': '1', // (77.4, 84.3]
+      'lat_log:130': '1', // (119, 130]
+      'lat_log:422': '1', // (387, 422]
+      lat_min: '80',
+      lat_max: '400',
     });
     const dayTtl = await redis.ttl(dayKey);
     expect(dayTtl).toBeGreaterThan(30 * 86_400);
@@ -64,13 +54,19 @@ describe('metrics', () => {
     expect(daily.to).toBe(utcDate(now));
     const today = daily.daily[6]!.providers.find((p) => p.provider === 'openai');
     expect(today).toEqual({
+      deployment: 'openai',
       provider: 'openai',
       total: 6,
       success: 3,
       failed: 3,
       failures: { timeout: 1, aborted: 1, rate_limited: 1 },
-      latency_ms: { count: 3, avg: 200, p50: 175, p95: 462 },
+      latency_ms: { count: 3, avg: 200, p50: expect.any(Number), p95: expect.any(Number), p99: expect.any(Number), min: 80, max: 400 },
     });
+    // Nearest rank: the 2nd and the 3rd of 80, 120, 400; within the bucket, never past the slowest call.
+    expect(Math.abs(today!.latency_ms.p50! - 120)).toBeLessThanOrEqual(12);
+    expect(today!.latency_ms.p95!).toBeGreaterThanOrEqual(387);
+    expect(today!.latency_ms.p95!).toBeLessThanOrEqual(400);
+    expect(today!.latency_ms.p99!).toBeLessThanOrEqual(400);
     expect(daily.daily[0]!.providers.find((p) => p.provider === 'openai')!.total).toBe(0);
     expect(daily.totals.find((p) => p.provider === 'mock')).toMatchObject({ total: 1, success: 1 });
 
@@ -87,9 +83,11 @@ describe('metrics', () => {
     expect(openai).toMatchObject({ calls_total: 6, success_total: 3, state: 'rate_limited', circuit: { state: 'closed' } });
     expect(openai.latency_ms.buckets.at(-1)).toEqual({ le: '+Inf', count: 3 });
     const text = countersToPrometheus(counters);
-    expect(text).toContain('switchyard_provider_calls_total{provider="openai",outcome="success"} 3');
-    expect(text).toContain('switchyard_provider_latency_seconds_bucket{provider="openai",le="+Inf"} 3');
-    expect(text).toContain('switchyard_circuit_state{provider="openai",state="closed"} 1');
+    expect(text).toContain('switchyard_provider_calls_total{deployment="openai",provider="openai",outcome="success"} 3');
+    expect(text).toContain('switchyard_provider_latency_seconds_bucket{deployment="openai",provider="openai",le="+Inf"} 3');
+    // Fine buckets reach GET /metrics as the coarse `le` set: 80 and 120 ms at or under 250 ms, 400 ms over it.
+    expect(text).toContain('switchyard_provider_latency_seconds_bucket{deployment="openai",provider="openai",le="0.25"} 2');
+    expect(text).toContain('switchyard_circuit_state{deployment="openai",provider="openai",state="closed"} 1');
   });
 
   it('clamps the day range to the 30 kept', async () => {

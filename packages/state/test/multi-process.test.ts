@@ -199,7 +199,12 @@ describe('metrics under concurrency', () => {
       for (const [provider, fields] of Object.entries(r.expected)) {
         const e = expected[provider] ?? {};
         expected[provider] = e;
-        for (const [field, n] of Object.entries(fields)) e[field] = (e[field] ?? 0) + n;
+        for (const [field, n] of Object.entries(fields)) {
+          // Counters add up; the observed extremes merge.
+          if (field === 'lat_min') e[field] = Math.min(e[field] ?? n, n);
+          else if (field === 'lat_max') e[field] = Math.max(e[field] ?? n, n);
+          else e[field] = (e[field] ?? 0) + n;
+        }
       }
     }
     const date = utcDate(Date.now());
@@ -208,7 +213,7 @@ describe('metrics under concurrency', () => {
       const want = expected[provider]!;
       const lifetime = await redis.hgetall(k.metricsTotal);
       for (const [field, n] of Object.entries(want)) expect(Number(lifetime[field]), `${provider} ${field}`).toBe(n);
-      const buckets = Object.entries(lifetime).filter(([f]) => f.startsWith('lat_le:'));
+      const buckets = Object.entries(lifetime).filter(([f]) => f.startsWith('lat_log:'));
       expect(buckets.reduce((a, [, v]) => a + Number(v), 0)).toBe(want.lat_count);
 
       // The day hash may straddle midnight in theory; the lifetime hash never does.

@@ -27,7 +27,9 @@ const providerStatusSchema = z.object({
   credits: z.object({ remaining: z.number().nullable(), limit: z.number().nullable(), usage: z.number().nullable() }).optional(),
 });
 
-const latencySchema = z.object({ count: z.number(), avg: z.number().nullable(), p50: z.number().nullable(), p95: z.number().nullable() });
+// Percentiles are within 10% or 1 ms of the exact (nearest-rank) ones; null when no call of the range has them.
+const ms = z.number().nullable();
+const latencySchema = z.object({ count: z.number(), avg: ms, p50: ms, p95: ms, p99: ms, min: ms, max: ms });
 const providerMetricsSchema = z.object({
   provider: z.string(),
   total: z.number(),

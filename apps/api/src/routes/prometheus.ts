@@ -2,10 +2,10 @@
  * Owns GET /metrics (Prometheus text format): this process's figures from prom-client (Node.js
  * process metrics, HTTP requests by route template and status, open streams, waiting requests)
  * followed by the fleet-wide figures from Redis (provider calls by outcome, latency histograms,
- * circuits and cooldowns from the state store; queue depth by state; live workers). Labels are
- * route templates, methods, status codes, provider names, outcomes and states: never a URL, a key
- * or anything a client typed. While Redis is down the process figures are still served, with
- * switchyard_fleet_scrape_success 0.
+ * recent latency percentiles, circuits and cooldowns from the state store; queue depth by state;
+ * live workers). Labels are route templates, methods, status codes, provider names, outcomes and
+ * states: never a URL, a key or anything a client typed. While Redis is down the process figures
+ * are still served, with switchyard_fleet_scrape_success 0.
  */
 import { countersToPrometheus } from '@switchyard/state';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
