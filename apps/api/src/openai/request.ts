@@ -2,7 +2,7 @@
  * Owns the OpenAI-compatible request: a liberal zod schema of createChatCompletion's body (fields
  * we do not use are accepted and ignored, as OpenAI-compatible servers do), and its translation
  * into a Switchyard JobRequest: `provider/model` names, OpenRouter's `models` fallback list,
- * text content parts, max_tokens / max_completion_tokens, temperature.
+ * text content parts, max_tokens / max_completion_tokens, temperature, top_p.
  */
 import { type Config, type JobRequest, jobRequestSchema, MAX_FALLBACKS, parseModelRef } from '@switchyard/shared';
 import { z } from 'zod';
@@ -33,6 +33,7 @@ export const chatCompletionRequestSchema = z.looseObject({
   max_tokens: nullableNumber(z.number().int().positive().max(1_000_000)),
   max_completion_tokens: nullableNumber(z.number().int().positive().max(1_000_000)),
   temperature: nullableNumber(z.number().min(0).max(2)),
+  top_p: nullableNumber(z.number().min(0).max(1)),
   n: nullableNumber(z.number().int().min(1).max(1)),
   stream: z.boolean().nullable().optional(),
   stream_options: z.looseObject({ include_usage: z.boolean().nullable().optional() }).nullable().optional(),
@@ -121,6 +122,7 @@ export function translateRequest(body: ChatCompletionRequest, config: Config): T
     ...(fallbacks.length > 0 ? { fallbacks } : {}),
     ...(maxTokens !== undefined ? { max_tokens: maxTokens } : {}),
     ...(body.temperature !== undefined && body.temperature !== null ? { temperature: body.temperature } : {}),
+    ...(body.top_p !== undefined && body.top_p !== null ? { top_p: body.top_p } : {}),
     stream: body.stream === true,
     metadata: { via: 'chat.completions' },
   };
