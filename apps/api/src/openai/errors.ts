@@ -85,7 +85,12 @@ export const jobTimeoutError = () =>
 
 /** A stream whose provider failed after tokens reached the client. */
 export const streamInterruptedError = () =>
-  new OpenAiError(502, 'upstream_error', 'The provider failed after the stream had started; a stream cannot be resumed. Retry the request.', {
-    code: 'stream_interrupted',
-    param: null,
-  });
+  new OpenAiError(
+    502,
+    'upstream_error',
+    'The provider failed after the stream had started; a stream cannot be resumed. Retry the request.',
+    {
+      code: 'stream_interrupted',
+      param: null,
+    },
+  );

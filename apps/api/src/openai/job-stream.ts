@@ -8,7 +8,14 @@
  * events. A provider that fails after tokens went out cannot be resumed: the client gets an error
  * event, never a second answer spliced onto the first. A client that hangs up cancels the job.
  */
-import { type JobDoneMessage, type JobError, type JobEvent, type JobRequest, type JobResult, LightAbortController } from '@switchyard/shared';
+import {
+  type JobDoneMessage,
+  type JobError,
+  type JobEvent,
+  type JobRequest,
+  type JobResult,
+  LightAbortController,
+} from '@switchyard/shared';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { cancelJob } from '../jobs/job-cancel.ts';
 import { isFinal, viewToDone } from '../jobs/job-service.ts';

@@ -99,10 +99,15 @@ function contentText(content: ChatCompletionRequest['messages'][number]['content
   return texts.join('\n');
 }
 
-export function translateRequest(body: ChatCompletionRequest, config: Config): TranslatedRequest {
-  const names = [...(body.model ? [body.model] : []), ...(body.models ?? [])];
-  const models = names.map((name, i) => resolveModel(name, config, body.model && i === 0 ? 'model' : `models[${body.model ? i - 1 : i}]`));
-  const unique = models.filter((m, i) => models.indexOf(m) === i);
+/**
+ * The job's candidates from a face's `model` (and OpenRouter's `models`), each resolved as the chat
+ * face resolves it; DEFAULT_MODEL when none is named. Every face calls this, so a change to how
+ * models resolve reaches them all.
+ */
+export function resolveModels(model: string | undefined, models: readonly string[] | undefined, config: Config) {
+  const names = [...(model ? [model] : []), ...(models ?? [])];
+  const resolved = names.map((name, i) => resolveModel(name, config, model && i === 0 ? 'model' : `models[${model ? i - 1 : i}]`));
+  const unique = resolved.filter((m, i) => resolved.indexOf(m) === i);
   const primary = unique[0] ?? config.DEFAULT_MODEL;
   const fallbacks = unique.slice(1);
   if (fallbacks.length > MAX_FALLBACKS) {
@@ -111,8 +116,25 @@ export function translateRequest(body: ChatCompletionRequest, config: Config): T
       param: 'models',
     });
   }
+  return { primary, fallbacks };
+}
+
+/** `candidate` checked against the job schema, or a 400 in OpenAI's shape naming the first bad field. */
+export function checkedJob(candidate: JobRequest): JobRequest {
+  const checked = jobRequestSchema.safeParse(candidate);
+  if (checked.success) return checked.data;
+  const issue = checked.error.issues[0];
+  const param = issue ? issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('') : null;
+  throw new OpenAiError(400, 'invalid_request_error', `Invalid request: ${param ?? 'body'}: ${issue?.message ?? 'invalid'}`, {
+    code: 'invalid_value',
+    param,
+  });
+}
+
+export function translateRequest(body: ChatCompletionRequest, config: Config): TranslatedRequest {
+  const { primary, fallbacks } = resolveModels(body.model, body.models, config);
   const maxTokens = body.max_completion_tokens ?? body.max_tokens ?? undefined;
-  const candidate: JobRequest = {
+  const job = checkedJob({
     model: primary,
     messages: body.messages.map((m, i) => ({
       role: m.role === 'function' ? 'tool' : m.role,
@@ -125,20 +147,9 @@ export function translateRequest(body: ChatCompletionRequest, config: Config): T
     ...(body.top_p !== undefined && body.top_p !== null ? { top_p: body.top_p } : {}),
     stream: body.stream === true,
     metadata: { via: 'chat.completions' },
-  };
-  const checked = jobRequestSchema.safeParse(candidate);
-  if (!checked.success) {
-    const issue = checked.error.issues[0];
-    const param = issue
-      ? issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('')
-      : null;
-    throw new OpenAiError(400, 'invalid_request_error', `Invalid request: ${param ?? 'body'}: ${issue?.message ?? 'invalid'}`, {
-      code: 'invalid_value',
-      param,
-    });
-  }
+  });
   return {
-    job: checked.data,
+    job,
     model: primary,
     stream: body.stream === true,
     includeUsage: body.stream_options?.include_usage === true,
