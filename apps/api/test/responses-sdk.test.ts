@@ -136,7 +136,7 @@ describe('plain responses', () => {
   it('store: false answers without keeping the response', async () => {
     const data = await client.responses.create({ model: 'mock/echo', input: 'forget me', store: false });
     expect(data.status).toBe('completed');
-    expect(data.store).toBe(false);
+    expect((data as { store?: boolean }).store).toBe(false);
     await expect(client.responses.retrieve(data.id)).rejects.toBeInstanceOf(NotFoundError);
     const continued = await client.responses.create({ model: 'mock/echo', input: 'x', previous_response_id: data.id }).catch((e) => e);
     expect(continued).toBeInstanceOf(BadRequestError);

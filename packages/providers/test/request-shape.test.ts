@@ -128,7 +128,12 @@ describe.each([false, true])('request shape, stream=%s', (stream) => {
   it('ollama: POST /api/chat with explicit stream flag and options', async () => {
     const r = await sent('ollama', stream);
     expect(r).toMatchObject({ method: 'POST', path: '/ollama/api/chat' });
-    expect(r.body).toEqual({ model: 'llama3.2', messages: openaiMessages, stream, options: { num_predict: 64, temperature: 0.2, top_p: 0.9 } });
+    expect(r.body).toEqual({
+      model: 'llama3.2',
+      messages: openaiMessages,
+      stream,
+      options: { num_predict: 64, temperature: 0.2, top_p: 0.9 },
+    });
   });
 });
 
