@@ -194,6 +194,16 @@ describe('streamed responses', () => {
     expect(stored.output).toEqual(completed.response.output);
   });
 
+  it("the SDK's own stream helper assembles the final response from the events", async () => {
+    const stream = client.responses.stream({ model: 'mock/echo', input: 'assembled from the events' });
+    const deltas: string[] = [];
+    stream.on('response.output_text.delta', (event) => deltas.push(event.delta));
+    const final = await stream.finalResponse();
+    expect(final.output_text).toBe('assembled from the events');
+    expect(deltas.join('')).toBe('assembled from the events');
+    expect(final.status).toBe('completed');
+  });
+
   it('fills in tokens that never arrived from the final result', async () => {
     const text = 'partial: one two three four five six seven eight';
     const events = await collect({ model: 'mock/echo', input: text });
@@ -215,6 +225,11 @@ describe('streamed responses', () => {
     expect(events.some((e) => e.type === 'response.completed')).toBe(false);
     expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i));
     expect((await client.responses.retrieve(failed.response.id)).status).toBe('failed');
+    const continued = (await client.responses
+      .create({ model: 'mock/echo', input: 'go on', previous_response_id: failed.response.id })
+      .catch((e) => e)) as APIError;
+    expect(continued).toBeInstanceOf(BadRequestError);
+    expect(continued.code).toBe('previous_response_failed');
   });
 
   it('a failure before the first token is a typed HTTP error, as on the chat face', async () => {

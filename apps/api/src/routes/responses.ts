@@ -56,10 +56,16 @@ export default async function responseRoutes(app: FastifyInstance) {
       let prior: PriorTurn | null = null;
       if (body.previous_response_id) {
         const stored = await store.get(body.previous_response_id, request.clientId);
-        const answer = stored?.response.output[0]?.content[0]?.text;
-        // A failed response has no answer to continue from: for this purpose it does not exist.
-        if (!stored || stored.response.status === 'failed' || answer === undefined) {
-          throw notFound(body.previous_response_id, 'previous_response_id', 400);
+        if (!stored) throw notFound(body.previous_response_id, 'previous_response_id', 400);
+        const answer = stored.response.output[0]?.content[0]?.text;
+        if (stored.response.status === 'failed' || answer === undefined) {
+          // The owner's own response, so saying it failed reveals nothing to anyone else.
+          throw new OpenAiError(
+            400,
+            'invalid_request_error',
+            `The previous response ${stored.response.id} failed, so there is no answer to continue from. Fix: continue from the response before it, or send the conversation as input.`,
+            { code: 'previous_response_failed', param: 'previous_response_id' },
+          );
         }
         prior = { messages: stored.conversation, output: answer };
       }
