@@ -6,6 +6,7 @@
  * every event valid against OpenAI's spec.
  */
 import { createOpenAI } from '@ai-sdk/openai';
+import { type MockServer, startMockServer } from '@switchyard/providers/mock-server';
 import { deleteNamespace, testNamespace, testRedisUrl } from '@switchyard/shared/testing';
 import { generateText, streamText } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,16 +16,26 @@ import { type Fleet, startFleet } from '../support/processes.ts';
 const KEY = 'responses-e2e-key-01';
 const namespace = testNamespace('resp');
 let fleet: Fleet;
+let mock: MockServer;
 let openai: ReturnType<typeof createOpenAI>;
 
 beforeAll(async () => {
-  fleet = await startFleet({ namespace, workers: 1, env: { API_KEYS: KEY, MOCK_PROVIDER: 'true', RATE_LIMIT_RPM: '0' } });
+  // `mock/echo` runs inside the worker; other `mock/*` models go to this server over HTTP.
+  mock = await startMockServer();
+  fleet = await startFleet({
+    namespace,
+    workers: 1,
+    env: { API_KEYS: KEY, MOCK_PROVIDER: 'true', MOCK_PROVIDER_URL: mock.baseUrls.mock, RATE_LIMIT_RPM: '0' },
+  });
   openai = createOpenAI({ baseURL: `${fleet.apiUrl}/v1`, apiKey: KEY });
 });
 afterAll(async () => {
   await fleet?.stop();
+  await mock?.close();
   await deleteNamespace(testRedisUrl(), namespace);
 });
+
+const ORDER_HEAD = ['response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added'];
 
 /** The events of a streamed response, read off the wire: `event:` names and their JSON data. */
 async function streamEvents(body: Record<string, unknown>): Promise<Array<{ event: string; data: Record<string, unknown> }>> {
@@ -117,12 +128,7 @@ describe('an upstream cut mid-stream, on the wire', () => {
       expect(event).toBe(data.type);
     }
     const types = events.map((e) => e.data.type);
-    expect(types.slice(0, 4)).toEqual([
-      'response.created',
-      'response.in_progress',
-      'response.output_item.added',
-      'response.content_part.added',
-    ]);
+    expect(types.slice(0, 4)).toEqual(ORDER_HEAD);
     expect(types.filter((t) => t === 'response.output_text.delta').length).toBeGreaterThan(0);
     expect(types.at(-1)).toBe('response.failed');
     expect(types).not.toContain('response.completed');
@@ -131,5 +137,22 @@ describe('an upstream cut mid-stream, on the wire', () => {
     expect(failed.status).toBe('failed');
     expect(failed.error.code).toBe('server_error');
     expect(failed.error.message.length).toBeGreaterThan(0);
+  });
+});
+
+describe('a provider failure before the first token', () => {
+  it('is retried out of sight: the client gets one clean stream ending in response.completed', async () => {
+    mock.setFaults([{ provider: 'mock', model: 'resp-flaky', fault: 'status=503', count: 1 }]);
+    const text = 'retried before its first token reached anyone';
+    const events = await streamEvents({ model: 'mock/resp-flaky', input: text });
+    for (const { data } of events) assertOpenAi('ResponseStreamEvent', data);
+    const types = events.map((e) => e.data.type);
+    expect(types.slice(0, 4)).toEqual(ORDER_HEAD);
+    expect(types.at(-1)).toBe('response.completed');
+    expect(types).not.toContain('response.failed');
+    expect(events.flatMap((e) => (e.data.type === 'response.output_text.delta' ? [e.data.delta] : [])).join('')).toBe(text);
+    const calls = mock.stats().byModel['mock/resp-flaky'];
+    expect(calls?.faulted).toBe(1);
+    expect(calls?.received).toBeGreaterThanOrEqual(2);
   });
 });
