@@ -64,6 +64,13 @@ describe('Response objects', () => {
     assertOpenAi('Response', failed);
     expect(failed.output[0]?.content[0]?.text).toBe('half an');
   });
+
+  it('an error message never carries a key-shaped secret into an event or the store', () => {
+    const key = 'sk-proj-Q9wE8rT7yU6iO5pA4sD3';
+    const error = responseError(`openai: 401 Incorrect API key provided: ${key}`, { class: 'api_key_invalid', message: 'x' });
+    expect(error.message).not.toContain(key);
+    expect(error.message).toContain('[REDACTED]');
+  });
 });
 
 describe('stream events', () => {

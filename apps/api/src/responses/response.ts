@@ -4,7 +4,7 @@
  * Responses vocabulary, and a finished job's outcome as `status`: completed, incomplete (the answer
  * stopped at max_output_tokens or a content filter) or failed with OpenAI's `ResponseError`.
  */
-import type { JobError, JobResult } from '@switchyard/shared';
+import { type JobError, type JobResult, redactSecrets } from '@switchyard/shared';
 import { z } from 'zod';
 import { mapJobError } from '../openai/errors.ts';
 import { finishReason, servedModel } from '../openai/response.ts';
@@ -12,10 +12,6 @@ import type { CreateResponseRequest } from './request.ts';
 
 export const responseId = (jobId: string) => `resp_${jobId}`;
 export const messageItemId = (jobId: string) => `msg_${jobId}`;
-/** The job id inside a response id, or null when `id` is not one this face hands out. */
-export function jobIdOf(id: string): string | null {
-  return id.startsWith('resp_') && id.length > 5 ? id.slice(5) : null;
-}
 
 /** The request's settings a Response echoes back. */
 export interface EchoedSettings {
@@ -49,11 +45,14 @@ export const responseErrorSchema = z.object({
 });
 export type ResponseError = z.infer<typeof responseErrorSchema>;
 
-/** A job's failure in ResponseError's vocabulary (its `code` enum is OpenAI's, and short). */
+/**
+ * A job's failure in ResponseError's vocabulary (its `code` enum is OpenAI's, and short). The
+ * message goes through the same scrub as every error body, since it travels in events and the store.
+ */
 export function responseError(message: string, error: JobError | undefined): ResponseError {
   const status = error ? mapJobError(error).status : 502;
   const code = status === 429 ? 'rate_limit_exceeded' : status === 400 ? 'invalid_prompt' : 'server_error';
-  return { code, message };
+  return { code, message: redactSecrets(message) };
 }
 
 const textPartSchema = z.object({

@@ -22,12 +22,12 @@ const responseParams = z.object({ id: z.string().min(1).max(256) });
 
 const deletedSchema = z.object({ id: z.string(), object: z.literal('response'), deleted: z.literal(true) });
 
-function notFound(id: string, param: string, status: 400 | 404): OpenAiError {
+function notFound(id: string, param: string, status: 400 | 404, ttlS: number): OpenAiError {
   const safe = /^[\w.-]{1,256}$/.test(id) ? id : '(invalid id)';
   return new OpenAiError(
     status,
     'invalid_request_error',
-    `No stored response with id '${safe}'. Responses are kept for RESULT_TTL_S seconds after they finish, only when created with store: true, and only for the API key that created them.`,
+    `No stored response with id '${safe}'. Responses are kept for ${ttlS} s (RESULT_TTL_S) after they finish, only when created with store: true, and only for the API key that created them.`,
     { code: status === 404 ? 'not_found' : 'previous_response_not_found', param },
   );
 }
@@ -52,11 +52,12 @@ export default async function responseRoutes(app: FastifyInstance) {
     async (request, reply) => {
       const { jobs } = app.ctx;
       const body = request.body;
+      // Before the previous response is looked up: an unsupported field is named first.
       rejectUnsupported(body);
       let prior: PriorTurn | null = null;
       if (body.previous_response_id) {
         const stored = await store.get(body.previous_response_id, request.clientId);
-        if (!stored) throw notFound(body.previous_response_id, 'previous_response_id', 400);
+        if (!stored) throw notFound(body.previous_response_id, 'previous_response_id', 400, config.RESULT_TTL_S);
         const answer = stored.response.output[0]?.content[0]?.text;
         if (stored.response.status === 'failed' || answer === undefined) {
           // The owner's own response, so saying it failed reveals nothing to anyone else.
@@ -119,7 +120,7 @@ export default async function responseRoutes(app: FastifyInstance) {
     },
     async (request) => {
       const stored = await store.get(request.params.id, request.clientId);
-      if (!stored) throw notFound(request.params.id, 'response_id', 404);
+      if (!stored) throw notFound(request.params.id, 'response_id', 404, config.RESULT_TTL_S);
       return stored.response;
     },
   );
@@ -135,7 +136,8 @@ export default async function responseRoutes(app: FastifyInstance) {
       },
     },
     async (request) => {
-      if (!(await store.delete(request.params.id, request.clientId))) throw notFound(request.params.id, 'response_id', 404);
+      if (!(await store.delete(request.params.id, request.clientId)))
+        throw notFound(request.params.id, 'response_id', 404, config.RESULT_TTL_S);
       return { id: request.params.id, object: 'response' as const, deleted: true as const };
     },
   );
