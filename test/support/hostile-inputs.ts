@@ -15,6 +15,8 @@ export const ROUTES = [
   '/v1/jobs/{id}',
   '/v1/jobs/{id}/events',
   '/v1/chat/completions',
+  '/v1/responses',
+  '/v1/responses/{id}',
   '/v1/models',
   '/v1/models/{id}',
   '/v1/providers/status',

@@ -23,6 +23,7 @@ import jobEventRoutes from './routes/job-events.ts';
 import jobRoutes from './routes/jobs.ts';
 import modelRoutes from './routes/models.ts';
 import prometheusRoutes from './routes/prometheus.ts';
+import responseRoutes from './routes/responses.ts';
 import { compiledSerializerCompiler, compiledValidatorCompiler } from './schema-compilers.ts';
 import { SseRegistry } from './sse.ts';
 
@@ -91,6 +92,7 @@ export async function buildApp(ctx: ApiContext, options: BuildAppOptions = {}): 
   await app.register(jobBatchRoutes);
   await app.register(jobEventRoutes);
   await app.register(chatCompletionRoutes);
+  await app.register(responseRoutes);
   await app.register(modelRoutes);
   await app.register(fleetRoutes);
   await app.register(dashboardPlugin);

@@ -140,7 +140,7 @@ const anything = fc.record({
 /** Past auth, content type and routing, so the bodies meet validation and the handlers. */
 const aimedAtBodies = fc.record({
   method: fc.constant('POST'),
-  path: fc.constantFrom('/v1/jobs', '/v1/jobs/batch', '/v1/chat/completions'),
+  path: fc.constantFrom('/v1/jobs', '/v1/jobs/batch', '/v1/chat/completions', '/v1/responses'),
   query: fc.constant({}),
   authorization: fc.constant(`Bearer ${CLIENT_KEYS[0]}`),
   contentType: fc.constantFrom('application/json', 'application/json; charset=utf-8'),

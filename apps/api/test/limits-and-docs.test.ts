@@ -76,6 +76,8 @@ describe('OpenAPI document', () => {
       '/v1/jobs/{id}',
       '/v1/jobs/{id}/events',
       '/v1/chat/completions',
+      '/v1/responses',
+      '/v1/responses/{id}',
       '/v1/models',
       '/v1/providers/status',
       '/v1/metrics',

@@ -29,10 +29,14 @@ describe('three mock/echo calls of about 1 ms', () => {
   it('/v1/metrics answers p50 and p95 within 1 ms of the exact ones, and the observed range', async () => {
     const res = await get('/v1/metrics?days=1');
     expect(res.status).toBe(200);
-    const body = await res.json();
+    type Latency = { p50: number; p95: number } & Record<string, number>;
+    const body = (await res.json()) as {
+      daily: Array<{ providers: Array<{ provider: string; latency_ms: Latency }> }>;
+      totals: Array<{ latency_ms: Latency }>;
+    };
     for (const latency of [
-      body.daily[0].providers.find((p: { provider: string }) => p.provider === 'mock').latency_ms,
-      body.totals[0].latency_ms,
+      body.daily[0]?.providers.find((p) => p.provider === 'mock')?.latency_ms as Latency,
+      body.totals[0]?.latency_ms as Latency,
     ]) {
       expect(latency).toMatchObject({ count: 3, min: 0.94, max: 1.21 });
       expect(Math.abs(latency.p50 - EXACT.p50)).toBeLessThanOrEqual(1);
@@ -48,7 +52,8 @@ describe('three mock/echo calls of about 1 ms', () => {
   it("the dashboard's latency chart shows the same", async () => {
     const res = await get('/dashboard/api/series');
     expect(res.status).toBe(200);
-    const mock = (await res.json()).providers.find((p: { provider: string }) => p.provider === 'mock');
+    type Series = { provider: string; p50: Array<number | null>; p95: Array<number | null> };
+    const mock = ((await res.json()) as { providers: Series[] }).providers.find((p) => p.provider === 'mock') as Series;
     // The calls may straddle a minute boundary: the last two minutes hold them.
     const p50s = mock.p50.slice(-2).filter((v: number | null) => v !== null);
     const p95s = mock.p95.slice(-2).filter((v: number | null) => v !== null);

@@ -59,6 +59,7 @@ describe('plain completions', () => {
       ],
       max_completion_tokens: 50,
       temperature: 0.2,
+      top_p: 0.5,
       // @ts-expect-error OpenRouter's extension, not in OpenAI's types
       models: ['mock/echo', 'mock/other'],
       some_future_field: { nested: true },
@@ -66,7 +67,13 @@ describe('plain completions', () => {
     assertOpenAi('CreateChatCompletionResponse', data);
     expect(data.choices[0]?.message.content).toBe('part one\npart two');
     const job = await api.ctx.jobs.queue.getJob(data.id.slice('chatcmpl-'.length));
-    expect(job?.data.request).toMatchObject({ model: 'mock/echo', fallbacks: ['mock/other'], max_tokens: 50, temperature: 0.2 });
+    expect(job?.data.request).toMatchObject({
+      model: 'mock/echo',
+      fallbacks: ['mock/other'],
+      max_tokens: 50,
+      temperature: 0.2,
+      top_p: 0.5,
+    });
   });
 
   it('an Idempotency-Key replays the same job instead of running it again', async () => {

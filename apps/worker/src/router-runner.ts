@@ -34,6 +34,7 @@ export class RouterRunner implements JobRunner {
           messages: request.messages,
           ...(request.max_tokens !== undefined ? { maxTokens: request.max_tokens } : {}),
           ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+          ...(request.top_p !== undefined ? { topP: request.top_p } : {}),
         },
         budgetMs: data.budget_ms - spent,
         signal,

@@ -30,7 +30,7 @@ const chat = (id: string, body: Record<string, unknown> = {}) => ({
 describe('readBatchInput', () => {
   it('maps chat-completions bodies to jobs and notes the fields it drops', async () => {
     const path = write('a.jsonl', [
-      chat('a', { max_completion_tokens: 9, top_p: 0.5, stream: true }),
+      chat('a', { max_completion_tokens: 9, top_p: 0.5, presence_penalty: 0.5, stream: true }),
       chat('b', {
         messages: [
           {
@@ -44,9 +44,9 @@ describe('readBatchInput', () => {
       }),
     ]);
     const input = await readBatchInput(path);
-    expect(input.lines[0]?.request).toEqual({ model: 'mock/echo', messages: [{ role: 'user', content: 'a' }], max_tokens: 9 });
+    expect(input.lines[0]?.request).toEqual({ model: 'mock/echo', messages: [{ role: 'user', content: 'a' }], max_tokens: 9, top_p: 0.5 });
     expect(input.lines[1]?.request?.messages[0]?.content).toBe('one\ntwo');
-    expect([...input.ignoredFields]).toEqual([['top_p', 1]]);
+    expect([...input.ignoredFields]).toEqual([['presence_penalty', 1]]);
     const withModel = await readBatchInput(path, { model: 'mock/other' });
     expect(withModel.lines.every((l) => l.request?.model === 'mock/other')).toBe(true);
   });

@@ -16,6 +16,8 @@ export interface ChatRequest {
   messages: ChatMessage[];
   maxTokens?: number;
   temperature?: number;
+  /** Nucleus sampling, 0-1. */
+  topP?: number;
 }
 
 export interface Usage {

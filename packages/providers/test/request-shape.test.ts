@@ -34,6 +34,7 @@ const conversation = (model: string): ChatRequest => ({
   ],
   maxTokens: 64,
   temperature: 0.2,
+  topP: 0.9,
 });
 
 const openaiMessages = [
@@ -62,6 +63,7 @@ describe.each([false, true])('request shape, stream=%s', (stream) => {
       messages: openaiMessages,
       max_completion_tokens: 64,
       temperature: 0.2,
+      top_p: 0.9,
       ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
     });
     expect(schemas.request(r.body), JSON.stringify(schemas.request.errors)).toBe(true);
@@ -79,6 +81,7 @@ describe.each([false, true])('request shape, stream=%s', (stream) => {
       messages: openaiMessages,
       max_tokens: 64,
       temperature: 0.2,
+      top_p: 0.9,
       ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
     });
     expect(schemas.request(r.body), JSON.stringify(schemas.request.errors)).toBe(true);
@@ -118,14 +121,19 @@ describe.each([false, true])('request shape, stream=%s', (stream) => {
         { role: 'user', parts: [{ text: 'Say ok' }] },
       ],
       systemInstruction: { parts: [{ text: 'You are terse.' }] },
-      generationConfig: { maxOutputTokens: 64, temperature: 0.2 },
+      generationConfig: { maxOutputTokens: 64, temperature: 0.2, topP: 0.9 },
     });
   });
 
   it('ollama: POST /api/chat with explicit stream flag and options', async () => {
     const r = await sent('ollama', stream);
     expect(r).toMatchObject({ method: 'POST', path: '/ollama/api/chat' });
-    expect(r.body).toEqual({ model: 'llama3.2', messages: openaiMessages, stream, options: { num_predict: 64, temperature: 0.2 } });
+    expect(r.body).toEqual({
+      model: 'llama3.2',
+      messages: openaiMessages,
+      stream,
+      options: { num_predict: 64, temperature: 0.2, top_p: 0.9 },
+    });
   });
 });
 

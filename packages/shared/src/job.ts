@@ -33,6 +33,7 @@ export const jobRequestSchema = z
     fallbacks: z.array(modelRefSchema).max(MAX_FALLBACKS).optional(),
     max_tokens: z.number().int().positive().max(1_000_000).optional(),
     temperature: z.number().min(0).max(2).optional(),
+    top_p: z.number().min(0).max(1).optional(),
     budget_ms: z.number().int().min(100).max(600_000).optional(),
     priority: z.number().int().min(0).max(1_000).optional(),
     metadata: z.record(z.string().max(64), z.unknown()).optional(),

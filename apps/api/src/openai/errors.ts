@@ -83,3 +83,19 @@ export function jobErrorToOpenAi(error: JobError, retryAfterS = 1): OpenAiError 
 export function errorEventBody(err: ApiError) {
   return errorBody(err.type, err.message, err.extra);
 }
+
+/** A facade request whose job did not finish within its wait (the job is cancelled). */
+export const jobTimeoutError = () =>
+  new OpenAiError(504, 'timeout_error', 'The job did not finish in time and was cancelled.', { code: 'timeout', param: null });
+
+/** A stream whose provider failed after tokens reached the client. */
+export const streamInterruptedError = () =>
+  new OpenAiError(
+    502,
+    'upstream_error',
+    'The provider failed after the stream had started; a stream cannot be resumed. Retry the request.',
+    {
+      code: 'stream_interrupted',
+      param: null,
+    },
+  );

@@ -2,7 +2,7 @@
  * Owns the OpenAI-compatible request: a liberal zod schema of createChatCompletion's body (fields
  * we do not use are accepted and ignored, as OpenAI-compatible servers do), and its translation
  * into a Switchyard JobRequest: `provider/model` names, OpenRouter's `models` fallback list,
- * text content parts, max_tokens / max_completion_tokens, temperature.
+ * text content parts, max_tokens / max_completion_tokens, temperature, top_p.
  */
 import { type Config, type JobRequest, jobRequestSchema, MAX_FALLBACKS, parseModelRef } from '@switchyard/shared';
 import { z } from 'zod';
@@ -33,6 +33,7 @@ export const chatCompletionRequestSchema = z.looseObject({
   max_tokens: nullableNumber(z.number().int().positive().max(1_000_000)),
   max_completion_tokens: nullableNumber(z.number().int().positive().max(1_000_000)),
   temperature: nullableNumber(z.number().min(0).max(2)),
+  top_p: nullableNumber(z.number().min(0).max(1)),
   n: nullableNumber(z.number().int().min(1).max(1)),
   stream: z.boolean().nullable().optional(),
   stream_options: z.looseObject({ include_usage: z.boolean().nullable().optional() }).nullable().optional(),
@@ -98,10 +99,15 @@ function contentText(content: ChatCompletionRequest['messages'][number]['content
   return texts.join('\n');
 }
 
-export function translateRequest(body: ChatCompletionRequest, config: Config): TranslatedRequest {
-  const names = [...(body.model ? [body.model] : []), ...(body.models ?? [])];
-  const models = names.map((name, i) => resolveModel(name, config, body.model && i === 0 ? 'model' : `models[${body.model ? i - 1 : i}]`));
-  const unique = models.filter((m, i) => models.indexOf(m) === i);
+/**
+ * The job's candidates from a face's `model` (and OpenRouter's `models`), each resolved as the chat
+ * face resolves it; DEFAULT_MODEL when none is named. Every face calls this, so a change to how
+ * models resolve reaches them all.
+ */
+export function resolveModels(model: string | undefined, models: readonly string[] | undefined, config: Config) {
+  const names = [...(model ? [model] : []), ...(models ?? [])];
+  const resolved = names.map((name, i) => resolveModel(name, config, model && i === 0 ? 'model' : `models[${model ? i - 1 : i}]`));
+  const unique = resolved.filter((m, i) => resolved.indexOf(m) === i);
   const primary = unique[0] ?? config.DEFAULT_MODEL;
   const fallbacks = unique.slice(1);
   if (fallbacks.length > MAX_FALLBACKS) {
@@ -110,8 +116,25 @@ export function translateRequest(body: ChatCompletionRequest, config: Config): T
       param: 'models',
     });
   }
+  return { primary, fallbacks };
+}
+
+/** `candidate` checked against the job schema, or a 400 in OpenAI's shape naming the first bad field. */
+export function checkedJob(candidate: JobRequest): JobRequest {
+  const checked = jobRequestSchema.safeParse(candidate);
+  if (checked.success) return checked.data;
+  const issue = checked.error.issues[0];
+  const param = issue ? issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('') : null;
+  throw new OpenAiError(400, 'invalid_request_error', `Invalid request: ${param ?? 'body'}: ${issue?.message ?? 'invalid'}`, {
+    code: 'invalid_value',
+    param,
+  });
+}
+
+export function translateRequest(body: ChatCompletionRequest, config: Config): TranslatedRequest {
+  const { primary, fallbacks } = resolveModels(body.model, body.models, config);
   const maxTokens = body.max_completion_tokens ?? body.max_tokens ?? undefined;
-  const candidate: JobRequest = {
+  const job = checkedJob({
     model: primary,
     messages: body.messages.map((m, i) => ({
       role: m.role === 'function' ? 'tool' : m.role,
@@ -121,22 +144,12 @@ export function translateRequest(body: ChatCompletionRequest, config: Config): T
     ...(fallbacks.length > 0 ? { fallbacks } : {}),
     ...(maxTokens !== undefined ? { max_tokens: maxTokens } : {}),
     ...(body.temperature !== undefined && body.temperature !== null ? { temperature: body.temperature } : {}),
+    ...(body.top_p !== undefined && body.top_p !== null ? { top_p: body.top_p } : {}),
     stream: body.stream === true,
     metadata: { via: 'chat.completions' },
-  };
-  const checked = jobRequestSchema.safeParse(candidate);
-  if (!checked.success) {
-    const issue = checked.error.issues[0];
-    const param = issue
-      ? issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('')
-      : null;
-    throw new OpenAiError(400, 'invalid_request_error', `Invalid request: ${param ?? 'body'}: ${issue?.message ?? 'invalid'}`, {
-      code: 'invalid_value',
-      param,
-    });
-  }
+  });
   return {
-    job: checked.data,
+    job,
     model: primary,
     stream: body.stream === true,
     includeUsage: body.stream_options?.include_usage === true,

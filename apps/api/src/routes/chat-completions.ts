@@ -3,25 +3,13 @@
  * queued job; the answer is OpenAI's chat.completion object, or its SSE chunks with stream: true.
  * The completion waiter is registered before the job is added, so no read is needed to catch it.
  */
-import { type Config, type JobRequest, LightAbortController } from '@switchyard/shared';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { cancelJob } from '../jobs/job-cancel.ts';
-import { isFinal, viewToDone } from '../jobs/job-service.ts';
-import { jobErrorToOpenAi, OpenAiError } from '../openai/errors.ts';
+import { jobFailure, submitAndWait, waitBudgetMs } from '../openai/job-wait.ts';
 import { chatCompletionRequestSchema, translateRequest } from '../openai/request.ts';
 import { chatCompletion, chatCompletionSchema } from '../openai/response.ts';
-import { retryAfterSeconds } from '../openai/retry-after.ts';
 import { streamCompletion } from '../openai/stream.ts';
 import { errorSchema, idempotencyHeaders, OUTCOME_UNKNOWN_DOC } from './schemas.ts';
-
-/**
- * How long a request waits for its job: its one budget (queue-level retries and their backoff
- * spend the same budget: apps/worker/src/job-worker.ts), plus slack for waiting in the queue.
- */
-export function waitBudgetMs(job: JobRequest, config: Config): number {
-  return Math.min(900_000, (job.budget_ms ?? config.JOB_BUDGET_MS) + 60_000);
-}
 
 export default async function chatCompletionRoutes(app: FastifyInstance) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -40,7 +28,7 @@ export default async function chatCompletionRoutes(app: FastifyInstance) {
       },
     },
     async (request, reply) => {
-      const { jobs, redis } = app.ctx;
+      const { jobs } = app.ctx;
       const translated = translateRequest(request.body, config);
       const idempotencyKey = request.headers['idempotency-key'];
       const id = jobs.jobId({ clientId: request.clientId, ...(idempotencyKey ? { idempotencyKey } : {}) });
@@ -63,44 +51,17 @@ export default async function chatCompletionRoutes(app: FastifyInstance) {
         return reply;
       }
 
-      const closed = new LightAbortController();
-      reply.raw.once('close', () => {
-        if (!reply.raw.writableFinished) closed.abort();
+      const done = await submitAndWait(app, reply, {
+        jobId: id,
+        job: translated.job,
+        clientId: request.clientId,
+        viewer: request.viewer,
+        deadlineAt,
+        ...(idempotencyKey ? { idempotencyKey } : {}),
       });
-      let waiter = jobs.waiter(id, deadlineAt, closed.signal);
-      let done: Awaited<ReturnType<typeof jobs.awaitFinal>>;
-      try {
-        const submitted = await jobs.submit(translated.job, {
-          id,
-          clientId: request.clientId,
-          viewer: request.viewer,
-          notify: true,
-          ...(idempotencyKey ? { idempotencyKey } : {}),
-        });
-        const existing = submitted.existing ? await jobs.view(id) : null;
-        if (existing && isFinal(existing.status)) done = viewToDone(existing);
-        else {
-          // Found by its key: submitted earlier, maybe without notify, so this wait announces itself.
-          if (existing) waiter = await jobs.announcedWaiter(waiter, id, deadlineAt, closed.signal);
-          done = await jobs.awaitFinal(id, waiter, deadlineAt, closed.signal);
-        }
-      } finally {
-        waiter.cancel();
-      }
-      if (!done) {
-        const deps = { jobs, redis, namespace: config.SWITCHYARD_NAMESPACE, markTtlS: config.FAILED_TTL_S };
-        cancelJob(deps, request.viewer, id, 0).catch(() => {});
-        if (closed.signal.aborted) {
-          reply.hijack(); // the client hung up: nobody is left to answer
-          reply.raw.destroy();
-          return reply;
-        }
-        throw new OpenAiError(504, 'timeout_error', 'The job did not finish in time and was cancelled.', { code: 'timeout', param: null });
-      }
+      if (!done) return reply;
       if (done.status === 'completed' && done.result) return chatCompletion(id, created, done.result);
-      const error = done.error ?? { class: 'service_unavailable' as const, message: `job ${done.status} without an error` };
-      const enabled = config.providers.map((p) => p.name);
-      throw jobErrorToOpenAi(error, await retryAfterSeconds(app.ctx.state, enabled, error));
+      throw await jobFailure(app, done);
     },
   );
 }

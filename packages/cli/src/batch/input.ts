@@ -1,6 +1,6 @@
 /**
  * Owns reading a batch input file: OpenAI batch-file lines ({custom_id, method, url, body}), each
- * mapped to a Switchyard job (chat-completions bodies: model, messages, max_tokens, temperature;
+ * mapped to a Switchyard job (chat-completions bodies: model, messages, max_tokens, temperature, top_p;
  * Switchyard's own fields pass through), and each given an idempotency key derived from the
  * file's content and the line's custom_id (or line number), so a rerun of the same file maps
  * every line to the job it already has. A line that cannot be a job is kept, with the reason:
@@ -33,7 +33,7 @@ export interface BatchInput {
 
 const SUPPORTED_URLS = new Set(['/v1/chat/completions', '/v1/jobs']);
 /** Chat-completions fields a job takes as they are. */
-const PASSED = ['model', 'messages', 'max_tokens', 'temperature', 'fallbacks', 'budget_ms', 'priority', 'metadata'] as const;
+const PASSED = ['model', 'messages', 'max_tokens', 'temperature', 'top_p', 'fallbacks', 'budget_ms', 'priority', 'metadata'] as const;
 /** Fields that mean nothing for a batch line: dropped without a warning. */
 const SILENT = new Set(['stream', 'stream_options', 'max_completion_tokens']);
 const SAFE_ID = /^[A-Za-z0-9._:@-]{1,160}$/;

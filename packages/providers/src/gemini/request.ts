@@ -1,13 +1,13 @@
 /**
  * Owns the request side of Gemini's generateContent: `contents` with roles user/model and text
- * parts, system text as `systemInstruction`, limits in `generationConfig`; and the endpoint URLs.
+ * parts, system text as `systemInstruction`, limits and sampling in `generationConfig`; and the endpoint URLs.
  */
 import type { ChatRequest } from '../types.ts';
 
 export interface GeminiRequestBody {
   contents: Array<{ role: 'user' | 'model'; parts: Array<{ text: string }> }>;
   systemInstruction?: { parts: Array<{ text: string }> };
-  generationConfig?: { maxOutputTokens?: number; temperature?: number };
+  generationConfig?: { maxOutputTokens?: number; temperature?: number; topP?: number };
 }
 
 export function toGenerateContentBody(request: ChatRequest): GeminiRequestBody {
@@ -21,6 +21,7 @@ export function toGenerateContentBody(request: ChatRequest): GeminiRequestBody {
   const config: NonNullable<GeminiRequestBody['generationConfig']> = {};
   if (request.maxTokens !== undefined) config.maxOutputTokens = request.maxTokens;
   if (request.temperature !== undefined) config.temperature = request.temperature;
+  if (request.topP !== undefined) config.topP = request.topP;
   if (Object.keys(config).length > 0) body.generationConfig = config;
   return body;
 }

@@ -28,6 +28,7 @@ export function toChatCompletionBody(request: ChatRequest, options: { dialect: O
     body[options.dialect === 'openai' ? 'max_completion_tokens' : 'max_tokens'] = request.maxTokens;
   }
   if (request.temperature !== undefined) body.temperature = request.temperature;
+  if (request.topP !== undefined) body.top_p = request.topP;
   if (options.stream) {
     body.stream = true;
     // Usage arrives in one extra chunk before [DONE]; without it a streamed job reports no tokens.

@@ -1,0 +1,145 @@
+/**
+ * Owns /v1/responses, OpenAI's Responses API as a second face of the chat-completions facade: the
+ * request becomes the same ordinary queued job (queue, router, routes, budgets, breakers, usage),
+ * waited for or streamed by the same code (openai/job-wait.ts, openai/job-stream.ts), and answered
+ * as a Response object or its typed events. `store` (the default) keeps the finished response
+ * readable at GET /v1/responses/:id for RESULT_TTL_S, to the client key that created it only;
+ * `previous_response_id` continues one; DELETE removes one.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { OpenAiError } from '../openai/errors.ts';
+import { streamJob } from '../openai/job-stream.ts';
+import { jobFailure, submitAndWait, waitBudgetMs } from '../openai/job-wait.ts';
+import { createResponseSchema, type PriorTurn, rejectUnsupported, translateResponseRequest } from '../responses/request.ts';
+import { echoedSettings, finishedResponse, type ResponseObject, type ResponseState, responseObjectSchema } from '../responses/response.ts';
+import { ResponseStore } from '../responses/store.ts';
+import { responseEventRenderer } from '../responses/stream-events.ts';
+import { errorSchema, idempotencyHeaders, OUTCOME_UNKNOWN_DOC } from './schemas.ts';
+
+const responseParams = z.object({ id: z.string().min(1).max(256) });
+
+const deletedSchema = z.object({ id: z.string(), object: z.literal('response'), deleted: z.literal(true) });
+
+function notFound(id: string, param: string, status: 400 | 404, ttlS: number): OpenAiError {
+  const safe = /^[\w.-]{1,256}$/.test(id) ? id : '(invalid id)';
+  return new OpenAiError(
+    status,
+    'invalid_request_error',
+    `No stored response with id '${safe}'. Responses are kept for ${ttlS} s (RESULT_TTL_S) after they finish, only when created with store: true, and only for the API key that created them.`,
+    { code: status === 404 ? 'not_found' : 'previous_response_not_found', param },
+  );
+}
+
+export default async function responseRoutes(app: FastifyInstance) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { config, redis, logger } = app.ctx;
+  const store = new ResponseStore(redis, config.SWITCHYARD_NAMESPACE, config.RESULT_TTL_S, logger);
+
+  r.post(
+    '/v1/responses',
+    {
+      schema: {
+        summary: 'OpenAI Responses API (through the queue, as chat completions); stream: true for typed SSE events',
+        description: `Text in, text out: message items with input_text / output_text parts; tools, reasoning, background and other fields are refused with a 400 naming them. The job's id is in the x-switchyard-job-id header. ${OUTCOME_UNKNOWN_DOC}`,
+        tags: ['openai'],
+        body: createResponseSchema,
+        headers: idempotencyHeaders,
+        response: { 200: responseObjectSchema, 400: errorSchema, 404: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const { jobs } = app.ctx;
+      const body = request.body;
+      // Before the previous response is looked up: an unsupported field is named first.
+      rejectUnsupported(body);
+      let prior: PriorTurn | null = null;
+      if (body.previous_response_id) {
+        const stored = await store.get(body.previous_response_id, request.clientId);
+        if (!stored) throw notFound(body.previous_response_id, 'previous_response_id', 400, config.RESULT_TTL_S);
+        const answer = stored.response.output[0]?.content[0]?.text;
+        if (stored.response.status === 'failed' || answer === undefined) {
+          // The owner's own response, so saying it failed reveals nothing to anyone else.
+          throw new OpenAiError(
+            400,
+            'invalid_request_error',
+            `The previous response ${stored.response.id} failed, so there is no answer to continue from. Fix: continue from the response before it, or send the conversation as input.`,
+            { code: 'previous_response_failed', param: 'previous_response_id' },
+          );
+        }
+        prior = { messages: stored.conversation, output: answer };
+      }
+      const translated = translateResponseRequest(body, config, prior);
+      const idempotencyKey = request.headers['idempotency-key'];
+      const id = jobs.jobId({ clientId: request.clientId, ...(idempotencyKey ? { idempotencyKey } : {}) });
+      const state: ResponseState = {
+        jobId: id,
+        createdAt: Math.floor(Date.now() / 1000),
+        model: translated.model,
+        settings: echoedSettings(body),
+      };
+      const finished = async (response: ResponseObject) => {
+        if (!state.settings.store) return;
+        // The answer is in hand: a Redis hiccup costs the stored copy, never the answer.
+        await store.save(request.clientId, response, translated.conversation).catch((err: Error) => {
+          logger.warn({ jobId: id, responseId: response.id, err: { message: err.message } }, 'response not stored');
+        });
+      };
+      const job = {
+        jobId: id,
+        job: translated.job,
+        clientId: request.clientId,
+        viewer: request.viewer,
+        deadlineAt: Date.now() + waitBudgetMs(translated.job, config),
+        ...(idempotencyKey ? { idempotencyKey } : {}),
+      };
+      reply.header('x-switchyard-job-id', id);
+
+      if (body.stream) {
+        await streamJob(app, reply, job, responseEventRenderer(state, { finished }));
+        return reply;
+      }
+      const done = await submitAndWait(app, reply, job);
+      if (!done) return reply;
+      if (done.status !== 'completed' || !done.result) throw await jobFailure(app, done);
+      const response = finishedResponse(state, done.result);
+      await finished(response);
+      return response;
+    },
+  );
+
+  r.get(
+    '/v1/responses/:id',
+    {
+      schema: {
+        summary: 'A stored response (store: true), to the API key that created it',
+        tags: ['openai'],
+        params: responseParams,
+        response: { 200: responseObjectSchema, 404: errorSchema },
+      },
+    },
+    async (request) => {
+      const stored = await store.get(request.params.id, request.clientId);
+      if (!stored) throw notFound(request.params.id, 'response_id', 404, config.RESULT_TTL_S);
+      return stored.response;
+    },
+  );
+
+  r.delete(
+    '/v1/responses/:id',
+    {
+      schema: {
+        summary: 'Deletes a stored response',
+        tags: ['openai'],
+        params: responseParams,
+        response: { 200: deletedSchema, 404: errorSchema },
+      },
+    },
+    async (request) => {
+      if (!(await store.delete(request.params.id, request.clientId)))
+        throw notFound(request.params.id, 'response_id', 404, config.RESULT_TTL_S);
+      return { id: request.params.id, object: 'response' as const, deleted: true as const };
+    },
+  );
+}

@@ -1,0 +1,103 @@
+/**
+ * The Response objects and stream events the Responses face builds, for outcomes the echo worker
+ * cannot produce: an answer cut at max_output_tokens (status incomplete, response.incomplete) and
+ * each failure class in ResponseError's short vocabulary. Every object is validated against
+ * OpenAI's published OpenAPI description.
+ */
+import type { JobResult } from '@switchyard/shared';
+import { describe, expect, it } from 'vitest';
+import { echoedSettings, failedResponse, finishedResponse, type ResponseState, responseError } from '../src/responses/response.ts';
+import { responseEventRenderer } from '../src/responses/stream-events.ts';
+import type { SseStream } from '../src/sse.ts';
+import { assertOpenAi } from './support/openai-spec.ts';
+
+const state: ResponseState = {
+  jobId: '0b7c3c0e-8f3a-4d7e-9d7e-1f2a3b4c5d6e',
+  createdAt: 1_760_000_000,
+  model: 'mock/echo',
+  settings: echoedSettings({ input: 'x', max_output_tokens: 16 }),
+};
+
+const result = (finish_reason: string): JobResult => ({
+  provider: 'mock',
+  model: 'echo',
+  content: 'cut short',
+  finish_reason,
+  usage: { prompt_tokens: 3, completion_tokens: 16, total_tokens: 19 },
+  latency_ms: 5,
+  attempts: [],
+});
+
+/** Records what a renderer sends, in order, as an SSE stream would carry it. */
+function recordingStream() {
+  const sent: Array<{ event: string | undefined; data: Record<string, unknown> }> = [];
+  const sse = { send: (data: Record<string, unknown>, event?: string) => sent.push({ event, data }) } as unknown as SseStream;
+  return { sse, sent };
+}
+
+describe('Response objects', () => {
+  it('an answer stopped at max_output_tokens is incomplete, with the reason', () => {
+    for (const [finish, reason] of [
+      ['length', 'max_output_tokens'],
+      ['max_tokens', 'max_output_tokens'],
+      ['content_filter', 'content_filter'],
+    ] as const) {
+      const response = finishedResponse(state, result(finish));
+      assertOpenAi('Response', response);
+      expect(response.status).toBe('incomplete');
+      expect(response.incomplete_details).toEqual({ reason });
+      expect(response.completed_at).toBeNull();
+      expect(response.output[0]?.status).toBe('incomplete');
+    }
+    const done = finishedResponse(state, result('stop'));
+    expect(done.status).toBe('completed');
+    expect(done.completed_at).toBeGreaterThan(0);
+    expect(done.usage).toMatchObject({ input_tokens: 3, output_tokens: 16, total_tokens: 19 });
+  });
+
+  it("failures use ResponseError's codes", () => {
+    expect(responseError('m', { class: 'rate_limited', message: 'x' }).code).toBe('rate_limit_exceeded');
+    expect(responseError('m', { class: 'context_length_exceeded', message: 'x' }).code).toBe('invalid_prompt');
+    expect(responseError('m', { class: 'network_error', message: 'x' }).code).toBe('server_error');
+    expect(responseError('m', undefined).code).toBe('server_error');
+    const failed = failedResponse(state, responseError('upstream cut', { class: 'network_error', message: 'x' }), 'half an');
+    assertOpenAi('Response', failed);
+    expect(failed.output[0]?.content[0]?.text).toBe('half an');
+  });
+
+  it('an error message never carries a key-shaped secret into an event or the store', () => {
+    const key = 'sk-proj-Q9wE8rT7yU6iO5pA4sD3';
+    const error = responseError(`openai: 401 Incorrect API key provided: ${key}`, { class: 'api_key_invalid', message: 'x' });
+    expect(error.message).not.toContain(key);
+    expect(error.message).toContain('[REDACTED]');
+  });
+});
+
+describe('stream events', () => {
+  it('an incomplete answer ends with response.incomplete, stored first', async () => {
+    const { sse, sent } = recordingStream();
+    const stored: Array<[string, number]> = [];
+    const renderer = responseEventRenderer(state, {
+      finished: async (response) => {
+        stored.push([response.status, sent.length]);
+      },
+    });
+    renderer.open(sse);
+    renderer.delta(sse, 'cut ');
+    renderer.delta(sse, 'short');
+    await renderer.complete(sse, result('length'));
+    for (const { event, data } of sent) {
+      assertOpenAi('ResponseStreamEvent', data);
+      expect(event).toBe(data.type);
+    }
+    expect(sent.map((s) => s.data.type).slice(-4)).toEqual([
+      'response.output_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.incomplete',
+    ]);
+    // Stored before the last event: a client reading it back on that event finds it.
+    expect(stored).toEqual([['incomplete', sent.length - 1]]);
+    expect(sent.map((s) => s.data.sequence_number)).toEqual(sent.map((_, i) => i));
+  });
+});
