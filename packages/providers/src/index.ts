@@ -25,9 +25,11 @@ export { createOpenRouterAdapter } from './openrouter/index.ts';
 export { isProviderError, ProviderError } from './provider-error.ts';
 export {
   createProviderRegistry,
+  DEPLOYMENT_FACTORIES,
+  type DeploymentFactory,
+  type FactoryContext,
   listModels,
   type ModelList,
-  PROVIDER_FACTORIES,
   type ProviderRegistry,
   type ResolvedModel,
   resolveModel,

@@ -4,11 +4,13 @@
  */
 import type { Logger } from '@switchyard/shared';
 import { createAnthropicAdapter } from '../src/anthropic/index.ts';
+import { createAzureOpenAIAdapter } from '../src/azure-openai/index.ts';
 import { createGeminiAdapter } from '../src/gemini/index.ts';
 import { createMockAdapter } from '../src/mock/index.ts';
-import type { MockServer } from '../src/mock-server/index.ts';
+import { type MockServer, mockBaseUrls } from '../src/mock-server/index.ts';
 import { createOllamaAdapter } from '../src/ollama/index.ts';
 import { createOpenAIAdapter } from '../src/openai/index.ts';
+import { createOpenAICompatibleServerAdapter } from '../src/openai-compatible/index.ts';
 import { createOpenRouterAdapter } from '../src/openrouter/index.ts';
 import { ProviderError } from '../src/provider-error.ts';
 import type { CallOptions, ChatRequest, ProviderAdapter } from '../src/types.ts';
@@ -19,11 +21,23 @@ export const KEYS = {
   openrouter: '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',
   anthropic: 'sk-ant-api03-Xy7Qw2Er5Ty8Ui1Op4As7Df0Gh3Jk6Lz9Xc2Vb5Nm8Qw1Er4Ty7Ui0Op3As6Df9Gh2Jk5L-AbCdEfGhAA',
   gemini: 'AIzaSyD3k9Lm2Np5Qr8St1Uv4Wx7Yz0Ab3Cd6Ef',
+  /** A classic Azure resource key: 32 hex characters. */
+  'azure-openai': '7c1e9a4f3b2d48e6a05f9c8d7b6e1a23',
+  'openai-compatible': 'vllm-tok-4b8e2f9a7c1d6e3b5a0f8c2d9e7b1a64',
 } as const;
 
-export type AdapterName = 'openai' | 'openrouter' | 'anthropic' | 'gemini' | 'ollama' | 'mock';
+export type AdapterName = 'openai' | 'openrouter' | 'anthropic' | 'gemini' | 'ollama' | 'mock' | 'azure-openai' | 'openai-compatible';
 
-export const ADAPTER_NAMES: AdapterName[] = ['openai', 'openrouter', 'anthropic', 'gemini', 'ollama', 'mock'];
+export const ADAPTER_NAMES: AdapterName[] = [
+  'openai',
+  'openrouter',
+  'anthropic',
+  'gemini',
+  'ollama',
+  'mock',
+  'azure-openai',
+  'openai-compatible',
+];
 
 export const MODEL_FOR: Record<AdapterName, string> = {
   openai: 'gpt-4o-mini',
@@ -33,6 +47,9 @@ export const MODEL_FOR: Record<AdapterName, string> = {
   ollama: 'llama3.2',
   // Any mock model other than echo goes over HTTP to the mock server.
   mock: 'http',
+  // Azure's route target model is the deployment name.
+  'azure-openai': 'gpt-4o-mini-prod',
+  'openai-compatible': 'meta-llama/Llama-3.1-8B-Instruct',
 };
 
 export function makeAdapter(name: AdapterName, baseUrls: MockServer['baseUrls'], logger?: Logger): ProviderAdapter {
@@ -50,19 +67,16 @@ export function makeAdapter(name: AdapterName, baseUrls: MockServer['baseUrls'],
       return createOllamaAdapter({ baseUrl: baseUrls.ollama, ...common });
     case 'mock':
       return createMockAdapter({ url: baseUrls.mock, ...common });
+    case 'azure-openai':
+      return createAzureOpenAIAdapter({ apiKey: KEYS['azure-openai'], baseUrl: baseUrls['azure-openai'], ...common });
+    case 'openai-compatible':
+      return createOpenAICompatibleServerAdapter({ apiKey: KEYS['openai-compatible'], baseUrl: baseUrls['openai-compatible'], ...common });
   }
 }
 
 /** Base URLs of every adapter pointed at `url` (for refused-connection and TLS cases). */
 export function baseUrlsAt(url: string): MockServer['baseUrls'] {
-  return {
-    openai: `${url}/openai/v1`,
-    openrouter: `${url}/openrouter/api/v1`,
-    anthropic: `${url}/anthropic`,
-    gemini: `${url}/gemini`,
-    ollama: `${url}/ollama`,
-    mock: url,
-  };
+  return mockBaseUrls(url);
 }
 
 export function userRequest(model: string, text: string): ChatRequest {

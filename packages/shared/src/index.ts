@@ -2,6 +2,7 @@ export * from './config.ts';
 export * from './ensure-redis.ts';
 export * from './errors.ts';
 export * from './fleet.ts';
+export * from './fleet-config/types.ts';
 export * from './job.ts';
 export * from './light-abort.ts';
 export * from './logger.ts';
