@@ -1,7 +1,9 @@
 /**
- * Shared test fixtures: real-looking keys, one factory per adapter pointed at a mock server, and
- * small helpers to catch a ProviderError.
+ * Shared test fixtures: real-looking keys, one factory per adapter pointed at a mock server, small
+ * helpers to catch a ProviderError, and a scripted server for exact wire shapes.
  */
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Logger } from '@switchyard/shared';
 import { createAnthropicAdapter } from '../src/anthropic/index.ts';
 import { createAzureOpenAIAdapter } from '../src/azure-openai/index.ts';
@@ -106,4 +108,55 @@ export async function pollUntil(check: () => boolean, what: string, timeoutMs = 
     await new Promise((r) => setTimeout(r, everyMs));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+export interface ScriptedServer {
+  url: string;
+  /** Requests seen, oldest first: method, path with query, headers. */
+  seen: Array<{ method: string; url: string; headers: IncomingHttpHeaders }>;
+  close(): Promise<void>;
+}
+
+/**
+ * A bare node:http server answering every request with `answer`: for wire shapes the mock server
+ * does not produce (a vendor's exact recorded stream, a 200 that is not a completion).
+ */
+export async function startScriptedServer(answer: (req: IncomingMessage, res: ServerResponse) => void): Promise<ScriptedServer> {
+  const seen: ScriptedServer['seen'] = [];
+  const server = createServer((req, res) => {
+    seen.push({ method: req.method ?? '', url: req.url ?? '', headers: { ...req.headers } });
+    req.resume();
+    req.on('end', () => answer(req, res));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Answers with these SSE data payloads (objects as JSON), then ends. */
+export function sseAnswer(events: unknown[]): (req: IncomingMessage, res: ServerResponse) => void {
+  return (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.end(events.map((e) => `data: ${typeof e === 'string' ? e : JSON.stringify(e)}\n\n`).join(''));
+  };
+}
+
+/** Answers with this status and body (an object as JSON). */
+export function bodyAnswer(
+  status: number,
+  body: unknown,
+  contentType = 'application/json',
+): (req: IncomingMessage, res: ServerResponse) => void {
+  return (_req, res) => {
+    res.writeHead(status, { 'content-type': contentType });
+    res.end(typeof body === 'string' ? body : JSON.stringify(body));
+  };
 }
