@@ -10,16 +10,7 @@ import { AZURE_DEFAULT_API_VERSION, createAzureOpenAIAdapter } from '../src/azur
 import { ERROR_KINDS, type MockServer, startMockServer } from '../src/mock-server/index.ts';
 import type { ChatRequest } from '../src/types.ts';
 import { type AzureValidators, loadAzureValidators } from './azure-openai-spec.ts';
-import {
-  bodyAnswer,
-  callOptions,
-  expectFailure,
-  KEYS,
-  type ScriptedServer,
-  sseAnswer,
-  startScriptedServer,
-  userRequest,
-} from './helpers.ts';
+import { bodyAnswer, callOptions, expectFailure, KEYS, sseAnswer, userRequest, useScriptedServer } from './helpers.ts';
 
 const KEY = KEYS['azure-openai'];
 const DEPLOYMENT = 'gpt-4o-mini-prod';
@@ -316,15 +307,7 @@ describe("azure-openai: faults with Azure's bodies and headers", () => {
 });
 
 describe('azure-openai: recorded wire shapes the mock does not produce', () => {
-  let scripted: ScriptedServer | undefined;
-  afterAll(async () => {
-    await scripted?.close();
-  });
-  const start = async (answer: Parameters<typeof startScriptedServer>[0]) => {
-    await scripted?.close();
-    scripted = await startScriptedServer(answer);
-    return adapter({ baseUrl: scripted.url });
-  };
+  const start = useScriptedServer((url) => adapter({ baseUrl: url }));
   const filter = { hate: { filtered: false, severity: 'safe' }, violence: { filtered: false, severity: 'safe' } };
 
   it('a real stream: prelude with object "" and no id, role chunk, asynchronous filter chunks after the finish', async () => {
@@ -335,7 +318,7 @@ describe('azure-openai: recorded wire shapes the mock does not produce', () => {
       model: 'gpt-4o-2024-08-06',
       system_fingerprint: 'fp_04751d0b65',
     };
-    const azureAdapter = await start(
+    const { adapter: azureAdapter, seen } = await start(
       sseAnswer([
         {
           choices: [],
@@ -389,7 +372,7 @@ describe('azure-openai: recorded wire shapes the mock does not produce', () => {
       usage: { promptTokens: 9, completionTokens: 1, totalTokens: 10 },
       model: 'gpt-4o-2024-08-06',
     });
-    expect(scripted!.seen[0]!.url).toBe(`/openai/deployments/${DEPLOYMENT}/chat/completions?api-version=${AZURE_DEFAULT_API_VERSION}`);
+    expect(seen[0]!.url).toBe(`/openai/deployments/${DEPLOYMENT}/chat/completions?api-version=${AZURE_DEFAULT_API_VERSION}`);
   });
 
   it.each([
@@ -397,13 +380,13 @@ describe('azure-openai: recorded wire shapes the mock does not produce', () => {
     ['a completion without choices', bodyAnswer(200, { id: 'x', object: 'chat.completion', created: 1, model: 'm', choices: [] })],
     ['an HTML page with status 200', bodyAnswer(200, '<html><body>Service</body></html>', 'text/html')],
   ])('%s is invalid_response', async (_label, answer) => {
-    const azureAdapter = await start(answer);
+    const { adapter: azureAdapter } = await start(answer);
     const err = await expectFailure(azureAdapter.chat(userRequest(DEPLOYMENT, 'hi'), callOptions(false)));
     expect(err.errorClass).toBe('invalid_response');
   });
 
   it('a stream whose events are not chat.completion.chunk is invalid_response', async () => {
-    const azureAdapter = await start(sseAnswer([{ choices: 'nope' }, '[DONE]']));
+    const { adapter: azureAdapter } = await start(sseAnswer([{ choices: 'nope' }, '[DONE]']));
     const err = await expectFailure(azureAdapter.chat(userRequest(DEPLOYMENT, 'hi'), callOptions(true)));
     expect(err.errorClass).toBe('invalid_response');
   });

@@ -5,6 +5,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@switchyard/shared';
+import { afterAll } from 'vitest';
 import { createAnthropicAdapter } from '../src/anthropic/index.ts';
 import { createAzureOpenAIAdapter } from '../src/azure-openai/index.ts';
 import { createGeminiAdapter } from '../src/gemini/index.ts';
@@ -121,7 +122,9 @@ export interface ScriptedServer {
  * A bare node:http server answering every request with `answer`: for wire shapes the mock server
  * does not produce (a vendor's exact recorded stream, a 200 that is not a completion).
  */
-export async function startScriptedServer(answer: (req: IncomingMessage, res: ServerResponse) => void): Promise<ScriptedServer> {
+export type ScriptedAnswer = (req: IncomingMessage, res: ServerResponse) => void;
+
+export async function startScriptedServer(answer: ScriptedAnswer): Promise<ScriptedServer> {
   const seen: ScriptedServer['seen'] = [];
   const server = createServer((req, res) => {
     seen.push({ method: req.method ?? '', url: req.url ?? '', headers: { ...req.headers } });
@@ -141,8 +144,26 @@ export async function startScriptedServer(answer: (req: IncomingMessage, res: Se
   };
 }
 
+/**
+ * For a describe block: `start(answer)` replaces the block's scripted server with one answering
+ * `answer` and returns `build(url)` (an adapter pointed at it) with the server; closed after the block.
+ */
+export function useScriptedServer<T>(
+  build: (url: string) => T,
+): (answer: ScriptedAnswer) => Promise<{ adapter: T; seen: ScriptedServer['seen'] }> {
+  let current: ScriptedServer | undefined;
+  afterAll(async () => {
+    await current?.close();
+  });
+  return async (answer) => {
+    await current?.close();
+    current = await startScriptedServer(answer);
+    return { adapter: build(current.url), seen: current.seen };
+  };
+}
+
 /** Answers with these SSE data payloads (objects as JSON), then ends. */
-export function sseAnswer(events: unknown[]): (req: IncomingMessage, res: ServerResponse) => void {
+export function sseAnswer(events: unknown[]): ScriptedAnswer {
   return (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.end(events.map((e) => `data: ${typeof e === 'string' ? e : JSON.stringify(e)}\n\n`).join(''));

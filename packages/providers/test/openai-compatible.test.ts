@@ -9,16 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type MockServer, startMockServer } from '../src/mock-server/index.ts';
 import { createOpenAICompatibleServerAdapter } from '../src/openai-compatible/index.ts';
 import type { ChatRequest } from '../src/types.ts';
-import {
-  bodyAnswer,
-  callOptions,
-  expectFailure,
-  KEYS,
-  type ScriptedServer,
-  sseAnswer,
-  startScriptedServer,
-  userRequest,
-} from './helpers.ts';
+import { bodyAnswer, callOptions, expectFailure, KEYS, sseAnswer, userRequest, useScriptedServer } from './helpers.ts';
 import { loadOpenAIValidators, type OpenAIValidators } from './openapi.ts';
 
 const MODEL = 'meta-llama/Llama-3.1-8B-Instruct';
@@ -170,18 +161,10 @@ describe("openai-compatible: the servers' own errors", () => {
 });
 
 describe('openai-compatible: wire shapes the mock does not produce', () => {
-  let scripted: ScriptedServer | undefined;
-  afterAll(async () => {
-    await scripted?.close();
-  });
-  const start = async (answer: Parameters<typeof startScriptedServer>[0]) => {
-    await scripted?.close();
-    scripted = await startScriptedServer(answer);
-    return adapter({ baseUrl: `${scripted.url}/v1` });
-  };
+  const start = useScriptedServer((url) => adapter({ baseUrl: `${url}/v1` }));
 
   it('a stream from a server that ignores stream_options: no usage chunk, no id or created: zero usage', async () => {
-    const compatible = await start(
+    const { adapter: compatible, seen } = await start(
       sseAnswer([
         { object: 'chat.completion.chunk', model: MODEL, choices: [{ index: 0, delta: { content: 'Hi' } }] },
         { object: 'chat.completion.chunk', model: MODEL, choices: [{ index: 0, delta: {}, finish_reason: 'length' }] },
@@ -195,11 +178,13 @@ describe('openai-compatible: wire shapes the mock does not produce', () => {
       usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
       model: MODEL,
     });
-    expect(scripted!.seen[0]).toMatchObject({ method: 'POST', url: '/v1/chat/completions' });
+    expect(seen[0]).toMatchObject({ method: 'POST', url: '/v1/chat/completions' });
   });
 
   it('a completion whose model is empty reports the requested one', async () => {
-    const compatible = await start(bodyAnswer(200, { model: '', choices: [{ message: { content: 'ok' }, finish_reason: 'stop' }] }));
+    const { adapter: compatible } = await start(
+      bodyAnswer(200, { model: '', choices: [{ message: { content: 'ok' }, finish_reason: 'stop' }] }),
+    );
     expect(await compatible.chat(userRequest(MODEL, 'hi'), callOptions(false))).toMatchObject({ content: 'ok', model: MODEL });
   });
 
@@ -208,13 +193,13 @@ describe('openai-compatible: wire shapes the mock does not produce', () => {
     ['a legacy text completion', bodyAnswer(200, { object: 'text_completion', choices: [{ text: 'ok', index: 0 }] })],
     ['an HTML page with status 200', bodyAnswer(200, '<!doctype html><title>LM Studio</title>', 'text/html')],
   ])('%s is invalid_response', async (_label, answer) => {
-    const compatible = await start(answer);
+    const { adapter: compatible } = await start(answer);
     const err = await expectFailure(compatible.chat(userRequest(MODEL, 'hi'), callOptions(false)));
     expect(err.errorClass).toBe('invalid_response');
   });
 
   it("vLLM's in-band stream error: its numeric code is the class (400 -> bad_request)", async () => {
-    const compatible = await start(
+    const { adapter: compatible } = await start(
       sseAnswer([
         { object: 'chat.completion.chunk', model: MODEL, choices: [{ index: 0, delta: { content: 'Hi' } }] },
         {
