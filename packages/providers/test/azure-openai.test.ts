@@ -161,7 +161,7 @@ describe("azure-openai: outgoing requests against Azure's reference", () => {
 
 describe('azure-openai: probe', () => {
   it('GET /openai/models?api-version with api-key, no Authorization: active', async () => {
-    const result = await adapter().probe({ timeoutMs: 2_000 });
+    const result = await adapter().probe({ timeoutMs: 10_000 });
     expect(result.state).toBe('active');
     const r = server.requests();
     expect(r).toHaveLength(1);
@@ -176,7 +176,8 @@ describe('azure-openai: probe', () => {
     ['hang', 'timeout'],
   ])('[%s] -> %s after exactly one attempt', async (fault, state) => {
     server.setFaults([{ provider: 'azure-openai', endpoint: 'models', fault }]);
-    const result = await adapter().probe({ timeoutMs: 300 });
+    // A short deadline only where the deadline is the point: a loaded machine must not turn a 503 into a timeout.
+    const result = await adapter().probe({ timeoutMs: fault === 'hang' ? 300 : 5_000 });
     expect(result.state).toBe(state);
     expect(server.requests()).toHaveLength(1);
   });
@@ -300,7 +301,10 @@ describe("azure-openai: faults with Azure's bodies and headers", () => {
     { fault: 'malformed', stream: false, errorClass: 'invalid_response' },
   ])('[$fault] stream=$stream -> $errorClass', async ({ fault, stream, errorClass }) => {
     const err = await expectFailure(
-      adapter().chat(userRequest(DEPLOYMENT, `x [[mock:${fault}]]`), callOptions(stream, { timeoutMs: 200 })),
+      adapter().chat(
+        userRequest(DEPLOYMENT, `x [[mock:${fault}]]`),
+        callOptions(stream, { timeoutMs: errorClass === 'timeout' ? 200 : 5_000 }),
+      ),
     );
     expect(err.errorClass).toBe(errorClass);
   });

@@ -68,7 +68,7 @@ describe('openai-compatible: requests', () => {
   it('with a key: Authorization: Bearer on chat and probe', async () => {
     const withKey = adapter({ apiKey: KEY });
     await withKey.chat(userRequest(MODEL, 'hi'), callOptions(false));
-    expect((await withKey.probe({ timeoutMs: 2_000 })).state).toBe('active');
+    expect((await withKey.probe({ timeoutMs: 10_000 })).state).toBe('active');
     const [chat, probe] = server.requests();
     expect(chat!.headers.authorization).toBe(`Bearer ${KEY}`);
     expect(probe).toMatchObject({ method: 'GET', path: '/compatible/v1/models' });
@@ -76,11 +76,11 @@ describe('openai-compatible: requests', () => {
   });
 
   it('probe without a key: GET {base_url}/models, no Authorization, one attempt on failure', async () => {
-    expect((await adapter().probe({ timeoutMs: 2_000 })).state).toBe('active');
+    expect((await adapter().probe({ timeoutMs: 10_000 })).state).toBe('active');
     expect(server.requests()[0]!.headers.authorization).toBeUndefined();
     server.clearRequests();
     server.setFaults([{ provider: 'openai-compatible', endpoint: 'models', fault: 'status=503' }]);
-    expect((await adapter().probe({ timeoutMs: 2_000 })).state).toBe('service_unavailable');
+    expect((await adapter().probe({ timeoutMs: 10_000 })).state).toBe('service_unavailable');
     expect(server.requests()).toHaveLength(1);
     server.clearFaults();
   });
@@ -155,7 +155,9 @@ describe("openai-compatible: the servers' own errors", () => {
     { fault: 'cut=1', stream: true, errorClass: 'network_error' },
     { fault: 'eof=1', stream: true, errorClass: 'invalid_response' },
   ])('[$fault] stream=$stream -> $errorClass', async ({ fault, stream, errorClass }) => {
-    const err = await expectFailure(adapter().chat(userRequest(MODEL, `x [[mock:${fault}]]`), callOptions(stream, { timeoutMs: 200 })));
+    const err = await expectFailure(
+      adapter().chat(userRequest(MODEL, `x [[mock:${fault}]]`), callOptions(stream, { timeoutMs: errorClass === 'timeout' ? 200 : 5_000 })),
+    );
     expect(err.errorClass).toBe(errorClass);
   });
 });

@@ -69,7 +69,7 @@ describe('registry', () => {
 });
 
 describe('DEPLOYMENT_FACTORIES: one adapter per deployment config', () => {
-  const context = { defaultTimeoutMs: 2_000, logger: undefined };
+  const context = { defaultTimeoutMs: 10_000, logger: undefined };
 
   it('azure-openai and openai-compatible deployments answer and probe through the mock server', async () => {
     const deployments: DeploymentConfig[] = [
@@ -87,7 +87,7 @@ describe('DEPLOYMENT_FACTORIES: one adapter per deployment config', () => {
       expect(adapter.provider).toBe(deployment.provider);
       const result = await adapter.chat(userRequest('gpt-4o-prod', `hi from ${deployment.id}`), callOptions(true));
       expect(result.content).toBe(`hi from ${deployment.id}`);
-      expect((await adapter.probe({ timeoutMs: 1_000 })).state).toBe('active');
+      expect((await adapter.probe({ timeoutMs: 10_000 })).state).toBe('active');
     }
     expect(server.stats().byModel['azure-openai/gpt-4o-prod']?.completed).toBe(1);
     expect(server.stats().byModel['openai-compatible/gpt-4o-prod']?.completed).toBe(1);
