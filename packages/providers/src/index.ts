@@ -7,6 +7,7 @@
 
 export { classifyAnthropicError } from './anthropic/errors.ts';
 export { createAnthropicAdapter } from './anthropic/index.ts';
+export { AZURE_DEFAULT_API_VERSION, classifyAzureOpenAIError, createAzureOpenAIAdapter } from './azure-openai/index.ts';
 export { providerErrorFromHttp } from './classify/http.ts';
 export { classifyThrown, NETWORK_CODE_TABLE } from './classify/network.ts';
 export { headerValue, parseRetryAfter, rateLimitHeaders } from './classify/retry-after.ts';
@@ -15,20 +16,23 @@ export type { VendorErrorClassifier, VendorFailure, VendorVerdict } from './clas
 export { buildFleetRuntime, type FleetRuntime, FleetRuntimeHolder, type FleetRuntimeOptions } from './fleet-runtime.ts';
 export { classifyGeminiError } from './gemini/errors.ts';
 export { createGeminiAdapter } from './gemini/index.ts';
-export { checkProviderKeys, formatKeyProblems, KEY_RULES, type KeyProblem } from './key-checks.ts';
+export { checkDeploymentKeys, checkProviderKeys, formatKeyProblems, KEY_RULES, type KeyProblem } from './key-checks.ts';
 export { createMockAdapter, type MockAdapterOptions, mockHttpBaseUrl } from './mock/index.ts';
 export { classifyOllamaError } from './ollama/errors.ts';
 export { createOllamaAdapter } from './ollama/index.ts';
 export { classifyOpenAIError } from './openai/errors.ts';
 export { createOpenAIAdapter } from './openai/index.ts';
+export { classifyOpenAICompatibleError, createOpenAICompatibleServerAdapter } from './openai-compatible/index.ts';
 export { classifyOpenRouterError } from './openrouter/errors.ts';
 export { createOpenRouterAdapter } from './openrouter/index.ts';
 export { isProviderError, ProviderError } from './provider-error.ts';
 export {
   createProviderRegistry,
+  DEPLOYMENT_FACTORIES,
+  type DeploymentFactory,
+  type FactoryContext,
   listModels,
   type ModelList,
-  PROVIDER_FACTORIES,
   type ProviderRegistry,
   type ResolvedModel,
   resolveModel,

@@ -1,14 +1,20 @@
 /**
- * Owns start-up key checks: each configured provider key is checked for the vendor's shape and for
- * common paste mistakes, and problems are reported with the variable's name and the fix. A key is
- * never printed; messages give its length at most. OpenRouter's shape is a hard rule (CONTRACT);
- * the others are warnings, because proxies and gateways issue keys of their own shapes.
+ * Owns start-up key checks: each configured provider key (and each deployment's api_key) is checked
+ * for the vendor's shape and for common paste mistakes, and problems are reported with the variable
+ * or config field and the fix. A key is never printed; messages give its length at most.
+ * OpenRouter's shape is a hard rule (CONTRACT); the others are warnings, because proxies and
+ * gateways issue keys of their own shapes. Azure keys (32 hex, or an Entra token) and the keys of
+ * OpenAI-compatible servers (whatever the operator chose) have no shape to check: only whitespace
+ * and quotes, which no key contains, are errors there.
  */
-import { type Config, OPENROUTER_KEY_SHAPE, type ProviderName } from '@switchyard/shared';
+import { type Config, type DeploymentConfig, type DeploymentKind, OPENROUTER_KEY_SHAPE, type ProviderName } from '@switchyard/shared';
 
 export interface KeyProblem {
-  provider: ProviderName;
+  provider: DeploymentKind;
+  /** The environment variable, or the config field (`deployments[2].api_key`). */
   variable: string;
+  /** The deployment id, for problems found in the fleet config. */
+  deployment?: string;
   severity: 'error' | 'warning';
   message: string;
 }
@@ -103,6 +109,96 @@ function keysFrom(input: Pick<Config, 'providers'> | EnvLike): EnvLike {
   return input as EnvLike;
 }
 
+/** What a key is checked as: where it came from (for messages) and what base URL it goes to. */
+interface KeySubject {
+  provider: DeploymentKind;
+  variable: string;
+  deployment?: string;
+  raw: string;
+  baseUrl: string | undefined;
+}
+
+function problemFor(subject: KeySubject, severity: KeyProblem['severity'], problem: string, fix: string): KeyProblem {
+  return {
+    provider: subject.provider,
+    variable: subject.variable,
+    ...(subject.deployment !== undefined ? { deployment: subject.deployment } : {}),
+    severity,
+    message: `${subject.variable} ${problem} (value not shown, ${subject.raw.length} characters). Fix: ${fix}`,
+  };
+}
+
+/** The paste mistakes no key of any vendor has; `anywhere` also refuses whitespace inside the key. */
+function pasteMistake(subject: KeySubject, anywhere: boolean): KeyProblem | undefined {
+  const { raw } = subject;
+  if (/^\s|\s$/.test(raw) || /^["'].*["']$/.test(raw)) {
+    return problemFor(subject, 'error', 'has surrounding spaces or quotes', 'set the key alone, without quotes or spaces.');
+  }
+  if (anywhere && /\s/.test(raw)) {
+    return problemFor(subject, 'error', 'contains whitespace', 'set the key alone (an Entra token goes without "Bearer ").');
+  }
+  return undefined;
+}
+
+/** A vendor key (OpenRouter, OpenAI, Anthropic, Gemini) against its rule. */
+function checkVendorKey(subject: KeySubject, rule: KeyRule): KeyProblem | undefined {
+  const { raw } = subject;
+  const mistake = pasteMistake(subject, false);
+  if (mistake) return mistake;
+  if (PLACEHOLDER.test(raw)) return problemFor(subject, 'error', 'holds a placeholder, not a key', `paste a real key from ${rule.where}.`);
+  const foreign = FOREIGN_PREFIXES.find(([prefix, owner]) => owner !== rule.provider && prefix.test(raw));
+  if (foreign) {
+    return problemFor(
+      subject,
+      'error',
+      `holds a key of another provider (${foreign[1]})`,
+      `move it to the ${foreign[1].toUpperCase()}_API_KEY variable and set a ${rule.provider} key here.`,
+    );
+  }
+  if (rule.shape.test(raw)) return undefined;
+  if (rule.strict) return problemFor(subject, 'error', `is malformed: expected ${rule.describe}`, `copy a fresh key from ${rule.where}.`);
+  if (pointsElsewhere(subject.baseUrl, rule.defaultHost)) return undefined;
+  return problemFor(
+    subject,
+    'warning',
+    `does not look like a ${rule.provider} key: expected ${rule.describe}`,
+    `check it, or copy a fresh key from ${rule.where}.`,
+  );
+}
+
+/** An Azure key: no shape (classic keys are 32 hex characters, Entra tokens are JWTs); paste mistakes only. */
+function checkAzureKey(subject: KeySubject): KeyProblem | undefined {
+  const mistake = pasteMistake(subject, true);
+  if (mistake) return mistake;
+  if (PLACEHOLDER.test(subject.raw)) {
+    return problemFor(
+      subject,
+      'warning',
+      'looks like a placeholder',
+      'paste a key from the resource (Keys and Endpoint in the Azure portal).',
+    );
+  }
+  // OpenAI's own keys start with sk- too: only the other prefixes are narrower.
+  const owner = FOREIGN_PREFIXES.find(([prefix]) => prefix.test(subject.raw))?.[1] ?? (/^sk-/.test(subject.raw) ? 'openai' : undefined);
+  if (owner) {
+    return problemFor(
+      subject,
+      'warning',
+      `looks like a ${owner} key, not an Azure one`,
+      'use a key of the Azure OpenAI resource (Keys and Endpoint in the Azure portal).',
+    );
+  }
+  return undefined;
+}
+
+function checkSubject(subject: KeySubject): KeyProblem | undefined {
+  if (subject.provider === 'azure-openai') return checkAzureKey(subject);
+  // Whatever the operator of a self-hosted or third-party server chose; only whitespace is surely wrong.
+  if (subject.provider === 'openai-compatible') return pasteMistake(subject, true);
+  const rule = KEY_RULES.find((r) => r.provider === subject.provider);
+  return rule ? checkVendorKey(subject, rule) : undefined;
+}
+
 /**
  * Problems with the configured provider keys. Takes the loaded Config (keys that passed loadConfig)
  * or a raw environment (to report everything before loadConfig runs, e.g. in a doctor command).
@@ -113,41 +209,26 @@ export function checkProviderKeys(input: Pick<Config, 'providers'> | EnvLike): K
   for (const rule of KEY_RULES) {
     const raw = env[rule.variable];
     if (raw === undefined || raw === '') continue;
-    const report = (severity: KeyProblem['severity'], problem: string, fix: string) =>
-      problems.push({
-        provider: rule.provider,
-        variable: rule.variable,
-        severity,
-        message: `${rule.variable} ${problem} (value not shown, ${raw.length} characters). Fix: ${fix}`,
-      });
-    if (/^\s|\s$/.test(raw) || /^["'].*["']$/.test(raw)) {
-      report('error', 'has surrounding spaces or quotes', 'set the key alone, without quotes or spaces.');
-      continue;
-    }
-    if (PLACEHOLDER.test(raw)) {
-      report('error', 'holds a placeholder, not a key', `paste a real key from ${rule.where}.`);
-      continue;
-    }
-    const foreign = FOREIGN_PREFIXES.find(([prefix, owner]) => owner !== rule.provider && prefix.test(raw));
-    if (foreign) {
-      report(
-        'error',
-        `holds a key of another provider (${foreign[1]})`,
-        `move it to the ${foreign[1].toUpperCase()}_API_KEY variable and set a ${rule.provider} key here.`,
-      );
-      continue;
-    }
-    if (rule.shape.test(raw)) continue;
-    if (rule.strict) {
-      report('error', `is malformed: expected ${rule.describe}`, `copy a fresh key from ${rule.where}.`);
-    } else if (!pointsElsewhere(env[rule.baseVariable], rule.defaultHost)) {
-      report(
-        'warning',
-        `does not look like a ${rule.provider} key: expected ${rule.describe}`,
-        `check it, or copy a fresh key from ${rule.where}.`,
-      );
-    }
+    const problem = checkSubject({ provider: rule.provider, variable: rule.variable, raw, baseUrl: env[rule.baseVariable] });
+    if (problem) problems.push(problem);
   }
+  return problems;
+}
+
+/** Problems with the api_key of each deployment of the fleet config, named by field and deployment id. */
+export function checkDeploymentKeys(deployments: readonly DeploymentConfig[]): KeyProblem[] {
+  const problems: KeyProblem[] = [];
+  deployments.forEach((deployment, index) => {
+    if (deployment.apiKey === undefined || deployment.apiKey === '') return;
+    const problem = checkSubject({
+      provider: deployment.provider,
+      variable: `deployments[${index}].api_key`,
+      deployment: deployment.id,
+      raw: deployment.apiKey,
+      baseUrl: deployment.baseUrl,
+    });
+    if (problem) problems.push({ ...problem, message: `deployment "${deployment.id}": ${problem.message}` });
+  });
   return problems;
 }
 

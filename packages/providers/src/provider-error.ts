@@ -1,10 +1,10 @@
 /** The one error type adapters reject with: a class from the contract's table, and what led to it. */
-import type { ErrorClass, ProviderName } from '@switchyard/shared';
+import type { DeploymentKind, ErrorClass } from '@switchyard/shared';
 import { redactSecrets } from '@switchyard/shared';
 
 export class ProviderError extends Error {
   readonly errorClass: ErrorClass;
-  readonly provider: ProviderName;
+  readonly provider: DeploymentKind;
   readonly status?: number;
   /** Parsed from `retry-after` (seconds or HTTP date) or the vendor's body, in milliseconds. */
   readonly retryAfterMs?: number;
@@ -13,7 +13,7 @@ export class ProviderError extends Error {
 
   constructor(init: {
     errorClass: ErrorClass;
-    provider: ProviderName;
+    provider: DeploymentKind;
     message: string;
     status?: number;
     retryAfterMs?: number;

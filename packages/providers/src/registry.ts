@@ -1,22 +1,25 @@
 /**
- * Owns building the enabled adapters from configuration, resolving `provider/model` references to
- * an adapter, and the OpenAI-compatible model list for GET /v1/models. The factory table is the one
- * place that names every provider folder.
+ * Owns building adapters: one per deployment from its DeploymentConfig (the factory table, keyed by
+ * deployment kind, is the one place that names every provider folder), and the enabled providers of
+ * the environment as implicit deployments; resolving `provider/model` references to an adapter, and
+ * the OpenAI-compatible model list for GET /v1/models.
  */
 import {
   type Config,
   type DeploymentConfig,
-  isProviderName,
+  type DeploymentKind,
   type Logger,
   type ProviderConfig,
   type ProviderName,
   parseModelRef,
 } from '@switchyard/shared';
 import { createAnthropicAdapter } from './anthropic/index.ts';
+import { createAzureOpenAIAdapter } from './azure-openai/index.ts';
 import { createGeminiAdapter } from './gemini/index.ts';
 import { createMockAdapter } from './mock/index.ts';
 import { createOllamaAdapter } from './ollama/index.ts';
 import { createOpenAIAdapter } from './openai/index.ts';
+import { createOpenAICompatibleServerAdapter } from './openai-compatible/index.ts';
 import { createOpenRouterAdapter } from './openrouter/index.ts';
 import type { ProviderAdapter } from './types.ts';
 
@@ -27,37 +30,50 @@ export interface FactoryContext {
   logger: Logger | undefined;
 }
 
-type Factory = (provider: ProviderConfig, context: FactoryContext) => ProviderAdapter;
+export type DeploymentFactory = (deployment: DeploymentConfig, context: FactoryContext) => ProviderAdapter;
 
-function requireKey(provider: ProviderConfig): string {
-  if (!provider.apiKey) throw new Error(`${provider.name} is enabled without an API key`);
-  return provider.apiKey;
+function requireKey(deployment: DeploymentConfig): string {
+  if (deployment.apiKey) return deployment.apiKey;
+  throw new Error(
+    deployment.id === deployment.provider
+      ? `${deployment.id} is enabled without an API key`
+      : `deployment "${deployment.id}" (${deployment.provider}) has no api_key. Fix: set api_key, e.g. api_key: \${MY_KEY_VARIABLE}`,
+  );
 }
 
-export const PROVIDER_FACTORIES: Readonly<Record<ProviderName, Factory>> = {
-  openrouter: (p, c) => createOpenRouterAdapter({ apiKey: requireKey(p), baseUrl: p.baseUrl, ...c }),
-  openai: (p, c) => createOpenAIAdapter({ apiKey: requireKey(p), baseUrl: p.baseUrl, ...c }),
-  anthropic: (p, c) => createAnthropicAdapter({ apiKey: requireKey(p), baseUrl: p.baseUrl, ...c }),
-  gemini: (p, c) => createGeminiAdapter({ apiKey: requireKey(p), baseUrl: p.baseUrl, ...c }),
-  ollama: (p, c) => createOllamaAdapter({ baseUrl: p.baseUrl, ...c }),
-  mock: (p, c) => createMockAdapter({ url: p.baseUrl, ...c }),
+/** One factory per deployment kind; adding a kind means adding a folder and one line here. */
+export const DEPLOYMENT_FACTORIES: Readonly<Record<DeploymentKind, DeploymentFactory>> = {
+  openrouter: (d, c) => createOpenRouterAdapter({ apiKey: requireKey(d), baseUrl: d.baseUrl, ...c }),
+  openai: (d, c) => createOpenAIAdapter({ apiKey: requireKey(d), baseUrl: d.baseUrl, ...c }),
+  'azure-openai': (d, c) => createAzureOpenAIAdapter({ apiKey: requireKey(d), baseUrl: d.baseUrl, apiVersion: d.apiVersion, ...c }),
+  'openai-compatible': (d, c) => createOpenAICompatibleServerAdapter({ apiKey: d.apiKey, baseUrl: d.baseUrl, ...c }),
+  anthropic: (d, c) => createAnthropicAdapter({ apiKey: requireKey(d), baseUrl: d.baseUrl, ...c }),
+  gemini: (d, c) => createGeminiAdapter({ apiKey: requireKey(d), baseUrl: d.baseUrl, ...c }),
+  ollama: (d, c) => createOllamaAdapter({ baseUrl: d.baseUrl, ...c }),
+  mock: (d, c) => createMockAdapter({ url: d.baseUrl, ...c }),
 };
 
-/**
- * The adapter of one deployment of the fleet config. Kinds without a folder of their own yet are
- * refused here, naming the deployment.
- */
+/** The adapter of one deployment of the fleet config. */
 export function createDeploymentAdapter(deployment: DeploymentConfig, context: FactoryContext): ProviderAdapter {
-  const kind = deployment.provider;
-  if (!isProviderName(kind)) throw new Error(`deployment "${deployment.id}": provider kind "${kind}" has no adapter`);
-  return PROVIDER_FACTORIES[kind]({ name: kind, apiKey: deployment.apiKey, baseUrl: deployment.baseUrl }, context);
+  return DEPLOYMENT_FACTORIES[deployment.provider](deployment, context);
+}
+
+/** An enabled provider of the environment as the implicit deployment named after it. */
+function implicitDeployment(provider: ProviderConfig): DeploymentConfig {
+  return {
+    id: provider.name,
+    provider: provider.name,
+    ...(provider.baseUrl !== undefined ? { baseUrl: provider.baseUrl } : {}),
+    ...(provider.apiKey !== undefined ? { apiKey: provider.apiKey } : {}),
+  };
 }
 
 /** The adapters of every enabled provider, in the configuration's order. */
 export function createProviderRegistry(config: Pick<Config, 'providers' | 'ATTEMPT_TIMEOUT_MS'>, logger?: Logger): ProviderRegistry {
   const registry: ProviderRegistry = new Map();
   const context: FactoryContext = { defaultTimeoutMs: config.ATTEMPT_TIMEOUT_MS, logger: logger?.child({ component: 'providers' }) };
-  for (const provider of config.providers) registry.set(provider.name, PROVIDER_FACTORIES[provider.name](provider, context));
+  for (const provider of config.providers)
+    registry.set(provider.name, DEPLOYMENT_FACTORIES[provider.name](implicitDeployment(provider), context));
   return registry;
 }
 

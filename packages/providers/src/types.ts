@@ -2,7 +2,7 @@
  * The adapter contract: what every provider folder implements, so the router can treat OpenAI,
  * Anthropic, Gemini, Ollama, OpenRouter and the mock alike.
  */
-import type { AbortSignalLike, ErrorClass, ProviderName, ProviderState } from '@switchyard/shared';
+import type { AbortSignalLike, DeploymentKind, ErrorClass, ProviderState } from '@switchyard/shared';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant' | 'tool' | 'developer';
@@ -57,7 +57,7 @@ export interface ProbeResult {
 }
 
 export interface ProviderAdapter {
-  readonly provider: ProviderName;
+  readonly provider: DeploymentKind;
   /** Models this adapter knows of, for GET /v1/models (without the prefix). */
   readonly models: readonly string[];
   /** Rejects only with ProviderError. */

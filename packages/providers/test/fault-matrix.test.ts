@@ -47,7 +47,8 @@ const FAULTS: FaultRow[] = [
   { fault: 'reset', expected: 'network_error' },
   { fault: 'latency=50;reset', expected: 'network_error' },
   { fault: 'malformed', expected: 'invalid_response' },
-  { fault: 'inband', expected: 'service_unavailable' },
+  // Azure's in-band failure is its output filter withholding the answer (finish_reason content_filter).
+  { fault: 'inband', expected: 'service_unavailable', overrides: { 'azure-openai': 'content_policy' } },
   { fault: 'cut=2', expected: 'network_error' },
   { fault: 'eof=2', expected: 'invalid_response' },
   { fault: 'hang-after=1', expected: 'timeout', timeoutMs: 150 },

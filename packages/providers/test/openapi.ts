@@ -13,7 +13,7 @@ import { parse } from 'yaml';
 const repoRoot = path.resolve(import.meta.dirname, '../../..');
 export const OPENAI_SPEC_PATH = path.resolve(repoRoot, '../shared/specs/openai-openapi.yaml');
 
-function toJsonSchema(node: unknown): unknown {
+export function toJsonSchema(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(toJsonSchema);
   if (!node || typeof node !== 'object') return node;
   const out: Record<string, unknown> = {};
@@ -54,12 +54,20 @@ function loadComponents(): unknown {
   }
 }
 
-export function loadOpenAIValidators(): OpenAIValidators {
+export type Ajv = InstanceType<typeof Ajv2020.default>;
+
+/** Ajv for JSON Schema 2020-12 with the formats both vendors' specs use. */
+export function createAjv(): Ajv {
   // The default export's typing differs between CJS and ESM builds; construct through a narrow cast.
-  const AjvCtor = Ajv2020 as unknown as new (options: object) => InstanceType<typeof Ajv2020.default>;
+  const AjvCtor = Ajv2020 as unknown as new (options: object) => Ajv;
   const ajv = new AjvCtor({ strict: false, allErrors: true });
   (addFormats as unknown as (a: unknown) => void)(ajv);
   ajv.addFormat('unixtime', true);
+  return ajv;
+}
+
+export function loadOpenAIValidators(): OpenAIValidators {
+  const ajv = createAjv();
   ajv.addSchema({ $id: 'openai.yaml', components: loadComponents() });
   const get = (name: string) => {
     const validate = ajv.getSchema(`openai.yaml#/components/schemas/${name}`);

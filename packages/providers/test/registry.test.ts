@@ -2,12 +2,12 @@
  * The registry built from configuration, model resolution and GET /v1/models, the in-process
  * mock/echo provider (the benchmark path, and directives without a server), and key checks.
  */
-import { loadConfig } from '@switchyard/shared';
+import { type DeploymentConfig, loadConfig } from '@switchyard/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkProviderKeys, formatKeyProblems } from '../src/key-checks.ts';
+import { checkDeploymentKeys, checkProviderKeys, formatKeyProblems } from '../src/key-checks.ts';
 import { createMockAdapter } from '../src/mock/index.ts';
 import { type MockServer, startMockServer } from '../src/mock-server/index.ts';
-import { createProviderRegistry, listModels, resolveModel } from '../src/registry.ts';
+import { createProviderRegistry, DEPLOYMENT_FACTORIES, listModels, resolveModel } from '../src/registry.ts';
 import { callOptions, expectFailure, KEYS, userRequest } from './helpers.ts';
 
 let server: MockServer;
@@ -65,6 +65,52 @@ describe('registry', () => {
     expect(resolveModel(registry, 'acme/x')).toEqual({ error: expect.stringContaining('unknown provider') });
     expect(resolveModel(registry, 'gpt-4o')).toEqual({ error: expect.stringContaining('provider/model') });
     expect(resolveModel(registry, 'mock/echo')).toMatchObject({ provider: 'mock', model: 'echo' });
+  });
+});
+
+describe('DEPLOYMENT_FACTORIES: one adapter per deployment config', () => {
+  const context = { defaultTimeoutMs: 10_000, logger: undefined };
+
+  it('azure-openai and openai-compatible deployments answer and probe through the mock server', async () => {
+    const deployments: DeploymentConfig[] = [
+      {
+        id: 'azure-eu',
+        provider: 'azure-openai',
+        baseUrl: server.baseUrls['azure-openai'],
+        apiKey: KEYS['azure-openai'],
+        apiVersion: '2024-10-21',
+      },
+      { id: 'local-vllm', provider: 'openai-compatible', baseUrl: server.baseUrls['openai-compatible'] },
+    ];
+    for (const deployment of deployments) {
+      const adapter = DEPLOYMENT_FACTORIES[deployment.provider](deployment, context);
+      expect(adapter.provider).toBe(deployment.provider);
+      const result = await adapter.chat(userRequest('gpt-4o-prod', `hi from ${deployment.id}`), callOptions(true));
+      expect(result.content).toBe(`hi from ${deployment.id}`);
+      expect((await adapter.probe({ timeoutMs: 10_000 })).state).toBe('active');
+    }
+    expect(server.stats().byModel['azure-openai/gpt-4o-prod']?.completed).toBe(1);
+    expect(server.stats().byModel['openai-compatible/gpt-4o-prod']?.completed).toBe(1);
+  });
+
+  it('names the deployment and the field when a required one is missing', () => {
+    expect(() =>
+      DEPLOYMENT_FACTORIES['azure-openai']({ id: 'azure-eu', provider: 'azure-openai', baseUrl: 'https://r.openai.azure.com' }, context),
+    ).toThrow(/deployment "azure-eu" \(azure-openai\) has no api_key\. Fix: /);
+    expect(() => DEPLOYMENT_FACTORIES['openai-compatible']({ id: 'local', provider: 'openai-compatible' }, context)).toThrow(
+      /base_url is required/,
+    );
+    expect(() => DEPLOYMENT_FACTORIES.openai({ id: 'openai-backup', provider: 'openai' }, context)).toThrow(
+      /"openai-backup" \(openai\) has no api_key/,
+    );
+  });
+
+  it('every kind has a factory, and the environment registry is built on them', () => {
+    const registry = createProviderRegistry(loadConfig({ OPENAI_API_KEY: KEYS.openai, MOCK_PROVIDER: 'true' }));
+    expect([...registry.values()].map((a) => a.provider)).toEqual(['openai', 'mock']);
+    expect(() => createProviderRegistry({ providers: [{ name: 'openai' }], ATTEMPT_TIMEOUT_MS: 1_000 })).toThrow(
+      'openai is enabled without an API key',
+    );
   });
 });
 
@@ -199,5 +245,55 @@ describe('checkProviderKeys', () => {
     const problems = checkProviderKeys(config);
     expect(problems.map((p) => p.variable)).toEqual(['OPENAI_API_KEY', 'ANTHROPIC_API_KEY']);
     expect(formatKeyProblems(problems).split('\n')[0]).toMatch(/^error: OPENAI_API_KEY holds a key of another provider \(openrouter\)/);
+  });
+});
+
+describe('checkDeploymentKeys', () => {
+  const deployment = (provider: DeploymentConfig['provider'], apiKey: string, baseUrl?: string): DeploymentConfig => ({
+    id: `${provider}-1`,
+    provider,
+    apiKey,
+    ...(baseUrl ? { baseUrl } : {}),
+  });
+
+  it.each([
+    ['a classic Azure key (32 hex)', deployment('azure-openai', KEYS['azure-openai']), []],
+    [
+      'an Entra token is no shape problem',
+      deployment('azure-openai', 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJjb2duaXRpdmUifQ.c2lnbmF0dXJl'),
+      [],
+    ],
+    ['Azure key with a trailing newline', deployment('azure-openai', `${KEYS['azure-openai']}\n`), [['deployments[0].api_key', 'error']]],
+    [
+      '"Bearer " pasted before an Entra token',
+      deployment('azure-openai', 'Bearer eyJ0eXAiOiJKV1QifQ.e30.c2ln'),
+      [['deployments[0].api_key', 'error']],
+    ],
+    [
+      'an OpenAI key in an Azure deployment is a warning, not a rejection',
+      deployment('azure-openai', KEYS.openai),
+      [['deployments[0].api_key', 'warning']],
+    ],
+    ['any key shape for an OpenAI-compatible server', deployment('openai-compatible', 'token-abc123'), []],
+    ['even a word that looks like a placeholder (vLLM docs use EMPTY)', deployment('openai-compatible', 'EMPTY'), []],
+    ['but no whitespace', deployment('openai-compatible', 'token abc'), [['deployments[0].api_key', 'error']]],
+    ['vendor kinds keep their rules', deployment('openrouter', 'sk-or-v1-abc'), [['deployments[0].api_key', 'error']]],
+    ['and their base-URL exception', deployment('openai', 'gateway-key', 'http://127.0.0.1:9999/v1'), []],
+  ] as Array<[string, DeploymentConfig, Array<[string, string]>]>)('%s', (_label, config, expected) => {
+    const problems = checkDeploymentKeys([config]);
+    expect(problems.map((p) => [p.variable, p.severity])).toEqual(expected);
+    for (const p of problems) {
+      expect(p.deployment).toBe(config.id);
+      expect(p.message).toMatch(new RegExp(`^deployment "${config.id}": deployments\\[0\\]\\.api_key .*Fix: `));
+      expect(p.message).not.toContain(config.apiKey!.trim().slice(0, 12));
+    }
+  });
+
+  it('reports by position, skips deployments without a key', () => {
+    const problems = checkDeploymentKeys([
+      { id: 'local', provider: 'openai-compatible', baseUrl: 'http://127.0.0.1:8000/v1' },
+      deployment('azure-openai', ` ${KEYS['azure-openai']}`),
+    ]);
+    expect(problems.map((p) => p.variable)).toEqual(['deployments[1].api_key']);
   });
 });

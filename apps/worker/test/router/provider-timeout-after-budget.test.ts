@@ -54,7 +54,7 @@ function routerWith(
   abortGraceMs = DEFAULT_TUNING.abortGraceMs,
 ) {
   const router = new Router({
-    adapters: new Map(adapters.map((a) => [a.provider, a])),
+    adapters: new Map(adapters.map((a) => [a.provider as ProviderName, a])),
     fleet,
     config: TEST_CONFIG,
     logger,

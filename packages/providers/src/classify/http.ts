@@ -2,13 +2,13 @@
  * Owns turning an HTTP failure (status, headers, body) or an in-band error into a ProviderError:
  * the vendor module picks the class, this module adds what headers say (retry-after, rate limits).
  */
-import type { ProviderName } from '@switchyard/shared';
+import type { DeploymentKind } from '@switchyard/shared';
 import { ProviderError } from '../provider-error.ts';
 import { type HeaderSource, parseRetryAfter, rateLimitHeaders } from './retry-after.ts';
 import type { VendorErrorClassifier } from './vendor.ts';
 
 export interface HttpFailureInit {
-  provider: ProviderName;
+  provider: DeploymentKind;
   status: number | undefined;
   headers?: HeaderSource;
   body: unknown;

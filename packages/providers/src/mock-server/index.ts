@@ -1,6 +1,7 @@
 /**
- * The fault-injecting mock LLM server: all five vendor wire formats under path prefixes, faults per
- * request (x-mock-fault header, [[mock:...]] directive) and by rule (admin API), exact call stats.
+ * The fault-injecting mock LLM server: the five vendors', Azure OpenAI's and a generic
+ * OpenAI-compatible server's wire formats under path prefixes, faults per request (x-mock-fault
+ * header, [[mock:...]] directive) and by rule (admin API), exact call stats.
  * See faults.ts for the fault syntax, routes.ts for the URLs, server.ts for the admin API.
  */
 export { ERROR_KINDS, type ErrorKind, type Fault, type FaultRule, FaultSyntaxError, kindForStatus, parseFault } from './faults.ts';

@@ -14,6 +14,8 @@ try {
   const server = await startMockServer({ port, host: process.env.MOCK_HOST ?? '127.0.0.1' });
   process.stdout.write(`mock provider listening on ${server.url}\n`);
   for (const [name, value] of Object.entries(server.env())) process.stdout.write(`  ${name}=${value}\n`);
+  // Kinds configured only in the fleet config file: their deployments' base_url.
+  for (const kind of ['azure-openai', 'openai-compatible'] as const) process.stdout.write(`  ${kind} base_url: ${server.baseUrls[kind]}\n`);
   process.stdout.write(
     `  faults: header "x-mock-fault: status=503" or "[[mock:hang]]" in the last user message; admin under ${server.url}/__mock/\n`,
   );

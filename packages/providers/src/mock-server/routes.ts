@@ -6,22 +6,26 @@
  *   ANTHROPIC_BASE_URL=<url>/anthropic        POST /v1/messages, GET /v1/models
  *   GEMINI_BASE_URL=<url>/gemini              POST /v1beta/models/{m}:generateContent|:streamGenerateContent, GET /v1beta/models
  *   OLLAMA_BASE_URL=<url>/ollama              POST /api/chat, GET /api/tags
+ *   azure-openai base_url <url>/azure         POST /openai/deployments/{d}/chat/completions?api-version=, GET /openai/models
+ *   openai-compatible base_url <url>/compatible/v1   POST /chat/completions, GET /models
  *   MOCK_PROVIDER_URL=<url>                   the mock provider's HTTP models: <url>/mock/v1 (OpenAI format)
  */
 import type { Endpoint } from './faults.ts';
 import { anthropicWire } from './wire/anthropic.ts';
+import { azureOpenAIWire } from './wire/azure-openai.ts';
 import { geminiWire } from './wire/gemini.ts';
 import { ollamaWire } from './wire/ollama.ts';
 import { openaiWire } from './wire/openai.ts';
+import { openaiCompatibleWire } from './wire/openai-compatible.ts';
 import type { WireFormat } from './wire/types.ts';
 
-export type MockProvider = 'openai' | 'openrouter' | 'anthropic' | 'gemini' | 'ollama' | 'mock';
+export type MockProvider = 'openai' | 'openrouter' | 'anthropic' | 'gemini' | 'ollama' | 'mock' | 'azure-openai' | 'openai-compatible';
 
 export interface Route {
   provider: MockProvider;
   endpoint: Endpoint;
   wire: WireFormat;
-  /** Gemini: the model named in the path. */
+  /** Gemini, Azure: the model (Azure: the deployment) named in the path. */
   model?: string;
   /** Gemini: streamGenerateContent. */
   stream?: boolean;
@@ -34,6 +38,8 @@ const WIRES: Record<MockProvider, WireFormat> = {
   anthropic: anthropicWire(),
   gemini: geminiWire(),
   ollama: ollamaWire(),
+  'azure-openai': azureOpenAIWire(),
+  'openai-compatible': openaiCompatibleWire(),
 };
 
 type Matcher = (method: string, path: string) => Omit<Route, 'wire'> | undefined;
@@ -44,6 +50,16 @@ const exact =
     m === method && p === path ? { provider, endpoint } : undefined;
 
 const GEMINI_CHAT = /^\/gemini\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
+const AZURE_CHAT = /^\/azure\/openai\/deployments\/([^/]+)\/chat\/completions$/;
+
+/** A path segment decoded; a malformed escape is kept as sent rather than failing the request. */
+function segment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
 
 const MATCHERS: Matcher[] = [
   exact('POST', '/openai/v1/chat/completions', 'openai', 'chat'),
@@ -60,11 +76,18 @@ const MATCHERS: Matcher[] = [
   (m, p) => {
     const match = m === 'POST' ? GEMINI_CHAT.exec(p) : null;
     if (!match) return undefined;
-    return { provider: 'gemini', endpoint: 'chat', model: decodeURIComponent(match[1]!), stream: match[2] === 'streamGenerateContent' };
+    return { provider: 'gemini', endpoint: 'chat', model: segment(match[1]!), stream: match[2] === 'streamGenerateContent' };
   },
   exact('GET', '/gemini/v1beta/models', 'gemini', 'models'),
   exact('POST', '/ollama/api/chat', 'ollama', 'chat'),
   exact('GET', '/ollama/api/tags', 'ollama', 'models'),
+  (m, p) => {
+    const match = m === 'POST' ? AZURE_CHAT.exec(p) : null;
+    return match ? { provider: 'azure-openai', endpoint: 'chat', model: segment(match[1]!) } : undefined;
+  },
+  exact('GET', '/azure/openai/models', 'azure-openai', 'models'),
+  exact('POST', '/compatible/v1/chat/completions', 'openai-compatible', 'chat'),
+  exact('GET', '/compatible/v1/models', 'openai-compatible', 'models'),
 ];
 
 export function route(method: string, pathname: string): Route | undefined {
@@ -84,5 +107,7 @@ export function mockBaseUrls(url: string): Record<MockProvider, string> {
     gemini: `${url}/gemini`,
     ollama: `${url}/ollama`,
     mock: url,
+    'azure-openai': `${url}/azure`,
+    'openai-compatible': `${url}/compatible/v1`,
   };
 }

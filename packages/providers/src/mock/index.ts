@@ -6,6 +6,7 @@
 import type { Logger } from '@switchyard/shared';
 import { createOpenAICompatibleAdapter } from '../openai/compat.ts';
 import { classifyOpenAIError } from '../openai/errors.ts';
+import { OPENAI_DIALECT } from '../openai/request.ts';
 import { ProviderError } from '../provider-error.ts';
 import { checkRequest } from '../transport/adapter.ts';
 import type { FetchLike } from '../transport/fast-fetch.ts';
@@ -33,7 +34,7 @@ export function createMockAdapter(options: MockAdapterOptions = {}): ProviderAda
   const http = options.url
     ? createOpenAICompatibleAdapter({
         provider: 'mock',
-        dialect: 'openai',
+        dialect: OPENAI_DIALECT,
         apiKey: 'mock-key',
         baseURL: mockHttpBaseUrl(options.url),
         models: ['http'],

@@ -1,10 +1,11 @@
 /**
- * Owns the adapter for every OpenAI-wire provider (OpenAI, OpenRouter, the mock provider's HTTP
- * models). The official `openai` SDK builds and authenticates requests and types HTTP errors, with
- * its retries off; the SSE body is read here, because the SDK ends a stream silently on abort and
- * accepts a stream that stops before `[DONE]`, and both must be failures for the router.
+ * Owns the adapter for every OpenAI-wire kind (OpenAI, OpenRouter, Azure OpenAI, OpenAI-compatible
+ * servers, the mock provider's HTTP models). The official `openai` SDK builds and authenticates
+ * requests and types HTTP errors, with its retries off; the SSE body is read here, because the SDK
+ * ends a stream silently on abort and accepts a stream that stops before `[DONE]`, and both must be
+ * failures for the router. A kind's folder gives its URL, headers, dialect and error vocabulary.
  */
-import type { Logger, ProviderName } from '@switchyard/shared';
+import type { DeploymentKind, Logger } from '@switchyard/shared';
 import { registerSecret } from '@switchyard/shared';
 import OpenAI from 'openai';
 import { parseErrorBody, providerErrorFromHttp } from '../classify/http.ts';
@@ -21,15 +22,23 @@ import { type OpenAIDialect, toChatCompletionBody } from './request.ts';
 import { ChatCompletionStream, fromChatCompletion } from './response.ts';
 
 export interface OpenAICompatibleSpec {
-  provider: ProviderName;
+  provider: DeploymentKind;
   dialect: OpenAIDialect;
-  apiKey: string;
+  /** Sent as `Authorization: Bearer`; absent, no Authorization header goes out (keyless local servers). */
+  apiKey?: string | undefined;
   baseURL: string;
   models: readonly string[];
   classify: VendorErrorClassifier;
   /** Used when a call gives no timeoutMs (ATTEMPT_TIMEOUT_MS). */
   defaultTimeoutMs: number;
-  defaultHeaders?: Record<string, string>;
+  /** A null removes a header the SDK would send (Azure: `Authorization`, its key goes as `api-key`). */
+  defaultHeaders?: Record<string, string | null>;
+  /** Query parameters on every request (Azure: `api-version`). */
+  defaultQuery?: Record<string, string>;
+  /** The chat path under baseURL for a model; default `/chat/completions` (Azure names the model in it). */
+  chatPath?: (model: string) => string;
+  /** A `content_filter` finish_reason is a refusal (content_policy), not an answer (Azure's output filter). */
+  contentFilterRefuses?: boolean;
   logger?: Logger | undefined;
   /** The HTTP transport; default fastFetch (transport/fast-fetch.ts). */
   fetch?: FetchLike | undefined;
@@ -40,10 +49,19 @@ export interface OpenAICompatibleSpec {
 /** Headroom so the SDK's own timer never fires before the attempt's deadline decides the class. */
 const SDK_TIMEOUT_SLACK_MS = 5_000;
 
-export function createOpenAIClient(spec: Pick<OpenAICompatibleSpec, 'apiKey' | 'baseURL' | 'defaultHeaders' | 'fetch'>): OpenAI {
-  registerSecret(spec.apiKey);
+/**
+ * The SDK refuses to start without a credential; a keyless client gets this stand-in, and its
+ * `Authorization` header is removed, so it never leaves the process.
+ */
+const NO_KEY = 'no-key';
+
+export function createOpenAIClient(
+  spec: Pick<OpenAICompatibleSpec, 'apiKey' | 'baseURL' | 'defaultHeaders' | 'defaultQuery' | 'fetch'>,
+): OpenAI {
+  if (spec.apiKey) registerSecret(spec.apiKey);
+  const defaultHeaders = spec.apiKey ? spec.defaultHeaders : { Authorization: null, ...spec.defaultHeaders };
   return new OpenAI({
-    apiKey: spec.apiKey,
+    apiKey: spec.apiKey || NO_KEY,
     baseURL: spec.baseURL,
     // Retries belong to the router (DESIGN 4): an SDK retry loop is the retry storm it exists to prevent.
     maxRetries: 0,
@@ -54,12 +72,13 @@ export function createOpenAIClient(spec: Pick<OpenAICompatibleSpec, 'apiKey' | '
     organization: null,
     project: null,
     webhookSecret: null,
-    ...(spec.defaultHeaders ? { defaultHeaders: spec.defaultHeaders } : {}),
+    ...(defaultHeaders ? { defaultHeaders } : {}),
+    ...(spec.defaultQuery ? { defaultQuery: spec.defaultQuery } : {}),
   });
 }
 
 /** Maps whatever the SDK or the body reader threw to a ProviderError of the contract. */
-export function classifyOpenAISdkError(provider: ProviderName, err: unknown, classify: VendorErrorClassifier): ProviderError {
+export function classifyOpenAISdkError(provider: DeploymentKind, err: unknown, classify: VendorErrorClassifier): ProviderError {
   if (err instanceof ProviderError) return err;
   if (err instanceof OpenAI.APIUserAbortError)
     return new ProviderError({ errorClass: 'aborted', provider, message: `${provider}: aborted` });
@@ -81,6 +100,9 @@ export function createOpenAICompatibleAdapter(spec: OpenAICompatibleSpec): Provi
   const client = createOpenAIClient(spec);
   const { provider, classify } = spec;
   const requestOptions = (signal: AbortSignal, timeoutMs: number) => ({ signal, timeout: timeoutMs + SDK_TIMEOUT_SLACK_MS, maxRetries: 0 });
+  const chatOptions = (model: string, signal: AbortSignal, timeoutMs: number) =>
+    spec.chatPath ? { ...requestOptions(signal, timeoutMs), path: spec.chatPath(model) } : requestOptions(signal, timeoutMs);
+  const refusals = { contentFilterRefuses: spec.contentFilterRefuses === true };
 
   return defineAdapter({
     provider,
@@ -93,25 +115,25 @@ export function createOpenAICompatibleAdapter(spec: OpenAICompatibleSpec): Provi
       const params = toChatCompletionBody(request, { dialect: spec.dialect, stream: false });
       const body: unknown = await client.chat.completions.create(
         params as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming,
-        requestOptions(signal, timeoutMs),
+        chatOptions(request.model, signal, timeoutMs),
       );
-      return fromChatCompletion(provider, body, request.model, classify);
+      return fromChatCompletion(provider, body, request.model, classify, refusals);
     },
 
     async stream({ request, signal, timeoutMs, emit }) {
       const params = toChatCompletionBody(request, { dialect: spec.dialect, stream: true });
       const response = await client.chat.completions
-        .create(params as unknown as OpenAI.ChatCompletionCreateParamsStreaming, requestOptions(signal, timeoutMs))
+        .create(params as unknown as OpenAI.ChatCompletionCreateParamsStreaming, chatOptions(request.model, signal, timeoutMs))
         .asResponse();
       if (!response.body) throw invalidResponse(provider, 'stream response without a body');
       if (!(response.headers.get('content-type') ?? '').includes('text/event-stream')) {
         // OpenRouter may answer a stream request with a plain JSON 200 that carries the error.
         // A server that ignored `stream` and sent a whole answer: accept it, delivered as one delta.
-        const whole = fromChatCompletion(provider, parseErrorBody(await response.text()), request.model, classify);
+        const whole = fromChatCompletion(provider, parseErrorBody(await response.text()), request.model, classify, refusals);
         emit(whole.content);
         return whole;
       }
-      const folder = new ChatCompletionStream(provider, classify, emit);
+      const folder = new ChatCompletionStream(provider, classify, emit, refusals);
       for await (const event of readSse(response.body)) {
         if (folder.push(event)) break;
       }

@@ -6,6 +6,7 @@ import type { FetchLike } from '../transport/fast-fetch.ts';
 import type { ProviderAdapter } from '../types.ts';
 import { createOpenAICompatibleAdapter } from './compat.ts';
 import { classifyOpenAIError } from './errors.ts';
+import { OPENAI_DIALECT } from './request.ts';
 
 export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 export const OPENAI_MODELS = ['gpt-4o-mini', 'gpt-4o', 'gpt-4.1', 'gpt-4.1-mini', 'gpt-4.1-nano', 'o4-mini'] as const;
@@ -22,7 +23,7 @@ export interface OpenAIAdapterOptions {
 export function createOpenAIAdapter(options: OpenAIAdapterOptions): ProviderAdapter {
   return createOpenAICompatibleAdapter({
     provider: 'openai',
-    dialect: 'openai',
+    dialect: OPENAI_DIALECT,
     apiKey: options.apiKey,
     baseURL: options.baseUrl ?? OPENAI_DEFAULT_BASE_URL,
     models: OPENAI_MODELS,

@@ -2,9 +2,11 @@
  * Owns the response side of the OpenAI chat-completions wire format: the chat.completion object and
  * the chat.completion.chunk stream, including the rules for when a stream counts as finished
  * (a finish_reason and `[DONE]`) and in-band errors (a chunk or body carrying `error`, or
- * finish_reason "error", as OpenRouter sends mid-generation failures).
+ * finish_reason "error", as OpenRouter sends mid-generation failures; and, where the kind says so,
+ * finish_reason "content_filter", Azure's output filter withholding the answer). Optional fields
+ * (id, created, model, usage) may be missing: many OpenAI-compatible servers omit them.
  */
-import type { ProviderName } from '@switchyard/shared';
+import type { DeploymentKind } from '@switchyard/shared';
 import { z } from 'zod';
 import { providerErrorFromHttp } from '../classify/http.ts';
 import type { VendorErrorClassifier } from '../classify/vendor.ts';
@@ -53,35 +55,48 @@ function toUsage(usage: z.infer<typeof UsageSchema> | null | undefined): Usage {
   };
 }
 
+/** How a kind reads answers that stopped for a reason other than an ordinary end. */
+export interface RefusalRules {
+  /** finish_reason `content_filter` fails the call as content_policy instead of returning what was let through. */
+  contentFilterRefuses: boolean;
+}
+
+const NO_REFUSALS: RefusalRules = { contentFilterRefuses: false };
+
+/** The in-band failure a finish_reason stands for, if any. */
+function finishFailure(finishReason: string | null | undefined, rules: RefusalRules): unknown {
+  if (finishReason === 'error') return { error: { message: 'finish_reason "error"' } };
+  if (finishReason === 'content_filter' && rules.contentFilterRefuses) {
+    // The code is the one Azure sends for a filtered prompt, so the kind's table gives content_policy.
+    return { error: { code: 'content_filter', message: 'finish_reason "content_filter": the content filter withheld the answer' } };
+  }
+  return undefined;
+}
+
 function hasError(value: unknown): boolean {
   return !!value && typeof value === 'object' && 'error' in value && (value as { error: unknown }).error != null;
 }
 
 /** Maps a non-streamed chat.completion (already parsed JSON) to our result, or throws a ProviderError. */
 export function fromChatCompletion(
-  provider: ProviderName,
+  provider: DeploymentKind,
   body: unknown,
   requestModel: string,
   classify: VendorErrorClassifier,
+  rules: RefusalRules = NO_REFUSALS,
 ): ChatResult {
   if (hasError(body)) throw providerErrorFromHttp({ provider, status: undefined, body, classify, inBand: 'a 200 body' });
   const parsed = CompletionSchema.safeParse(body);
   if (!parsed.success) throw invalidResponse(provider, 'chat.completion body does not match the wire format (no choices[0].message)');
   const choice = parsed.data.choices[0]!;
-  if (choice.finish_reason === 'error') {
-    throw providerErrorFromHttp({
-      provider,
-      status: undefined,
-      body: { error: { message: 'finish_reason "error"' } },
-      classify,
-      inBand: 'a 200 body',
-    });
-  }
+  const failure = finishFailure(choice.finish_reason, rules);
+  if (failure) throw providerErrorFromHttp({ provider, status: undefined, body: failure, classify, inBand: 'a 200 body' });
   return {
     content: choice.message.content ?? choice.message.refusal ?? '',
     finishReason: choice.finish_reason ?? 'stop',
     usage: toUsage(parsed.data.usage),
-    model: parsed.data.model ?? requestModel,
+    // An empty model is what some servers send when they have no name for it.
+    model: parsed.data.model || requestModel,
   };
 }
 
@@ -94,9 +109,10 @@ export class ChatCompletionStream {
   private done = false;
 
   constructor(
-    private readonly provider: ProviderName,
+    private readonly provider: DeploymentKind,
     private readonly classify: VendorErrorClassifier,
     private readonly emit: (delta: string) => void,
+    private readonly rules: RefusalRules = NO_REFUSALS,
   ) {}
 
   /** Returns true once the stream's terminator has been seen. */
@@ -128,11 +144,12 @@ export class ChatCompletionStream {
     if (parsed.data.usage) this.usage = toUsage(parsed.data.usage);
     const choice = parsed.data.choices?.[0];
     if (choice) {
-      if (choice.finish_reason === 'error') {
+      const failure = finishFailure(choice.finish_reason, this.rules);
+      if (failure) {
         throw providerErrorFromHttp({
           provider: this.provider,
           status: undefined,
-          body: { error: { message: 'stream chunk with finish_reason "error"' } },
+          body: failure,
           classify: this.classify,
           inBand: 'a stream event',
         });

@@ -5,6 +5,7 @@
  */
 import type { Logger } from '@switchyard/shared';
 import { createOpenAICompatibleAdapter } from '../openai/compat.ts';
+import { OPENROUTER_DIALECT } from '../openai/request.ts';
 import type { FetchLike } from '../transport/fast-fetch.ts';
 import type { ProviderAdapter } from '../types.ts';
 import { classifyOpenRouterError } from './errors.ts';
@@ -38,7 +39,7 @@ export const OPENROUTER_APP_TITLE = 'Switchyard';
 export function createOpenRouterAdapter(options: OpenRouterAdapterOptions): ProviderAdapter {
   return createOpenAICompatibleAdapter({
     provider: 'openrouter',
-    dialect: 'openrouter',
+    dialect: OPENROUTER_DIALECT,
     apiKey: options.apiKey,
     baseURL: options.baseUrl ?? OPENROUTER_DEFAULT_BASE_URL,
     models: OPENROUTER_MODELS,

@@ -2,7 +2,7 @@
  * Owns the part every adapter shares: choosing stream or not, the attempt (abort, deadline, classes),
  * the outcome log line, and the probe wrapper. A provider folder supplies only its wire format.
  */
-import type { Logger, ProviderName } from '@switchyard/shared';
+import type { DeploymentKind, Logger } from '@switchyard/shared';
 import { ProviderError } from '../provider-error.ts';
 import type { CallOptions, ChatRequest, ChatResult, ProbeResult, ProviderAdapter } from '../types.ts';
 import { runAttempt, type ThrownClassifier, tokenSink } from './attempt.ts';
@@ -19,7 +19,7 @@ export interface WireCall {
 }
 
 export interface AdapterSpec {
-  provider: ProviderName;
+  provider: DeploymentKind;
   models: readonly string[];
   defaultTimeoutMs: number;
   logger?: Logger | undefined;
@@ -36,7 +36,7 @@ const ROLES = new Set(['system', 'user', 'assistant', 'tool', 'developer']);
  * A request our own caller got wrong is `bad_request` before anything is sent; left to the mapping
  * code it would surface as a TypeError and be mistaken for a provider fault.
  */
-export function checkRequest(provider: ProviderName, request: ChatRequest): ProviderError | undefined {
+export function checkRequest(provider: DeploymentKind, request: ChatRequest): ProviderError | undefined {
   const problem =
     !request || typeof request !== 'object'
       ? 'no request'

@@ -5,12 +5,12 @@
  * moment either fires, without waiting for the transport to notice, and when it fails any request
  * still open is aborted so the upstream connection closes.
  */
-import type { AbortSignalLike, ProviderName } from '@switchyard/shared';
+import type { AbortSignalLike, DeploymentKind } from '@switchyard/shared';
 import { describeThrown } from '../classify/network.ts';
 import { ProviderError } from '../provider-error.ts';
 
 export interface AttemptOptions {
-  provider: ProviderName;
+  provider: DeploymentKind;
   signal?: AbortSignalLike | undefined;
   timeoutMs?: number | undefined;
 }
@@ -23,7 +23,7 @@ function reasonText(reason: unknown): string {
   return '';
 }
 
-function endingError(provider: ProviderName, ending: Ending): ProviderError {
+function endingError(provider: DeploymentKind, ending: Ending): ProviderError {
   if (ending.kind === 'timeout') {
     return new ProviderError({ errorClass: 'timeout', provider, message: `${provider}: no complete answer within ${ending.ms} ms` });
   }
@@ -111,7 +111,7 @@ export async function runAttempt<T>(
  * Wraps the caller's onToken so a throwing callback ends the attempt as `aborted` (our side stopped
  * it; it must not count against the provider) instead of escaping as a foreign error.
  */
-export function tokenSink(provider: ProviderName, onToken: ((delta: string) => void) | undefined): (delta: string) => void {
+export function tokenSink(provider: DeploymentKind, onToken: ((delta: string) => void) | undefined): (delta: string) => void {
   if (!onToken) return () => {};
   return (delta: string) => {
     if (!delta) return;
@@ -124,6 +124,6 @@ export function tokenSink(provider: ProviderName, onToken: ((delta: string) => v
 }
 
 /** Thrown when a body is not what the wire format promises. */
-export function invalidResponse(provider: ProviderName, what: string): ProviderError {
+export function invalidResponse(provider: DeploymentKind, what: string): ProviderError {
   return new ProviderError({ errorClass: 'invalid_response', provider, message: `${provider}: ${what}` });
 }

@@ -3,13 +3,13 @@
  * retries, the attempt's signal, and non-2xx answers turned into classified ProviderErrors. The
  * transport is fastFetch (fast-fetch.ts) unless the request names another.
  */
-import type { ProviderName } from '@switchyard/shared';
+import type { DeploymentKind } from '@switchyard/shared';
 import { parseErrorBody, providerErrorFromHttp } from '../classify/http.ts';
 import type { VendorErrorClassifier } from '../classify/vendor.ts';
 import { type FetchLike, fastFetch } from './fast-fetch.ts';
 
 export interface HttpRequest {
-  provider: ProviderName;
+  provider: DeploymentKind;
   method: 'GET' | 'POST';
   url: string;
   headers?: Record<string, string>;
@@ -52,4 +52,23 @@ export async function readJson(response: Response): Promise<unknown> {
 /** Joins a base URL (no trailing slash needed) and a path. */
 export function joinUrl(base: string, path: string): string {
   return `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
+}
+
+/**
+ * A configured base URL, checked and without trailing slashes; throws naming the kind, the field and
+ * the fix when it is missing or not http(s), so a deployment fails at start-up, not on its first call.
+ */
+export function checkedBaseUrl(kind: DeploymentKind, value: string | undefined, example: string): string {
+  const fix = `set base_url, e.g. ${example}`;
+  if (!value) throw new Error(`${kind}: base_url is required. Fix: ${fix}`);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`${kind}: base_url "${value}" is not a URL. Fix: ${fix}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`${kind}: base_url must be http or https, got "${url.protocol}". Fix: ${fix}`);
+  }
+  return value.replace(/\/+$/, '');
 }

@@ -2,12 +2,12 @@
  * Owns what adapters log: one line per call outcome with provider, model, class and latency. Never
  * request or response bodies, never headers: messages pass through ProviderError's redaction first.
  */
-import type { Logger, ProviderName } from '@switchyard/shared';
+import type { DeploymentKind, Logger } from '@switchyard/shared';
 import { isProviderError } from '../provider-error.ts';
 
 export function logCall(
   logger: Logger | undefined,
-  fields: { provider: ProviderName; model: string | undefined; startedAt: number; stream: boolean },
+  fields: { provider: DeploymentKind; model: string | undefined; startedAt: number; stream: boolean },
   err?: unknown,
 ): void {
   if (!logger) return;

@@ -2,7 +2,7 @@
  * Owns the health-probe contract: one attempt, a short deadline, no retries, and never a rejection.
  * Whatever happens becomes a ProbeResult with a state of CONTRACT.md and a secret-free message.
  */
-import { type ErrorClass, type ProviderName, type ProviderState, stateForClass } from '@switchyard/shared';
+import { type DeploymentKind, type ErrorClass, type ProviderState, stateForClass } from '@switchyard/shared';
 import type { ProbeResult } from '../types.ts';
 import { runAttempt, type ThrownClassifier } from './attempt.ts';
 
@@ -15,7 +15,7 @@ export function stateForProbeFailure(errorClass: ErrorClass): ProviderState {
 export type ProbeCheck = (signal: AbortSignal) => Promise<Pick<ProbeResult, 'credits' | 'state' | 'error'> | undefined>;
 
 export async function runProbe(
-  provider: ProviderName,
+  provider: DeploymentKind,
   options: { signal?: AbortSignal; timeoutMs: number },
   check: ProbeCheck,
   classify: ThrownClassifier,
