@@ -3,9 +3,10 @@
  * handed to the app, and closed in the reverse order.
  */
 
-import { createProviderRegistry, type ProviderAdapter, type ProviderRegistry } from '@switchyard/providers';
-import { type Config, createRedis, type Logger, type RedisClient, waitForRedis } from '@switchyard/shared';
-import { createStateStore, type ProbeFn, type StateStore } from '@switchyard/state';
+import { type FleetRuntime, FleetRuntimeSource, type ProviderAdapter } from '@switchyard/providers';
+import { type Config, createRedis, type FleetConfig, type Logger, type RedisClient, waitForRedis } from '@switchyard/shared';
+import { createStateStore, type DeploymentEntry, type ProbeFn, type StateStore } from '@switchyard/state';
+import { FleetModels } from './fleet-models.ts';
 import { CompletionHub } from './jobs/completion-hub.ts';
 import { JobEventHub } from './jobs/event-hub.ts';
 import { JobService } from './jobs/job-service.ts';
@@ -21,19 +22,27 @@ export interface ApiContext {
   events: JobEventHub;
   /** The fleet-wide state store: provider status, circuits, metrics, workers. */
   state: StateStore;
-  /** The enabled providers' adapters: their model lists and health probes (the API never calls chat). */
-  providers: ProviderRegistry;
+  /** The running fleet config and its adapters (model lists and health probes: the API never calls chat); swapped on reload. */
+  fleet: FleetRuntimeSource;
+  /** What `model` means under the running config: every face checks names here. */
+  models: FleetModels;
 }
 
 export interface ApiContextOptions {
   /** Replaces the adapters' own health probes (tests). */
   prober?: ProbeFn;
+  /** An already loaded fleet config (tests); default: SWITCHYARD_CONFIG, else the implicit one. */
+  fleet?: FleetRuntimeSource;
+}
+
+export function deploymentEntries(config: FleetConfig): DeploymentEntry[] {
+  return config.deployments.map((d) => ({ name: d.id, kind: d.provider }));
 }
 
 /** The status cache's probe: the adapter's own (one attempt, its deadline, no retries). */
-export function adapterProber(adapters: ReadonlyMap<string, ProviderAdapter>): ProbeFn {
+export function adapterProber(adapters: () => ReadonlyMap<string, ProviderAdapter>): ProbeFn {
   return async (deployment, { signal, timeoutMs }) => {
-    const adapter = adapters.get(deployment);
+    const adapter = adapters().get(deployment);
     if (!adapter) return { state: 'unknown', latencyMs: 0 };
     return adapter.probe({ signal, timeoutMs });
   };
@@ -60,6 +69,8 @@ export async function createApiContext(
   connectDeadlineMs: number,
   options: ApiContextOptions = {},
 ): Promise<ApiResources> {
+  // A bad config file fails here, before any connection is made (ConfigError names every problem).
+  const fleet = options.fleet ?? FleetRuntimeSource.load(config, logger);
   const redis = createRedis(config, 'request', 'switchyard-api');
   // The job queue's own request connection: BullMQ defines its Lua commands on it (see autoPipelining),
   // so the submissions of one event-loop turn share a write by corking instead (redis-write-coalescing.ts).
@@ -82,9 +93,13 @@ export async function createApiContext(
   const hub = new CompletionHub(subscriber, config.SWITCHYARD_NAMESPACE, logger);
   await hub.start();
   const events = new JobEventHub(subscriber, redis, config.SWITCHYARD_NAMESPACE, logger);
-  const jobs = new JobService(config, redis, hub, queueRedis);
-  const providers = createProviderRegistry(config, logger);
-  const state = createStateStore(redis, config, logger, { prober: options.prober ?? adapterProber(providers) });
+  const models = new FleetModels(() => fleet.current, config);
+  const jobs = new JobService(config, redis, hub, queueRedis, models);
+  const state = createStateStore(redis, { ...config, providers: deploymentEntries(fleet.current.config) }, logger, {
+    prober: options.prober ?? adapterProber(() => fleet.current.adapters),
+  });
+  fleet.onChange((next: FleetRuntime) => state.deployments.set(deploymentEntries(next.config)));
+  fleet.start();
   return {
     config,
     logger,
@@ -93,8 +108,10 @@ export async function createApiContext(
     hub,
     events,
     state,
-    providers,
+    fleet,
+    models,
     async close() {
+      await fleet.stop().catch(() => {});
       await state.close().catch(() => {});
       await jobs.close().catch(() => {});
       events.close();
