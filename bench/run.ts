@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [-- flags]`: runs B1..B7 (issue 9), each comparing ours with a baseline measured in
+ * `pnpm bench [-- flags]`: runs B1..B7 (issue 9) and B8 (issue 19), each comparing ours with a baseline measured in
  * the same run, and writes bench/results/latest.md and latest.json.
  *
  *   --quick            short run (under 3 minutes on a 2-core machine)
@@ -22,6 +22,7 @@ import { run as b4 } from './b4-status.ts';
 import { run as b5 } from './b5-breaker-convergence.ts';
 import { run as b6 } from './b6-hedging-tail.ts';
 import { run as b7 } from './b7-worker-scaling.ts';
+import { run as b8 } from './b8-routing.ts';
 import { type BenchContext, createContext, type Size } from './lib/context.ts';
 import { REPO_ROOT } from './lib/processes.ts';
 import { openBenchRedis } from './lib/redis.ts';
@@ -31,7 +32,8 @@ type BenchFn = (ctx: BenchContext) => Promise<Omit<BenchOutcome, 'elapsedMs'>>;
 
 /**
  * Run order, chosen so the shared worker pool only grows where it must: B2 needs no workers, B3 and
- * B6 one, B1 one, B7 one to four, B5 eight then four then one. The table is sorted by id.
+ * B6 one, B1 one, B7 one to four, B5 eight then four then one; B8 runs its own two API + worker
+ * pairs (one with a fleet config file, one without). The table is sorted by id.
  */
 const BENCHES: Array<{ id: string; title: string; fn: BenchFn }> = [
   { id: 'B2', title: 'API intake', fn: b2 },
@@ -41,6 +43,7 @@ const BENCHES: Array<{ id: string; title: string; fn: BenchFn }> = [
   { id: 'B7', title: 'worker scaling', fn: b7 },
   { id: 'B5', title: 'breaker convergence', fn: b5 },
   { id: 'B4', title: 'provider status', fn: b4 },
+  { id: 'B8', title: 'routes over deployments', fn: b8 },
 ];
 
 const DEADLINE_MS: Record<Size, { bench: number; run: number }> = {

@@ -7,6 +7,8 @@ declare module 'autocannon' {
     method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
     body?: string;
     headers?: Record<string, string>;
+    /** Requests each connection sends in turn; each overrides the defaults above. */
+    requests?: Array<{ method?: string; path?: string; body?: string; headers?: Record<string, string> }>;
     connections?: number;
     pipelining?: number;
     /** Seconds. */

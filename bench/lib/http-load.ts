@@ -12,6 +12,8 @@ export interface HttpLoadOptions {
   url: string | string[];
   method?: 'GET' | 'POST';
   body?: unknown;
+  /** Bodies each connection sends in turn, instead of one `body` (built once, before the run). */
+  bodies?: readonly unknown[];
   headers?: Record<string, string>;
   connections: number;
   durationS: number;
@@ -37,6 +39,7 @@ export async function httpLoad(options: HttpLoadOptions): Promise<HttpLoadResult
     url: options.url,
     method: options.method ?? 'GET',
     ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+    ...(options.bodies ? { requests: options.bodies.map((b) => ({ body: JSON.stringify(b) })) } : {}),
     headers: { 'content-type': 'application/json', ...options.headers },
     connections: options.connections,
     pipelining: 1,
