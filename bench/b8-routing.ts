@@ -221,7 +221,11 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
     const closedErrors = [...ours, ...base].reduce((n, r) => n + r.load.non2xx + r.load.errors, 0);
     /** CPU over requests of every round of a side together (info beside the median of pairs). */
     const pooled = (runs: ClosedRun[]) =>
-      runs.reduce((n, r) => n + r.cpuMsPerReq * r.load.ok, 0) / Math.max(1, runs.reduce((n, r) => n + r.load.ok, 0));
+      runs.reduce((n, r) => n + r.cpuMsPerReq * r.load.ok, 0) /
+      Math.max(
+        1,
+        runs.reduce((n, r) => n + r.load.ok, 0),
+      );
     const p50Ratios = byLatency.map((l, i) => l.latency.p50 / Math.max(1e-9, byWeight[i]!.latency.p50));
     const p50Ratio = median(p50Ratios);
     const openFailures = [...byLatency, ...byWeight].reduce((n, r) => n + r.failed + r.dropped, 0);
@@ -251,8 +255,18 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
         pass: cpuRatio <= 1.05 && closedErrors === 0,
         note: `median of ${pairRatios.length} back-to-back pair(s) (${pairRatios.map((r) => r.toFixed(2)).join(', ')}), ${p.connections} connections × ${p.closedS} s each; all rounds pooled: ${(pooled(ours) / pooled(base)).toFixed(3)}${closedErrors ? `; ${closedErrors} non-2xx answers or errors` : ''}`,
       },
-      info('API CPU per request', 'ms', med(ours, (r) => r.apiCpuMsPerReq), med(base, (r) => r.apiCpuMsPerReq)),
-      info('worker CPU per request', 'ms', med(ours, (r) => r.workerCpuMsPerReq), med(base, (r) => r.workerCpuMsPerReq)),
+      info(
+        'API CPU per request',
+        'ms',
+        med(ours, (r) => r.apiCpuMsPerReq),
+        med(base, (r) => r.apiCpuMsPerReq),
+      ),
+      info(
+        'worker CPU per request',
+        'ms',
+        med(ours, (r) => r.workerCpuMsPerReq),
+        med(base, (r) => r.workerCpuMsPerReq),
+      ),
       info(
         'mock provider CPU per request',
         'ms',
