@@ -4,7 +4,8 @@
  * of four deployments, weighted and ordered in turn, chained by fallbacks in threes (a job on the
  * head of a chain plans 6-9 candidates across three routes); two more, `fastest` (latency) and
  * `spread` (weighted), route over the same pair of deployments, one of which the mock makes slow.
- * Written as JSON, which is YAML too.
+ * Written as JSON, which is YAML too. Without a mock server URL (bench/tools/router-cost.ts), every
+ * target serves `echo` in-process instead, so fallback chains collapse to the pool's four candidates.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,12 +33,17 @@ export function routeNames(): string[] {
   return [...chained, LATENCY_ROUTE, WEIGHTED_ROUTE];
 }
 
-export function routeFleetFile(mockUrl: string): object {
-  const deployments = [...POOL, FAST.deployment, SLOW.deployment].map((id) => ({ id, provider: 'mock', base_url: mockUrl }));
+export function routeFleetFile(mockUrl: string | undefined): object {
+  const deployments = [...POOL, FAST.deployment, SLOW.deployment].map((id) => ({
+    id,
+    provider: 'mock',
+    ...(mockUrl ? { base_url: mockUrl } : {}),
+  }));
+  const served = (model: string) => (mockUrl ? model : 'echo');
   const names = routeNames();
   const chained = names.slice(0, ROUTE_COUNT - 2).map((name, i) => {
     const width = i % 3 === 2 ? 3 : 2;
-    const model = `m${String(i + 1).padStart(2, '0')}`;
+    const model = served(`m${String(i + 1).padStart(2, '0')}`);
     const weighted = i % 2 === 0;
     const targets = Array.from({ length: width }, (_, k) => ({
       deployment: POOL[(i + k) % POOL.length],
@@ -50,8 +56,8 @@ export function routeFleetFile(mockUrl: string): object {
     return { name, strategy: weighted ? 'weighted' : 'ordered', targets, fallbacks };
   });
   const pair = (weights: boolean) => [
-    { deployment: FAST.deployment, model: FAST.model, ...(weights ? { weight: FAST_WEIGHT } : {}) },
-    { deployment: SLOW.deployment, model: SLOW.model, ...(weights ? { weight: SLOW_WEIGHT } : {}) },
+    { deployment: FAST.deployment, model: served(FAST.model), ...(weights ? { weight: FAST_WEIGHT } : {}) },
+    { deployment: SLOW.deployment, model: served(SLOW.model), ...(weights ? { weight: SLOW_WEIGHT } : {}) },
   ];
   const routes = [
     ...chained,
@@ -62,7 +68,7 @@ export function routeFleetFile(mockUrl: string): object {
 }
 
 /** Writes the file into a temp dir of its own; `remove` deletes both. */
-export function writeRouteFleetFile(mockUrl: string): { path: string; remove: () => void } {
+export function writeRouteFleetFile(mockUrl: string | undefined): { path: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'sy-bench-fleet-'));
   const path = join(dir, 'fleet.yaml');
   writeFileSync(path, `${JSON.stringify(routeFleetFile(mockUrl), null, 2)}\n`);
