@@ -1,8 +1,8 @@
 /**
- * `pnpm bench [-- flags]`: runs B1..B7 (issue 9) and B8 (issue 19), each comparing ours with a baseline measured in
- * the same run, and writes bench/results/latest.md and latest.json.
+ * `pnpm bench [-- flags]`: runs B1..B7 (issue 9) and B8 (issue 19), each comparing ours with a
+ * baseline measured in the same run, and writes bench/results/latest.md and latest.json.
  *
- *   --quick            short run (under 3 minutes on a 2-core machine)
+ *   --quick            short run (about 4 minutes on a 2-core machine)
  *   --full             longer run, more samples (the default)
  *   --tiny             seconds-long smoke run (used by test/bench-smoke.test.ts)
  *   --only=b1,b3       run only these benchmarks
