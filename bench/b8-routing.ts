@@ -83,6 +83,31 @@ async function startPair(label: string, env: Record<string, string>, bodies: unk
 
 const received = (stats: MockStats, model: string) => stats.byModel[`mock/${model}`]?.received ?? 0;
 
+/**
+ * `rounds` back-to-back pairs of `a` and `b`, which goes first alternating: the machine's load
+ * drifts, and a pair measured back to back shares most of that drift. `done` hears each pair.
+ */
+async function alternatingPairs<T>(
+  rounds: number,
+  a: () => Promise<T>,
+  b: () => Promise<T>,
+  done: (round: number, a: T, b: T) => void,
+): Promise<{ a: T[]; b: T[] }> {
+  const as: T[] = [];
+  const bs: T[] = [];
+  for (let round = 0; round < rounds; round++) {
+    if (round % 2 === 0) {
+      as.push(await a());
+      bs.push(await b());
+    } else {
+      bs.push(await b());
+      as.push(await a());
+    }
+    done(round + 1, as.at(-1) as T, bs.at(-1) as T);
+  }
+  return { a: as, b: bs };
+}
+
 export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapsedMs'>> {
   const p = bySize(ctx.size, PARAMS);
   const mock = await sharedMock(ctx);
@@ -152,22 +177,15 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
       await closed(routes, p.warmS);
       await closed(direct, p.warmS);
     }
-    const ours: ClosedRun[] = [];
-    const base: ClosedRun[] = [];
-    for (let round = 0; round < p.rounds; round++) {
-      // Alternating which side goes first: the machine's load drifts, and a pair measured back to
-      // back shares most of that drift.
-      if (round % 2 === 0) {
-        ours.push(await closed(routes, p.closedS));
-        base.push(await closed(direct, p.closedS));
-      } else {
-        base.push(await closed(direct, p.closedS));
-        ours.push(await closed(routes, p.closedS));
-      }
-      ctx.log(
-        `B8 round ${round + 1}: CPU per request (API + worker) routes ${ours.at(-1)!.cpuMsPerReq.toFixed(3)} ms, direct ${base.at(-1)!.cpuMsPerReq.toFixed(3)} ms; ${Math.round(ours.at(-1)!.load.okPerS)} vs ${Math.round(base.at(-1)!.load.okPerS)} completions/s`,
-      );
-    }
+    const { a: ours, b: base } = await alternatingPairs(
+      p.rounds,
+      () => closed(routes, p.closedS),
+      () => closed(direct, p.closedS),
+      (round, o, b) =>
+        ctx.log(
+          `B8 round ${round}: CPU per request (API + worker) routes ${o.cpuMsPerReq.toFixed(3)} ms, direct ${b.cpuMsPerReq.toFixed(3)} ms; ${Math.round(o.load.okPerS)} vs ${Math.round(b.load.okPerS)} completions/s`,
+        ),
+    );
 
     // ---- 2. latency vs weighted, open loop ----------------------------------------------------
     await mock.setFaults([
@@ -198,20 +216,13 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
     // Warm-up: the latency strategy needs a figure for each deployment before it can rank them.
     await open(LATENCY_ROUTE, p.openWarmS);
     await open(WEIGHTED_ROUTE, p.openWarmS);
-    const byLatency: OpenRun[] = [];
-    const byWeight: OpenRun[] = [];
-    for (let round = 0; round < p.openRounds; round++) {
-      if (round % 2 === 0) {
-        byLatency.push(await open(LATENCY_ROUTE, p.openS));
-        byWeight.push(await open(WEIGHTED_ROUTE, p.openS));
-      } else {
-        byWeight.push(await open(WEIGHTED_ROUTE, p.openS));
-        byLatency.push(await open(LATENCY_ROUTE, p.openS));
-      }
-      ctx.log(
-        `B8 open loop round ${round + 1}: p50 latency route ${byLatency.at(-1)!.latency.p50.toFixed(1)} ms, weighted ${byWeight.at(-1)!.latency.p50.toFixed(1)} ms`,
-      );
-    }
+    const { a: byLatency, b: byWeight } = await alternatingPairs(
+      p.openRounds,
+      () => open(LATENCY_ROUTE, p.openS),
+      () => open(WEIGHTED_ROUTE, p.openS),
+      (round, l, w) =>
+        ctx.log(`B8 open loop round ${round}: p50 latency route ${l.latency.p50.toFixed(1)} ms, weighted ${w.latency.p50.toFixed(1)} ms`),
+    );
     await mock.clearFaults();
 
     // ---- rows --------------------------------------------------------------------------------

@@ -16,11 +16,9 @@
 import { writeSync } from 'node:fs';
 import { FleetRuntimeSource } from '@switchyard/providers';
 import { createLogger, createRedis, LightAbortController, loadConfig, type QueuedJobData } from '@switchyard/shared';
-import { createStateStore, RoutingLoad } from '@switchyard/state';
-import { concurrencyLimit, createPlanner, deploymentEntries } from '../../apps/worker/src/fleet-setup.ts';
-import { Router } from '../../apps/worker/src/router/index.ts';
+import { createStateStore } from '@switchyard/state';
+import { createFleetRouter, deploymentEntries } from '../../apps/worker/src/fleet-setup.ts';
 import { RouterRunner } from '../../apps/worker/src/router-runner.ts';
-import { FleetLoad } from '../../apps/worker/src/routing/fleet-load.ts';
 import { routeNames, writeRouteFleetFile } from '../lib/route-config.ts';
 
 const jobs = Number(process.argv[2] ?? 30_000);
@@ -40,19 +38,7 @@ const logger = createLogger({ name: 'router-cost', level: 'info' });
 const redis = createRedis(config, 'request', 'router-cost');
 const fleet = FleetRuntimeSource.load(config, logger);
 const state = createStateStore(redis, { ...config, providers: deploymentEntries(fleet.current.config) }, logger);
-let load: FleetLoad | undefined;
-const router = new Router({
-  planner: createPlanner(fleet, (deployment) => load?.load(deployment)),
-  concurrencyLimit: concurrencyLimit(fleet, config),
-  fleet: state.fleet,
-  config,
-  logger,
-});
-const fleetLoad = new FleetLoad(new RoutingLoad(redis, state.keys, 5_000), 'router-cost', logger, router.inFlight);
-load = fleetLoad;
-router.onCallEnd(({ attempt }) => {
-  if (attempt.deployment) fleetLoad.callEnded(attempt.deployment, attempt.outcome === 'success', attempt.latency_ms);
-});
+const { router, load: fleetLoad } = createFleetRouter({ fleet, state, commands: redis, config, logger, workerId: 'router-cost' });
 fleetLoad.start();
 const runner = new RouterRunner(router);
 

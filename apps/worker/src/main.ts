@@ -8,13 +8,11 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { FleetRuntimeSource } from '@switchyard/providers';
 import { catchStopSignals, createLogger, createRedis, loadConfigOrExit, redactUrl, waitForRedis } from '@switchyard/shared';
-import { createStateStore, RoutingLoad } from '@switchyard/state';
-import { concurrencyLimit, createPlanner, deploymentEntries, followDeployments } from './fleet-setup.ts';
+import { createStateStore } from '@switchyard/state';
+import { createFleetRouter, deploymentEntries, followDeployments } from './fleet-setup.ts';
 import { JobEventPublisher } from './job-events.ts';
 import { JobWorker } from './job-worker.ts';
-import { Router } from './router/index.ts';
 import { RouterRunner } from './router-runner.ts';
-import { FleetLoad } from './routing/fleet-load.ts';
 
 const HEARTBEAT_EVERY_MS = 2_000;
 
@@ -39,20 +37,7 @@ try {
 
 const fleet = FleetRuntimeSource.loadOrExit(config, logger);
 const state = createStateStore(commands, { ...config, providers: deploymentEntries(fleet.current.config) }, logger);
-// The planner reads the fleet's load, which reads the router's gates: bound once both exist.
-let load: FleetLoad | undefined;
-const router = new Router({
-  planner: createPlanner(fleet, (deployment) => load?.load(deployment)),
-  concurrencyLimit: concurrencyLimit(fleet, config),
-  fleet: state.fleet,
-  config,
-  logger,
-});
-load = new FleetLoad(new RoutingLoad(commands, state.keys, 5_000), workerId, logger, router.inFlight);
-const fleetLoad = load;
-router.onCallEnd(({ attempt }) => {
-  if (attempt.deployment) fleetLoad.callEnded(attempt.deployment, attempt.outcome === 'success', attempt.latency_ms);
-});
+const { router, load: fleetLoad } = createFleetRouter({ fleet, state, commands, config, logger, workerId });
 fleetLoad.start();
 followDeployments(fleet, state);
 fleet.start();
