@@ -299,7 +299,7 @@ export const REQUEST = { messages: [{ role: 'user' as const, content: 'hi' }] };
 
 /**
  * Fake time for the router's tests: setTimeout, Date and performance.now (the router's default
- * clock) run on a clock the test moves, so every duration asserted below is exact and no outcome
+ * clock) run on a clock the test moves, so every duration the tests assert is exact and no outcome
  * depends on how busy this 2-core machine is. Hedge delays, budgets and backoffs keep their real
  * values: a missed abort, a final sweep or a wait for the wrong timer still fails every run.
  * Microtasks and setImmediate stay real and run between timers, as on a real event loop.
@@ -323,16 +323,13 @@ export async function untilSettled<T>(promise: Promise<T>): Promise<T> {
     settled = true;
   };
   promise.then(mark, mark);
-  while (!settled) {
-    if (vi.getTimerCount() > 0) {
-      await vi.advanceTimersToNextTimerAsync();
-      continue;
-    }
-    // No timer left: only real I/O or setImmediate can still settle it.
+  for (;;) {
+    // Whatever is already due (promise callbacks, setImmediate) runs before time moves on.
     await new Promise((resolve) => setImmediate(resolve));
-    if (!settled && vi.getTimerCount() === 0) throw new Error('the promise waits on nothing that can ever run');
+    if (settled) return promise;
+    if (vi.getTimerCount() === 0) throw new Error('the promise waits on nothing that can ever run');
+    await vi.advanceTimersToNextTimerAsync();
   }
-  return promise;
 }
 
 /** Fake time passes (every timer due meanwhile runs, with the promises it resolves). */
