@@ -18,7 +18,7 @@ import {
   type ProviderName,
 } from '@switchyard/shared';
 import { afterEach, beforeEach, vi } from 'vitest';
-import { Router, type RouterConfig, type RouterTuning } from '../../src/router/index.ts';
+import { Router, type RouterConfig, type RouterError, type RouterTuning } from '../../src/router/index.ts';
 
 export const now = () => performance.now();
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -330,6 +330,18 @@ export async function untilSettled<T>(promise: Promise<T>): Promise<T> {
     if (vi.getTimerCount() === 0) throw new Error('the promise waits on nothing that can ever run');
     await vi.advanceTimersToNextTimerAsync();
   }
+}
+
+/** untilSettled for a job expected to fail: its RouterError (a success fails the test). */
+export async function rejection(job: Promise<unknown>): Promise<RouterError> {
+  const outcome = await untilSettled(
+    job.then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    ),
+  );
+  if (!('error' in outcome)) throw new Error(`expected the job to fail, it succeeded: ${JSON.stringify(outcome.value)}`);
+  return outcome.error as RouterError;
 }
 
 /** Fake time passes (every timer due meanwhile runs, with the promises it resolves). */

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RouterError, SkipEvent } from '../../src/router/index.ts';
-import { elapse, FakeAdapter, FakeFleet, makeRouter, REQUEST, timed, untilSettled, useFakeTime } from './fakes.ts';
+import { elapse, FakeAdapter, FakeFleet, makeRouter, REQUEST, rejection, timed, untilSettled, useFakeTime } from './fakes.ts';
 
 useFakeTime();
 
@@ -112,16 +112,16 @@ describe('admission', () => {
     const { router } = makeRouter({ adapters: [new FakeAdapter('anthropic')] });
     const ok = await untilSettled(router.route({ id: 'n1', candidates: ['openai/a', 'anthropic/b'], request: REQUEST }));
     expect(ok.provider).toBe('anthropic');
-    const err = (await untilSettled(router.route({ id: 'n2', candidates: ['openai/a'], request: REQUEST })).catch((e) => e)) as RouterError;
+    const err = await rejection(router.route({ id: 'n2', candidates: ['openai/a'], request: REQUEST }));
     expect(err.errorClass).toBe('model_not_found');
     expect(err.permanent).toBe(true);
   });
 
   it('malformed candidates or none at all: a permanent bad_request', async () => {
     const { router } = makeRouter({ adapters: [new FakeAdapter('openai')] });
-    const none = (await untilSettled(router.route({ id: 'm1', candidates: [], request: REQUEST })).catch((e) => e)) as RouterError;
+    const none = await rejection(router.route({ id: 'm1', candidates: [], request: REQUEST }));
     expect(none).toMatchObject({ errorClass: 'bad_request', reason: 'invalid_job', permanent: true });
-    const bad = (await untilSettled(router.route({ id: 'm2', candidates: ['nope/x'], request: REQUEST })).catch((e) => e)) as RouterError;
+    const bad = await rejection(router.route({ id: 'm2', candidates: ['nope/x'], request: REQUEST }));
     expect(bad).toMatchObject({ errorClass: 'bad_request', permanent: true });
   });
 });

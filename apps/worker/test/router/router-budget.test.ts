@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { isRouterError, type RouterError } from '../../src/router/index.ts';
-import { elapse, FakeAdapter, makeRouter, now, REQUEST, timed, untilSettled, useFakeTime } from './fakes.ts';
+import { elapse, FakeAdapter, makeRouter, now, REQUEST, rejection, timed, untilSettled, useFakeTime } from './fakes.ts';
 
 useFakeTime();
 
@@ -80,7 +80,7 @@ describe('external cancel', () => {
     expect(anthropic.calls).toHaveLength(1);
     const cancelledAt = now();
     cancel.abort(new Error('client cancel'));
-    const error = (await untilSettled(job.catch((e: unknown) => e))) as RouterError;
+    const error = await rejection(job);
     // Settled by the abort itself: no timer had to run (fake time never moved).
     expect(now() - cancelledAt).toBe(0);
     expect(error.reason).toBe('cancelled');
@@ -99,9 +99,7 @@ describe('external cancel', () => {
     const { router, fleet } = makeRouter({ adapters: [openai] });
     const cancel = new AbortController();
     cancel.abort();
-    const error = (await untilSettled(router.route({ id: 'c2', candidates: ['openai/a'], request: REQUEST, signal: cancel.signal })).catch(
-      (e) => e,
-    )) as RouterError;
+    const error = await rejection(router.route({ id: 'c2', candidates: ['openai/a'], request: REQUEST, signal: cancel.signal }));
     expect(error.reason).toBe('cancelled');
     expect(openai.calls).toHaveLength(0);
     expect(fleet.admits).toHaveLength(0);
@@ -112,18 +110,18 @@ describe('external cancel', () => {
     const { router } = makeRouter({ adapters: [openai], config: { PROVIDER_CONCURRENCY: { openai: 1 } } });
     const first = new AbortController();
     const second = new AbortController();
-    const j1 = router.route({ id: 'w1', candidates: ['openai/a'], request: REQUEST, signal: first.signal }).catch((e) => e);
-    const j2 = router.route({ id: 'w2', candidates: ['openai/a'], request: REQUEST, signal: second.signal }).catch((e) => e);
+    const j1 = router.route({ id: 'w1', candidates: ['openai/a'], request: REQUEST, signal: first.signal });
+    const j2 = router.route({ id: 'w2', candidates: ['openai/a'], request: REQUEST, signal: second.signal });
     await elapse(30);
     expect(router.stats().gates.openai).toEqual({ limit: 1, inFlight: 1, waiting: 1 });
     const cancelledAt = now();
     second.abort();
-    expect(((await untilSettled(j2)) as RouterError).reason).toBe('cancelled');
+    expect((await rejection(j2)).reason).toBe('cancelled');
     // At once: the wait ended without any timer running.
     expect(now()).toBe(cancelledAt);
     expect(router.stats().gates.openai?.waiting).toBe(0);
     first.abort();
-    await untilSettled(j1);
+    expect((await rejection(j1)).reason).toBe('cancelled');
     expect(openai.calls).toHaveLength(1);
     expect(router.stats().gates.openai?.inFlight).toBe(0);
   });

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RouterError } from '../../src/router/index.ts';
-import { elapse, FakeAdapter, makeRouter, REQUEST, timed, untilSettled, useFakeTime } from './fakes.ts';
+import { elapse, FakeAdapter, makeRouter, REQUEST, rejection, timed, untilSettled, useFakeTime } from './fakes.ts';
 
 useFakeTime();
 
@@ -52,7 +52,8 @@ describe('staggered hedging', () => {
     const openai = new FakeAdapter('openai', { latencyMs: 1000 });
     const anthropic = new FakeAdapter('anthropic', { latencyMs: 20 });
     const { router, fleet } = makeRouter({ adapters: [openai, anthropic], config: { HEDGE_DELAY_MS: 20 } });
-    for (let i = 0; i < 6; i++) await untilSettled(router.route({ id: `p${i}`, candidates: ['openai/a', 'anthropic/b'], request: REQUEST }));
+    for (let i = 0; i < 6; i++)
+      await untilSettled(router.route({ id: `p${i}`, candidates: ['openai/a', 'anthropic/b'], request: REQUEST }));
     expect(fleet.reportsFor('openai').map((r) => r.outcome)).toEqual(Array(6).fill('aborted'));
     expect(fleet.consecutiveFailures('openai')).toBe(0);
     expect(fleet.circuit('openai')).toBe('closed');
@@ -115,7 +116,7 @@ describe('fallback and the class table', () => {
   it('only permanent failures (model_not_found everywhere) make a permanent job failure', async () => {
     const openai = new FakeAdapter('openai', { latencyMs: 5, fail: 'model_not_found' });
     const { router } = makeRouter({ adapters: [openai] });
-    const err = (await untilSettled(router.route({ id: 'f3', candidates: ['openai/a', 'openai/b'], request: REQUEST })).catch((e) => e)) as RouterError;
+    const err = await rejection(router.route({ id: 'f3', candidates: ['openai/a', 'openai/b'], request: REQUEST }));
     expect(err.errorClass).toBe('model_not_found');
     expect(err.permanent).toBe(true);
     expect(openai.calls.map((c) => c.model)).toEqual(['a', 'b']);
@@ -151,7 +152,7 @@ describe('same-provider retries', () => {
     const { router, fleet } = makeRouter({ adapters: [openai] });
     const job = router.route({ id: 'r3', candidates: ['openai/a'], request: REQUEST });
     await elapse(50);
-    const other = (await untilSettled(router.route({ id: 'r4', candidates: ['openai/a'], request: REQUEST })).catch((e) => e)) as RouterError;
+    const other = await rejection(router.route({ id: 'r4', candidates: ['openai/a'], request: REQUEST }));
     expect(other.errorClass).toBe('no_provider_available');
     const result = await untilSettled(job);
     expect(result.attempts.map((a) => a.outcome)).toEqual(['rate_limited', 'success']);
@@ -173,7 +174,7 @@ describe('same-provider retries', () => {
   it('retries are bounded per candidate', async () => {
     const openai = new FakeAdapter('openai', { latencyMs: 2, fail: 'service_unavailable' });
     const { router } = makeRouter({ adapters: [openai], tuning: { backoffBaseMs: 10, maxSameProviderRetries: 2 } });
-    const err = (await untilSettled(router.route({ id: 'r6', candidates: ['openai/a'], request: REQUEST })).catch((e) => e)) as RouterError;
+    const err = await rejection(router.route({ id: 'r6', candidates: ['openai/a'], request: REQUEST }));
     expect(err.errorClass).toBe('service_unavailable');
     expect(openai.calls).toHaveLength(3);
   });
@@ -213,7 +214,9 @@ describe('hedge rationing', () => {
     expect(router.stats().hedgeTokens).toBe(10);
     // One token: s1 hedges (bucket 0); s2's primary earns 0.5, not enough; s3's brings it to 1 again.
     const hedged = async (id: string) =>
-      (await untilSettled(slowRouter.route({ id, candidates: ['openai/a', 'anthropic/b'], request: REQUEST }))).attempts.some((a) => a.hedge);
+      (await untilSettled(slowRouter.route({ id, candidates: ['openai/a', 'anthropic/b'], request: REQUEST }))).attempts.some(
+        (a) => a.hedge,
+      );
     expect(await hedged('s1')).toBe(true);
     expect(await hedged('s2')).toBe(false);
     expect(await hedged('s3')).toBe(true);
@@ -229,7 +232,9 @@ describe('hedge rationing', () => {
       tuning: { maxSameProviderRetries: 0 },
     });
     const results = await untilSettled(
-      Promise.all(Array.from({ length: 5 }, (_, i) => router.route({ id: `fb${i}`, candidates: ['openai/a', 'anthropic/b'], request: REQUEST }))),
+      Promise.all(
+        Array.from({ length: 5 }, (_, i) => router.route({ id: `fb${i}`, candidates: ['openai/a', 'anthropic/b'], request: REQUEST })),
+      ),
     );
     expect(results.every((r) => r.provider === 'anthropic')).toBe(true);
   });

@@ -4,8 +4,8 @@
  * token a fallback may still take over, after it a failure is the client's error.
  */
 import { describe, expect, it } from 'vitest';
-import type { CommitEvent, RouterError } from '../../src/router/index.ts';
-import { elapse, FakeAdapter, makeRouter, REQUEST, untilSettled, useFakeTime } from './fakes.ts';
+import type { CommitEvent } from '../../src/router/index.ts';
+import { elapse, FakeAdapter, makeRouter, REQUEST, rejection, untilSettled, useFakeTime } from './fakes.ts';
 
 useFakeTime();
 
@@ -88,9 +88,9 @@ describe('streaming', () => {
     const anthropic = new FakeAdapter('anthropic');
     const { router, fleet } = makeRouter({ adapters: [openai, anthropic] });
     const tokens: string[] = [];
-    const err = (await untilSettled(
+    const err = await rejection(
       router.route({ id: 's4', candidates: ['openai/a', 'anthropic/b'], request: REQUEST, onToken: (t) => tokens.push(t) }),
-    ).catch((e) => e)) as RouterError;
+    );
     expect(tokens).toEqual(['par', 'tial']);
     expect(err.errorClass).toBe('network_error');
     expect(err.tokensEmitted).toBe(true);
@@ -105,9 +105,7 @@ describe('streaming', () => {
   it('the budget ends a committed stream too', async () => {
     const openai = new FakeAdapter('openai', { tokens: ['x'], firstTokenMs: 10, latencyMs: Number.POSITIVE_INFINITY });
     const { router } = makeRouter({ adapters: [openai] });
-    const err = (await untilSettled(
-      router.route({ id: 's5', candidates: ['openai/a'], request: REQUEST, budgetMs: 200, onToken: () => {} }),
-    ).catch((e) => e)) as RouterError;
+    const err = await rejection(router.route({ id: 's5', candidates: ['openai/a'], request: REQUEST, budgetMs: 200, onToken: () => {} }));
     expect(err.reason).toBe('budget');
     expect(err.tokensEmitted).toBe(true);
     expect(err.provider).toBe('openai');
@@ -135,7 +133,9 @@ describe('streaming', () => {
     const anthropic = new FakeAdapter('anthropic', { latencyMs: 2000 });
     const { router } = makeRouter({ adapters: [openai, anthropic], config: { HEDGE_DELAY_MS: 20 } });
     const tokens: string[] = [];
-    await untilSettled(router.route({ id: 's7', candidates: ['openai/a', 'anthropic/b'], request: REQUEST, onToken: (t) => tokens.push(t) }));
+    await untilSettled(
+      router.route({ id: 's7', candidates: ['openai/a', 'anthropic/b'], request: REQUEST, onToken: (t) => tokens.push(t) }),
+    );
     await elapse(20);
     expect(tokens).toEqual(['win']);
     expect(anthropic.calls[0]?.signal.aborted).toBe(true);
