@@ -50,4 +50,24 @@ export async function waitFor<T>(check: () => T | Promise<T>, what: string, time
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
+/**
+ * Awaits `promise`, counting the event-loop turns (setImmediate round trips) it took to settle.
+ * "Answered at once, without waiting on I/O" is a claim about turns, which CPU contention cannot
+ * stretch: a busy 2-core machine makes every turn slower, never more numerous, while a wait on a
+ * timer or a dead server takes hundreds of turns even on an idle one.
+ */
+export async function settleInTurns<T>(promise: Promise<T>): Promise<{ value: T; turns: number }> {
+  let settled = false;
+  const mark = () => {
+    settled = true;
+  };
+  promise.then(mark, mark);
+  let turns = 0;
+  while (!settled) {
+    await new Promise((resolve) => setImmediate(resolve));
+    turns++;
+  }
+  return { value: await promise, turns };
+}
+
 export { parseMonitorLine, type RedisCommandWatch, type WatchedCommand, watchRedisCommands } from './redis-command-watch.ts';
