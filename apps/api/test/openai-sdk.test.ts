@@ -258,7 +258,7 @@ describe('client disconnects', () => {
         return v?.status === 'cancelled' ? v : null;
       },
       'the job to be cancelled',
-      3000,
+      10_000,
     );
     expect(view.error?.class).toBe('aborted');
   });
@@ -273,6 +273,6 @@ describe('client disconnects', () => {
     const id = worker.started.at(-1) as string;
     controller.abort();
     await request;
-    await waitFor(async () => (await api.ctx.jobs.view(id))?.status === 'cancelled', 'the job to be cancelled', 3000);
+    await waitFor(async () => (await api.ctx.jobs.view(id))?.status === 'cancelled', 'the job to be cancelled', 10_000);
   });
 });

@@ -134,7 +134,7 @@ describe('report() is fire-and-forget-safe', () => {
     expect(await t.redis.exists(k.cooldown, k.state)).toBe(2);
     // Added up in the process (250 ms by default), then written without being asked.
     expect(await t.redis.exists(k.metricsTotal)).toBe(0);
-    await waitFor(async () => (await t.redis.hget(k.metricsTotal, 'fail:rate_limited')) === '1' || null, 'metrics flushed', 2_000, 20);
+    await waitFor(async () => (await t.redis.hget(k.metricsTotal, 'fail:rate_limited')) === '1' || null, 'metrics flushed', 10_000, 20);
   });
 
   it('adds metrics up in the process: 500 reports become one pipeline per flush, with exact totals', async () => {
