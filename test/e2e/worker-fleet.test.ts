@@ -158,7 +158,9 @@ describe('SIGTERM', () => {
     const drainMs = (leaving?.exitedAt ?? 0) - signalledAt;
     console.log(`SIGTERM with jobs past the deadline: exit ${code} after ${drainMs} ms (deadline ${SHUTDOWN_TIMEOUT_MS})`);
     expect(code).toBe(0);
-    expect(drainMs).toBeLessThan(SHUTDOWN_TIMEOUT_MS + 1_500);
+    // The drain deadline, then the last reports' flush (up to 1 s) and the close; plus what the
+    // machine stalled the processes meanwhile.
+    expect(drainMs).toBeLessThan(SHUTDOWN_TIMEOUT_MS + 1_500 + rig.stalledMs(signalledAt, signalledAt + drainMs));
     const handedBack = leaving?.lines.filter((l) => l.includes('job handed back to the queue on shutdown')).length ?? 0;
     expect(handedBack).toBeGreaterThan(0);
     await waitFor(() => completed(ids) === ids.length, 'all 8 completed', 20_000, 50);
@@ -193,8 +195,11 @@ describe('SIGTERM', () => {
     const drainMs = (last?.exitedAt ?? 0) - signalledAt;
     console.log(`SIGTERM with short jobs in flight: exit ${code} after ${drainMs} ms`);
     expect(code).toBe(0);
-    expect(drainMs).toBeLessThan(SHUTDOWN_TIMEOUT_MS);
-    expect(completed(ids)).toBe(ids.length);
+    expect(drainMs).toBeLessThan(SHUTDOWN_TIMEOUT_MS + rig.stalledMs(signalledAt, signalledAt + drainMs));
+    // Completed by this worker before it exited (no other worker is left to take them): read from
+    // Redis, which the worker wrote before exiting, not from the event stream, which may lag.
+    const states = await Promise.all(ids.map((id) => rig.queue.getJobState(id)));
+    expect(states).toEqual(ids.map(() => 'completed'));
   });
 });
 
