@@ -70,4 +70,14 @@ export async function settleInTurns<T>(promise: Promise<T>): Promise<{ value: T;
   return { value: await promise, turns };
 }
 
+/**
+ * How late a `ms` timer armed now really fires: what a busy machine took from this process
+ * meanwhile. A bound on something that ends at its own `ms` timer adds it, so it tests the code,
+ * not the scheduler (on an idle machine it is ~1 ms and the bound stays as strict as designed).
+ */
+export function timerLateness(ms: number): Promise<number> {
+  const armed = performance.now();
+  return new Promise((resolve) => setTimeout(() => resolve(Math.max(0, performance.now() - armed - ms)), ms));
+}
+
 export { parseMonitorLine, type RedisCommandWatch, type WatchedCommand, watchRedisCommands } from './redis-command-watch.ts';
