@@ -32,7 +32,10 @@ describe('worker registry', () => {
 
     // The dead one is gone once its ttl has passed; the live one keeps renewing.
     await waitFor(async () => (await store.listWorkers()).map((w) => w.id).join() === 'w-live', 'dead worker to expire', 10_000);
-    // Scrubbed from the set, not only hidden.
+    // Scrubbed from the set, not only hidden. The listing that first hid it may have run in the
+    // moment its key had expired (Redis's clock) but its score not yet (ours, read a round trip
+    // earlier); any listing after that one runs past the score, so it scrubs.
+    await store.listWorkers();
     expect(await redis.zrange(store.keys.workersLive(), '0', '-1')).toEqual(['w-live']);
 
     await handle.stop();
