@@ -149,8 +149,11 @@ describe('SIGTERM', () => {
   it('a job past the drain deadline is aborted, handed back (not failed) and finished by another worker', async () => {
     rig.mock.setFaults([{ provider: 'anthropic', model: 'long', fault: 'latency=3500' }]);
     const [leaving, staying] = [rig.fleet.workers[2], rig.fleet.workers[3]];
-    const ids = await rig.submitBatch(Array.from({ length: 8 }, (_, i) => ({ model: 'anthropic/long', messages: user(`l${i}`) })));
-    await waitFor(() => rig.timeline.counters('anthropic/long')?.inFlight === 8, '8 calls in flight', 10_000, 10);
+    // More jobs than one worker has slots (WORKER_CONCURRENCY 16): whichever worker takes most, the
+    // leaving one holds some (with 8, a busy machine sometimes let the staying one take them all).
+    const JOBS = 20;
+    const ids = await rig.submitBatch(Array.from({ length: JOBS }, (_, i) => ({ model: 'anthropic/long', messages: user(`l${i}`) })));
+    await waitFor(() => rig.timeline.counters('anthropic/long')?.inFlight === JOBS, `${JOBS} calls in flight`, 10_000, 10);
     const signalledAt = Date.now();
     const exit = leaving?.kill('SIGTERM');
     rig.mock.clearFaults(); // what is handed back runs at once elsewhere
@@ -163,7 +166,7 @@ describe('SIGTERM', () => {
     expect(drainMs).toBeLessThan(SHUTDOWN_TIMEOUT_MS + 1_500 + rig.stalledMs(signalledAt, signalledAt + drainMs));
     const handedBack = leaving?.lines.filter((l) => l.includes('job handed back to the queue on shutdown')).length ?? 0;
     expect(handedBack).toBeGreaterThan(0);
-    await waitFor(() => completed(ids) === ids.length, 'all 8 completed', 20_000, 50);
+    await waitFor(() => completed(ids) === ids.length, `all ${JOBS} completed`, 20_000, 50);
     expect(staying?.child.exitCode).toBeNull();
     // Handing back used no attempt.
     for (const id of ids) expect((await rig.queue.getJob(id))?.attemptsMade ?? 0).toBeLessThanOrEqual(1);
