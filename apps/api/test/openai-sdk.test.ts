@@ -248,7 +248,7 @@ describe('client disconnects', () => {
       .create({ model: 'mock/echo', messages: user('sleep:10000 never read') }, { signal: controller.signal })
       .withResponse()
       .catch((e: unknown) => e);
-    await waitFor(() => worker.started.length > before, 'the worker to start the job', 5000);
+    await waitFor(() => worker.started.length > before, 'the worker to start the job', 10_000);
     const id = worker.started.at(-1) as string;
     controller.abort();
     await request;
@@ -269,7 +269,7 @@ describe('client disconnects', () => {
     const request = client.chat.completions
       .create({ model: 'mock/echo', messages: user('sleep:10000 never streamed'), stream: true }, { signal: controller.signal })
       .catch((e: unknown) => e);
-    await waitFor(() => worker.started.length > before, 'the worker to start the job', 5000);
+    await waitFor(() => worker.started.length > before, 'the worker to start the job', 10_000);
     const id = worker.started.at(-1) as string;
     controller.abort();
     await request;
