@@ -110,7 +110,10 @@ describe('routes over deployments', () => {
     const answers: string[] = [];
     const lanes = Array.from({ length: CONCURRENCY }, async (_, lane) => {
       for (let i = 0; i < 10; i++) {
-        const completion = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: `lane ${lane} call ${i}` }] });
+        const completion = await client.chat.completions.create({
+          model: 'gpt-4o',
+          messages: [{ role: 'user', content: `lane ${lane} call ${i}` }],
+        });
         answers.push(completion.choices[0]?.message.content ?? '');
       }
     });
@@ -139,7 +142,11 @@ describe('routes over deployments', () => {
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };
     const view = (await (await fetch(`${fleet.apiUrl}/v1/jobs/${id}?wait_ms=20000`)).json()) as JobView;
-    expect(view).toMatchObject({ status: 'completed', model: 'gpt-4o', result: { route: 'gpt-4o', deployment: 'openai-backup', provider: 'openai' } });
+    expect(view).toMatchObject({
+      status: 'completed',
+      model: 'gpt-4o',
+      result: { route: 'gpt-4o', deployment: 'openai-backup', provider: 'openai' },
+    });
   });
 
   it('an Azure deployment answers through its own URL shape and api-key header', async () => {
@@ -149,7 +156,9 @@ describe('routes over deployments', () => {
   });
 
   it('an unknown model is the SDK’s NotFoundError (404 model_not_found); /v1/models lists the routes', async () => {
-    const error = await client.chat.completions.create({ model: 'gpt-5-nowhere', messages: [{ role: 'user', content: 'x' }] }).catch((e) => e);
+    const error = await client.chat.completions
+      .create({ model: 'gpt-5-nowhere', messages: [{ role: 'user', content: 'x' }] })
+      .catch((e) => e);
     expect(error).toBeInstanceOf(OpenAI.NotFoundError);
     expect(error).toMatchObject({ status: 404, code: 'model_not_found' });
     expect(String(error.message)).toContain('gpt-4o');
