@@ -4,7 +4,7 @@
  */
 
 import { createProviderRegistry, type ProviderAdapter, type ProviderRegistry } from '@switchyard/providers';
-import { type Config, createRedis, type Logger, type RedisClient, waitForRedis } from '@switchyard/shared';
+import { type ClientConfig, type Config, createRedis, type Logger, loadFleetConfig, type RedisClient, waitForRedis } from '@switchyard/shared';
 import { createStateStore, type ProbeFn, type StateStore } from '@switchyard/state';
 import { CompletionHub } from './jobs/completion-hub.ts';
 import { JobEventHub } from './jobs/event-hub.ts';
@@ -23,11 +23,15 @@ export interface ApiContext {
   state: StateStore;
   /** The enabled providers' adapters: their model lists and health probes (the API never calls chat). */
   providers: ProviderRegistry;
+  /** Named clients of the fleet config (keys, budgets): auth and the budget guard read them. */
+  clients: readonly ClientConfig[];
 }
 
 export interface ApiContextOptions {
   /** Replaces the adapters' own health probes (tests). */
   prober?: ProbeFn;
+  /** The fleet config's named clients; default: read from SWITCHYARD_CONFIG (none without it). */
+  clients?: readonly ClientConfig[];
 }
 
 /** The status cache's probe: the adapter's own (one attempt, its deadline, no retries). */
@@ -60,6 +64,8 @@ export async function createApiContext(
   connectDeadlineMs: number,
   options: ApiContextOptions = {},
 ): Promise<ApiResources> {
+  // Usage and budgets: the config's clients, read before any connection so a bad file fails fast.
+  const clients = options.clients ?? loadFleetConfig(config).clients;
   const redis = createRedis(config, 'request', 'switchyard-api');
   // The job queue's own request connection: BullMQ defines its Lua commands on it (see autoPipelining),
   // so the submissions of one event-loop turn share a write by corking instead (redis-write-coalescing.ts).
@@ -94,6 +100,7 @@ export async function createApiContext(
     events,
     state,
     providers,
+    clients,
     async close() {
       await state.close().catch(() => {});
       await jobs.close().catch(() => {});

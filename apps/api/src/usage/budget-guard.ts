@@ -1,0 +1,66 @@
+/**
+ * Owns client budgets at intake (CONTRACT.md, "Usage, spend and client budgets"): before a job is
+ * queued on any face (POST /v1/jobs, /v1/jobs/batch, /v1/chat/completions, /v1/responses), a
+ * client of the fleet config with `daily_usd` or `monthly_usd` has its spend so far checked against
+ * them in one atomic step across the fleet (UsageStore.checkBudget, a Lua script). Over a cap: 429
+ * `budget_exceeded`, with retry-after until the UTC reset of the period that is exhausted. The body
+ * has OpenAI's error shape (message, type, param, code), so the facades' SDK clients raise their
+ * RateLimitError. Spend is counted as jobs end, so a job already running when a cap is crossed
+ * finishes and is counted; concurrent requests overshoot by at most what is in flight.
+ * Without budgets in the config no hook is installed: intake pays nothing for it.
+ */
+import type { ClientConfig } from '@switchyard/shared';
+import type { BudgetLimits, UsageStore } from '@switchyard/state';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { ApiError } from '../plugins/errors.ts';
+
+/** The routes that queue jobs: every face of intake. */
+export const INTAKE_ROUTES: ReadonlySet<string> = new Set(['/v1/jobs', '/v1/jobs/batch', '/v1/chat/completions', '/v1/responses']);
+
+export interface BudgetGuardOptions {
+  clients: readonly ClientConfig[];
+  usage: UsageStore;
+  now?: () => number;
+}
+
+/** Client name -> its caps, for the clients that have any. */
+export function budgetsOf(clients: readonly ClientConfig[]): Map<string, BudgetLimits> {
+  const out = new Map<string, BudgetLimits>();
+  for (const c of clients) {
+    if (c.dailyUsd !== undefined || c.monthlyUsd !== undefined) out.set(c.name, { dailyUsd: c.dailyUsd, monthlyUsd: c.monthlyUsd });
+  }
+  return out;
+}
+
+const dollars = (usd: number) => `$${usd.toFixed(usd < 1 ? 4 : 2)}`;
+
+async function budgetGuard(app: FastifyInstance, options: BudgetGuardOptions) {
+  const budgets = budgetsOf(options.clients);
+  if (budgets.size === 0) return;
+  const now = options.now ?? Date.now;
+  // After validation (preHandler): a malformed request is a 400 whatever the budget says.
+  app.addHook('preHandler', async (request: FastifyRequest, _reply: FastifyReply) => {
+    if (request.method !== 'POST' || !INTAKE_ROUTES.has(request.routeOptions.url ?? '')) return;
+    const limits = budgets.get(request.clientName);
+    if (!limits) return;
+    const verdict = await options.usage.checkBudget(request.clientName, limits);
+    if (verdict.allowed) return;
+    const retryAfterS = Math.max(1, Math.ceil((verdict.resetAt - now()) / 1000));
+    const resetsAt = new Date(verdict.resetAt).toISOString();
+    const error = new ApiError(
+      429,
+      'budget_exceeded',
+      `Client "${request.clientName}" has spent ${dollars(verdict.spentUsd)} of its ${verdict.period === 'day' ? 'daily' : 'monthly'} budget of ${dollars(verdict.limitUsd)}. Jobs are accepted again at ${resetsAt} (UTC ${verdict.period === 'day' ? 'midnight' : 'month start'}). Fix: wait, or raise ${verdict.period === 'day' ? 'daily_usd' : 'monthly_usd'} for this client in the fleet config.`,
+      { code: 'budget_exceeded', client: request.clientName, period: verdict.period, limit_usd: verdict.limitUsd, spent_usd: verdict.spentUsd, resets_at: resetsAt },
+      { 'retry-after': String(retryAfterS) },
+    );
+    error.logAs = {
+      msg: 'client budget exceeded',
+      fields: { client: request.clientName, period: verdict.period, limitUsd: verdict.limitUsd, spentUsd: verdict.spentUsd },
+    };
+    throw error;
+  });
+}
+
+export default fp(budgetGuard, { name: 'switchyard-budget-guard', dependencies: ['switchyard-auth', 'switchyard-errors'] });
