@@ -157,8 +157,9 @@ export class JobWorker {
         { provider: result.provider, model: result.model, latencyMs: Date.now() - started, attempts: result.attempts.length },
         'job completed',
       );
-      // Usage and spend (CONTRACT.md "Usage, spend and client budgets"): fire-and-forget.
-      this.deps.usage?.completed(jobId, job.data, result);
+      // Usage and spend (CONTRACT.md "Usage, spend and client budgets"): counted before the job is
+      // seen complete (bounded wait, never fails the job), so budgets at intake see it.
+      await this.deps.usage?.completed(jobId, job.data, result);
       if (publishEvents || this.signals.watched(jobId))
         this.deps.events.event(jobId, { type: 'state', status: 'completed', at: Date.now() });
       return result;

@@ -2,9 +2,11 @@
  * Owns counting a finished job's usage and spend (CONTRACT.md, "Usage, spend and client budgets"):
  * when a job ends with usage, its tokens and cost go to the fleet's usage store under the job's
  * client, route, deployment and model, which is also what client budgets are checked against at
- * intake. Fire-and-forget like the call reports (router/reporter.ts): one pipeline per job, never
- * awaited on the job's path; a Redis hiccup is logged and counted, never fails a job whose result is
- * in hand; past `maxPending` writes in flight new ones are dropped rather than queued without bound.
+ * intake. Safe like the call reports (router/reporter.ts): one pipeline per job; a Redis hiccup is
+ * logged and counted, never fails a job whose result is in hand; past `maxPending` writes in flight
+ * new ones are dropped rather than queued without bound. Unlike them, the job waits for its write,
+ * for at most `settleMs`: a client that reads its answer and sends the next request then finds this
+ * job's spend counted, so a budget is overshot by no more than the requests in flight.
  */
 import { ANONYMOUS_CLIENT, type JobResult, type Logger, type QueuedJobData, usdToMicros } from '@switchyard/shared';
 import type { UsageRecord } from '@switchyard/state';
@@ -22,14 +24,18 @@ export class UsageReporter {
     private readonly sink: UsageSink,
     private readonly logger: Logger,
     private readonly maxPending = 10_000,
+    private readonly settleMs = 500,
   ) {}
 
   get stats(): { pending: number; dropped: number; failed: number } {
     return { pending: this.pending.size, dropped: this.dropped, failed: this.failed };
   }
 
-  /** A completed job: its result's usage, counted under the client that submitted it. */
-  completed(jobId: string, data: QueuedJobData, result: JobResult): void {
+  /**
+   * A completed job: its result's usage, counted under the client that submitted it. Resolves when
+   * written, or after `settleMs` (the write goes on); never rejects.
+   */
+  completed(jobId: string, data: QueuedJobData, result: JobResult): Promise<void> {
     const { usage } = result;
     const deployment = result.deployment ?? result.provider;
     const record: UsageRecord = {
@@ -45,7 +51,7 @@ export class UsageReporter {
     if (this.pending.size >= this.maxPending) {
       this.dropped += 1;
       this.logger.warn({ jobId, provider: deployment, pending: this.pending.size }, 'usage.report.dropped');
-      return;
+      return Promise.resolve();
     }
     const write: Promise<void> = this.sink.record(record).then(
       () => {
@@ -58,11 +64,17 @@ export class UsageReporter {
       },
     );
     this.pending.add(write);
+    return this.settled([write], this.settleMs).then(() => {});
   }
 
   /** For shutdown: waits (at most `timeoutMs`) for writes still in flight. True when all landed. */
-  async drain(timeoutMs: number): Promise<boolean> {
-    const all = Promise.all([...this.pending]).then(() => true);
+  drain(timeoutMs: number): Promise<boolean> {
+    return this.settled([...this.pending], timeoutMs);
+  }
+
+  /** True when every write settled within `timeoutMs` (they never reject: failures are handled above). */
+  private async settled(writes: Promise<void>[], timeoutMs: number): Promise<boolean> {
+    const all = Promise.all(writes).then(() => true);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(false), timeoutMs);

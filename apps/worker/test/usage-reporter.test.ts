@@ -49,8 +49,10 @@ describe('UsageReporter', () => {
       await deleteNamespace(testRedisUrl(), namespace);
     });
     const reporter = new UsageReporter(store.usage, logger);
-    reporter.completed('job-1', DATA, RESULT);
-    reporter.completed('job-2', { ...DATA, client: undefined }, { ...RESULT, route: undefined, usage: { ...RESULT.usage, cost_usd: undefined } });
+    await reporter.completed('job-1', DATA, RESULT);
+    // Once completed() resolves the spend is counted: a budget check right after sees it.
+    expect(await store.usage.checkBudget('team-a', { dailyUsd: 0.00033 })).toMatchObject({ allowed: false, period: 'day' });
+    void reporter.completed('job-2', { ...DATA, client: undefined }, { ...RESULT, route: undefined, usage: { ...RESULT.usage, cost_usd: undefined } });
     expect(await reporter.drain(5_000)).toBe(true);
 
     const byClient = await store.usage.readDays(1, { groupBy: 'client' });
@@ -68,12 +70,14 @@ describe('UsageReporter', () => {
     const never: Array<() => void> = [];
     const failing = { record: async (_r: UsageRecord) => Promise.reject(new Error('Connection is closed.')) };
     const reporter = new UsageReporter(failing, logger, 2);
-    expect(() => reporter.completed('j', DATA, RESULT)).not.toThrow();
+    await expect(reporter.completed('j', DATA, RESULT)).resolves.toBeUndefined();
     await waitFor(() => (reporter.stats.failed === 1 ? true : null), 'the failure counted', 2_000, 5);
 
     const stuck = { record: (_r: UsageRecord) => new Promise<void>((resolve) => never.push(resolve)) };
-    const bounded = new UsageReporter(stuck, logger, 2);
-    for (let i = 0; i < 5; i++) bounded.completed(`j${i}`, DATA, RESULT);
+    const bounded = new UsageReporter(stuck, logger, 2, 50);
+    // A store that does not answer holds the job no longer than settleMs.
+    await bounded.completed('j0', DATA, RESULT);
+    for (let i = 1; i < 5; i++) void bounded.completed(`j${i}`, DATA, RESULT);
     expect(bounded.stats).toEqual({ pending: 2, dropped: 3, failed: 0 });
     for (const resolve of never) resolve();
     expect(await bounded.drain(2_000)).toBe(true);
