@@ -7,13 +7,16 @@
  * has OpenAI's error shape (message, type, param, code), so the facades' SDK clients raise their
  * RateLimitError. Spend is counted as jobs end, so a job already running when a cap is crossed
  * finishes and is counted; concurrent requests overshoot by at most what is in flight.
- * Without budgets in the config no hook is installed: intake pays nothing for it.
+ * The check is asked through a BudgetGate (one script per client per event-loop turn), and the hook
+ * sits on the intake routes alone. Without budgets in the config no hook is installed: intake pays
+ * nothing for it.
  */
 import type { ClientConfig } from '@switchyard/shared';
 import type { BudgetLimits, UsageStore } from '@switchyard/state';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError } from '../plugins/errors.ts';
+import { BudgetGate } from './budget-gate.ts';
 
 /** The routes that queue jobs: every face of intake. */
 export const INTAKE_ROUTES: ReadonlySet<string> = new Set(['/v1/jobs', '/v1/jobs/batch', '/v1/chat/completions', '/v1/responses']);
@@ -39,12 +42,11 @@ async function budgetGuard(app: FastifyInstance, options: BudgetGuardOptions) {
   const budgets = budgetsOf(options.clients);
   if (budgets.size === 0) return;
   const now = options.now ?? Date.now;
-  // After validation (preHandler): a malformed request is a 400 whatever the budget says.
-  app.addHook('preHandler', async (request: FastifyRequest, _reply: FastifyReply) => {
-    if (request.method !== 'POST' || !INTAKE_ROUTES.has(request.routeOptions.url ?? '')) return;
+  const gate = new BudgetGate(options.usage);
+  const guard = async (request: FastifyRequest, _reply: FastifyReply) => {
     const limits = budgets.get(request.clientName);
     if (!limits) return;
-    const verdict = await options.usage.checkBudget(request.clientName, limits);
+    const verdict = await gate.check(request.clientName, limits);
     if (verdict.allowed) return;
     const retryAfterS = Math.max(1, Math.ceil((verdict.resetAt - now()) / 1000));
     const resetsAt = new Date(verdict.resetAt).toISOString();
@@ -60,6 +62,14 @@ async function budgetGuard(app: FastifyInstance, options: BudgetGuardOptions) {
       fields: { client: request.clientName, period: verdict.period, limitUsd: verdict.limitUsd, spentUsd: verdict.spentUsd },
     };
     throw error;
+  };
+  // After validation (preHandler): a malformed request is a 400 whatever the budget says. Only the
+  // intake routes get the hook, so no other request pays for it.
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (!methods.includes('POST') || !INTAKE_ROUTES.has(route.url)) return;
+    const existing = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler];
+    route.preHandler = [...existing, guard as preHandlerAsyncHookHandler];
   });
 }
 
