@@ -36,7 +36,10 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
   );
   const common = { MOCK_PROVIDER: 'true' };
   const [withBudgets, plain] = await Promise.all([
-    startApi('b8-budgets', baseEnv(ctx.redis.url, ctx.namespace('b8budgets'), { ...common, SWITCHYARD_CONFIG: configFile, BENCH_CLIENT_KEY: KEY })),
+    startApi(
+      'b8-budgets',
+      baseEnv(ctx.redis.url, ctx.namespace('b8budgets'), { ...common, SWITCHYARD_CONFIG: configFile, BENCH_CLIENT_KEY: KEY }),
+    ),
     startApi('b8-plain', baseEnv(ctx.redis.url, ctx.namespace('b8plain'), { ...common, API_KEYS: KEY })),
   ]);
   try {
@@ -59,7 +62,9 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
     for (let round = 0; round < rounds; round++) {
       const pair = round % 2 === 0 ? [withBudgets, plain] : [plain, withBudgets];
       for (const api of pair) (api === withBudgets ? ours : base).push(await measure(api, durationS));
-      ctx.log(`B8 round ${round + 1}: budgets ${ours.at(-1)!.cpuMsPerRequest.toFixed(3)} ms CPU/req, plain ${base.at(-1)!.cpuMsPerRequest.toFixed(3)}`);
+      ctx.log(
+        `B8 round ${round + 1}: budgets ${ours.at(-1)!.cpuMsPerRequest.toFixed(3)} ms CPU/req, plain ${base.at(-1)!.cpuMsPerRequest.toFixed(3)}`,
+      );
     }
     const ratios = ours.map((o, i) => o.cpuMsPerRequest / Math.max(1e-9, base[i]!.cpuMsPerRequest));
     const r = median(ratios);

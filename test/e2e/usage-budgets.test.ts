@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openrouterMockCost, startMockServer, type MockServer } from '@switchyard/providers/mock-server';
+import { type MockServer, openrouterMockCost, startMockServer } from '@switchyard/providers/mock-server';
 import { deleteNamespace, freePort, testNamespace, testRedisUrl } from '@switchyard/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_SCRIPT, launch, type ServiceProcess, WORKER_SCRIPT, waitForApi, waitForWorker } from '../support/processes.ts';
@@ -61,7 +61,8 @@ clients:
     const proc = launch({ name: `api-${i}`, script: API_SCRIPT, env: { ...env, API_HOST: '127.0.0.1', API_PORT: String(port) } });
     apis.push({ proc, url: `http://127.0.0.1:${port}` });
   }
-  for (let i = 0; i < 2; i++) workers.push(launch({ name: `worker-${i}`, script: WORKER_SCRIPT, env: { ...env, WORKER_CONCURRENCY: '16' } }));
+  for (let i = 0; i < 2; i++)
+    workers.push(launch({ name: `worker-${i}`, script: WORKER_SCRIPT, env: { ...env, WORKER_CONCURRENCY: '16' } }));
   await Promise.all([...apis.map((a) => waitForApi(a.proc, a.url)), ...workers.map((w) => waitForWorker(w))]);
 }, 120_000);
 

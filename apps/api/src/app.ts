@@ -24,8 +24,8 @@ import jobRoutes from './routes/jobs.ts';
 import modelRoutes from './routes/models.ts';
 import prometheusRoutes from './routes/prometheus.ts';
 import responseRoutes from './routes/responses.ts';
-import { compiledSerializerCompiler, compiledValidatorCompiler } from './schema-compilers.ts';
 import usageRoutes from './routes/usage.ts';
+import { compiledSerializerCompiler, compiledValidatorCompiler } from './schema-compilers.ts';
 import { SseRegistry } from './sse.ts';
 import budgetGuard from './usage/budget-guard.ts';
 

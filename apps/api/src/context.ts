@@ -4,7 +4,15 @@
  */
 
 import { createProviderRegistry, type ProviderAdapter, type ProviderRegistry } from '@switchyard/providers';
-import { type ClientConfig, type Config, createRedis, type Logger, loadFleetConfig, type RedisClient, waitForRedis } from '@switchyard/shared';
+import {
+  type ClientConfig,
+  type Config,
+  createRedis,
+  type Logger,
+  loadFleetConfig,
+  type RedisClient,
+  waitForRedis,
+} from '@switchyard/shared';
 import { createStateStore, type ProbeFn, type StateStore } from '@switchyard/state';
 import { CompletionHub } from './jobs/completion-hub.ts';
 import { JobEventHub } from './jobs/event-hub.ts';

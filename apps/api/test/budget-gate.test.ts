@@ -16,7 +16,11 @@ let state: StateStore;
 
 beforeAll(() => {
   redis = new Redis(testRedisUrl());
-  state = createStateStore(redis, loadConfig({ REDIS_URL: testRedisUrl(), SWITCHYARD_NAMESPACE: namespace }), createLogger({ name: 't', level: 'silent' }));
+  state = createStateStore(
+    redis,
+    loadConfig({ REDIS_URL: testRedisUrl(), SWITCHYARD_NAMESPACE: namespace }),
+    createLogger({ name: 't', level: 'silent' }),
+  );
 });
 afterAll(async () => {
   await state.close();

@@ -52,7 +52,11 @@ describe('UsageReporter', () => {
     await reporter.completed('job-1', DATA, RESULT);
     // Once completed() resolves the spend is counted: a budget check right after sees it.
     expect(await store.usage.checkBudget('team-a', { dailyUsd: 0.00033 })).toMatchObject({ allowed: false, period: 'day' });
-    void reporter.completed('job-2', { ...DATA, client: undefined }, { ...RESULT, route: undefined, usage: { ...RESULT.usage, cost_usd: undefined } });
+    void reporter.completed(
+      'job-2',
+      { ...DATA, client: undefined },
+      { ...RESULT, route: undefined, usage: { ...RESULT.usage, cost_usd: undefined } },
+    );
     expect(await reporter.drain(5_000)).toBe(true);
 
     const byClient = await store.usage.readDays(1, { groupBy: 'client' });

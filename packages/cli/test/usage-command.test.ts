@@ -19,7 +19,14 @@ beforeAll(async () => {
   const at = Date.now();
   const base = { route: 'gpt-4o', deployment: 'openai-main', model: 'gpt-4o', at };
   await api.ctx.state.usage.record({ ...base, client: 'team-a', promptTokens: 1_200, completionTokens: 300, costMicros: 6_000_000 });
-  await api.ctx.state.usage.record({ ...base, client: 'team-b', deployment: 'local', promptTokens: 10, completionTokens: 5, costMicros: 25 });
+  await api.ctx.state.usage.record({
+    ...base,
+    client: 'team-b',
+    deployment: 'local',
+    promptTokens: 10,
+    completionTokens: 5,
+    costMicros: 25,
+  });
 });
 afterAll(async () => {
   await api?.close();

@@ -64,16 +64,18 @@ describe('clients in the fleet config', () => {
   - { name: team-b, key: "\${TEAM_B_KEY}", weekly_usd: 3 }
   - { key: "\${MISSING_KEY}" }`),
     );
-    expect([...problems].sort()).toEqual([
-      'clients[0].name: "Team A" is not a valid id: use up to 64 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit. Fix: e.g. "openai-main".',
-      'clients[0].daily_usd: must be a positive number of dollars, got -5. Fix: e.g. daily_usd: 50 (leave it out for no cap).',
-      'clients[1].monthly_usd: must be a positive number of dollars, got "lots". Fix: e.g. daily_usd: 50 (leave it out for no cap).',
-      'clients[2].weekly_usd: unknown key. Known keys here: name, key, daily_usd, monthly_usd.',
-      'clients[3].key: environment variable MISSING_KEY is not set. Fix: set MISSING_KEY in the environment of every process.',
-      'clients[3].name: is required: how usage and budgets name the client, e.g. name: team-a',
-      'clients[1].key: is the same key as clients[0].key (value not shown). Fix: give each client a key of its own.',
-      'clients[2].name: duplicate client name "team-b" (also clients[1].name). Fix: make each name unique.',
-    ].sort());
+    expect([...problems].sort()).toEqual(
+      [
+        'clients[0].name: "Team A" is not a valid id: use up to 64 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit. Fix: e.g. "openai-main".',
+        'clients[0].daily_usd: must be a positive number of dollars, got -5. Fix: e.g. daily_usd: 50 (leave it out for no cap).',
+        'clients[1].monthly_usd: must be a positive number of dollars, got "lots". Fix: e.g. daily_usd: 50 (leave it out for no cap).',
+        'clients[2].weekly_usd: unknown key. Known keys here: name, key, daily_usd, monthly_usd.',
+        'clients[3].key: environment variable MISSING_KEY is not set. Fix: set MISSING_KEY in the environment of every process.',
+        'clients[3].name: is required: how usage and budgets name the client, e.g. name: team-a',
+        'clients[1].key: is the same key as clients[0].key (value not shown). Fix: give each client a key of its own.',
+        'clients[2].name: duplicate client name "team-b" (also clients[1].name). Fix: make each name unique.',
+      ].sort(),
+    );
     for (const problem of problems) for (const key of Object.values(ENV)) expect(problem).not.toContain(key);
   });
 

@@ -395,7 +395,9 @@ describe('each mistake is named by its path', () => {
       /^routes\[0\]\.targets\[0\]\.wieght: unknown key \(did you mean "weight"\?\)/,
     );
     expect(onlyProblem((f) => (f.default_model = 'gpt-4o'))).toMatch(/^default_model: unknown key \(did you mean "default_route"\?\)/);
-    expect(onlyProblem((f) => (f.colour = 'blue'))).toBe('colour: unknown key. Known keys here: deployments, routes, default_route, clients.');
+    expect(onlyProblem((f) => (f.colour = 'blue'))).toBe(
+      'colour: unknown key. Known keys here: deployments, routes, default_route, clients.',
+    );
   });
 
   it('an unknown provider or strategy, with a hint', () => {

@@ -94,7 +94,9 @@ export function usageToPrometheus(counters: readonly UsageCounter[], prefix = 's
     lines.push(`${prefix}_tokens_total{${label(c)},kind="prompt"} ${c.prompt_tokens}`);
     lines.push(`${prefix}_tokens_total{${label(c)},kind="completion"} ${c.completion_tokens}`);
   }
-  lines.push(`# HELP ${prefix}_cost_usd_total Dollars spent by finished jobs, fleet-wide (the vendor's figure, else tokens x the configured price).`);
+  lines.push(
+    `# HELP ${prefix}_cost_usd_total Dollars spent by finished jobs, fleet-wide (the vendor's figure, else tokens x the configured price).`,
+  );
   lines.push(`# TYPE ${prefix}_cost_usd_total counter`);
   for (const c of counters) lines.push(`${prefix}_cost_usd_total{${label(c)}} ${c.cost_usd}`);
   return `${lines.join('\n')}\n`;

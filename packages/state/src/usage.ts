@@ -201,7 +201,8 @@ export class UsageStore {
   async readCounters(): Promise<UsageCounter[]> {
     const hash = await this.redis.hgetall(this.keys.usageTotal());
     const byPair = new Map<string, Sums>();
-    for (const [field, value] of Object.entries(hash)) addField(byPair, field, value, (combo) => (combo.length === 2 ? JSON.stringify(combo) : undefined));
+    for (const [field, value] of Object.entries(hash))
+      addField(byPair, field, value, (combo) => (combo.length === 2 ? JSON.stringify(combo) : undefined));
     return [...byPair]
       .map(([pair, s]) => {
         const [deployment, route] = JSON.parse(pair) as [string, string];
@@ -272,4 +273,3 @@ function sortedTotals(totals: Map<string, Sums>): Array<UsageFigures & { key: st
     .sort(([ka, a], [kb, b]) => b.u - a.u || b.p + b.c - (a.p + a.c) || (ka < kb ? -1 : ka > kb ? 1 : 0))
     .map(([key, sums]) => ({ key, ...figures(sums) }));
 }
-

@@ -8,8 +8,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { SESSION_COOKIE, SESSION_PATH, sessionTokenFor } from '../plugins/auth.ts';
 import type { SnapshotSource } from './snapshot.ts';
-import { readUsageBoard } from './usage-board.ts';
 import type { DashboardStream } from './stream.ts';
+import { readUsageBoard } from './usage-board.ts';
 
 const snapshotQuery = z.object({
   force_refresh: z

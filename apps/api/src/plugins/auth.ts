@@ -14,8 +14,8 @@
  * session cookie that the dashboard obtains with its key: a digest of the key, HttpOnly, never the key.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { ANONYMOUS_CLIENT, type ClientConfig, keyClientName } from '@switchyard/shared';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import fp from 'fastify-plugin';
 import { ANONYMOUS_VIEWER, type JobViewer, ownerOf } from '../jobs/ownership.ts';
 import { errorBody } from './errors.ts';

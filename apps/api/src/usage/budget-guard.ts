@@ -54,7 +54,14 @@ async function budgetGuard(app: FastifyInstance, options: BudgetGuardOptions) {
       429,
       'budget_exceeded',
       `Client "${request.clientName}" has spent ${dollars(verdict.spentUsd)} of its ${verdict.period === 'day' ? 'daily' : 'monthly'} budget of ${dollars(verdict.limitUsd)}. Jobs are accepted again at ${resetsAt} (UTC ${verdict.period === 'day' ? 'midnight' : 'month start'}). Fix: wait, or raise ${verdict.period === 'day' ? 'daily_usd' : 'monthly_usd'} for this client in the fleet config.`,
-      { code: 'budget_exceeded', client: request.clientName, period: verdict.period, limit_usd: verdict.limitUsd, spent_usd: verdict.spentUsd, resets_at: resetsAt },
+      {
+        code: 'budget_exceeded',
+        client: request.clientName,
+        period: verdict.period,
+        limit_usd: verdict.limitUsd,
+        spent_usd: verdict.spentUsd,
+        resets_at: resetsAt,
+      },
       { 'retry-after': String(retryAfterS) },
     );
     error.logAs = {

@@ -55,7 +55,8 @@ export async function usageCommand(args: string[]): Promise<number> {
   }
   if (positionals.length > 0) throw new UsageError(`usage takes no arguments, got "${positionals[0]}". Fix: switchyard usage --days 7`);
   const days = values.days === undefined ? 7 : Number(values.days);
-  if (!Number.isInteger(days) || days < 1 || days > 30) throw new UsageError(`--days must be a whole number from 1 to 30, got "${values.days}"`);
+  if (!Number.isInteger(days) || days < 1 || days > 30)
+    throw new UsageError(`--days must be a whole number from 1 to 30, got "${values.days}"`);
   const groupBy = values['group-by'] ?? 'client';
   if (!(GROUPS as readonly string[]).includes(groupBy)) {
     throw new UsageError(`--group-by must be one of ${GROUPS.join(', ')}, got "${groupBy}"`);

@@ -8,5 +8,5 @@ export { ERROR_KINDS, type ErrorKind, type Fault, type FaultRule, FaultSyntaxErr
 export type { RecordedRequest } from './respond.ts';
 export { type MockProvider, mockBaseUrls } from './routes.ts';
 export { type MockServer, type MockServerOptions, startMockServer } from './server.ts';
-export { openrouterMockCost } from './wire/openai.ts';
 export type { CallCounters, MockStats } from './stats.ts';
+export { openrouterMockCost } from './wire/openai.ts';

@@ -34,9 +34,7 @@ export function fleetConfigHash(config: FleetConfigBody): string {
     routes: config.routes,
     defaultRoute: config.defaultRoute,
     // Absent when there are none, so a config without clients keeps the hash it always had.
-    clients: config.clients?.length
-      ? config.clients.map((c) => ({ ...c, key: sha256(`switchyard client key\u0000${c.key}`) }))
-      : undefined,
+    clients: config.clients?.length ? config.clients.map((c) => ({ ...c, key: sha256(`switchyard client key\u0000${c.key}`) })) : undefined,
   };
   return sha256(canonical(body)).slice(0, 12);
 }

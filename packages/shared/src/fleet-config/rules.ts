@@ -86,7 +86,11 @@ function checkClients(clients: [Entry, number][], report: Report): void {
     if (key === undefined) continue;
     const earlier = byKey.get(key);
     if (earlier === undefined) byKey.set(key, i);
-    else report(['clients', i, 'key'], `is the same key as clients[${earlier}].key (value not shown). Fix: give each client a key of its own.`);
+    else
+      report(
+        ['clients', i, 'key'],
+        `is the same key as clients[${earlier}].key (value not shown). Fix: give each client a key of its own.`,
+      );
   }
 }
 

@@ -249,7 +249,7 @@ const clientSchema = z
   .strictObject(
     {
       name: required('is required: how usage and budgets name the client, e.g. name: team-a', id),
-      key: required('is required: the client\'s API key, e.g. key: "${TEAM_A_KEY}"', (raw) => secret(raw, 'key')),
+      key: required(`is required: the client's API key, e.g. key: "\${TEAM_A_KEY}"`, (raw) => secret(raw, 'key')),
       daily_usd: field(usdLimit).optional(),
       monthly_usd: field(usdLimit).optional(),
     },
