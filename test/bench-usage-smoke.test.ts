@@ -3,32 +3,18 @@
  * test Redis and checks it wrote its row, both sides answered every request, and the figures are
  * sane. The 5% target itself is judged by `pnpm bench`, never by a test on a shared machine.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { testRedisUrl } from '@switchyard/shared/testing';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runTinyBench } from './support/bench-run.ts';
 
-const REPO_ROOT = resolve(import.meta.dirname, '..');
 const out = mkdtempSync(join(tmpdir(), 'sy-bench-usage-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 describe('B8 usage and budgets (smoke)', () => {
   it('runs in tiny mode and writes its CPU-per-request row', async () => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', resolve(REPO_ROOT, 'bench/run.ts'), '--tiny', '--only=b8', '--redis=env', `--out=${out}`],
-      { cwd: REPO_ROOT, env: { ...process.env, REDIS_URL: testRedisUrl() }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => {
-      output += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      output += c.toString();
-    });
-    const code = await new Promise<number | null>((done) => child.on('exit', done));
+    const { code, output } = await runTinyBench('b8', out);
     expect(code, output).toBe(0);
 
     const json = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8'));

@@ -4,9 +4,9 @@
  * bad options refused with the fix, before any request.
  */
 import type { ClientConfig } from '@switchyard/shared';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from '../../../apps/api/test/harness.ts';
-import { main } from '../src/cli.ts';
+import { runInProcess } from './support/in-process.ts';
 
 const ADMIN_KEY = 'usage-cli-admin-5e1d';
 const CLIENTS: ClientConfig[] = [{ name: 'team-a', key: 'usage-cli-team-a-9c2b' }];
@@ -32,27 +32,7 @@ afterAll(async () => {
   await api?.close();
 });
 
-async function run(args: string[], key: string) {
-  const saved = { ...process.env };
-  Object.assign(process.env, { SWITCHYARD_URL: url, SWITCHYARD_API_KEY: key });
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += chunk.toString();
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += chunk.toString();
-    return true;
-  });
-  try {
-    return { code: await main(args), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    process.env = saved;
-  }
-}
+const run = (args: string[], key: string) => runInProcess(args, { SWITCHYARD_URL: url, SWITCHYARD_API_KEY: key });
 
 const today = () => new Date().toISOString().slice(0, 10);
 

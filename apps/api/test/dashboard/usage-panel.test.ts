@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ListeningTestApi, startListeningTestApi } from '../harness.ts';
-import { type Chromium, launchChromium } from '../support/chromium.ts';
+import { type Chromium, collectPageErrors, launchChromium } from '../support/chromium.ts';
 
 const ARTIFACTS = resolve(import.meta.dirname, '../../../../test-artifacts');
 const KEY = 'usage-panel-key-77';
@@ -24,10 +24,7 @@ beforeAll(async () => {
   api = await startListeningTestApi({ API_KEYS: KEY });
   browser = await launchChromium();
   page = browser.context.pages()[0] ?? (await browser.context.newPage());
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
-  });
-  page.on('pageerror', (err) => consoleErrors.push(`pageerror: ${err.message}`));
+  collectPageErrors(page, consoleErrors);
 });
 
 afterAll(async () => {
