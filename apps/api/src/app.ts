@@ -16,6 +16,7 @@ import errorsPlugin, { errorBody } from './plugins/errors.ts';
 import rateLimitPlugin from './plugins/rate-limit.ts';
 import { lazyChildLoggerFactory } from './request-logger.ts';
 import chatCompletionRoutes from './routes/chat-completions.ts';
+import configRoutes from './routes/config.ts';
 import fleetRoutes from './routes/fleet.ts';
 import healthRoutes from './routes/health.ts';
 import jobBatchRoutes from './routes/job-batch.ts';
@@ -99,6 +100,7 @@ export async function buildApp(ctx: ApiContext, options: BuildAppOptions = {}): 
   await app.register(responseRoutes);
   await app.register(modelRoutes);
   await app.register(fleetRoutes);
+  await app.register(configRoutes);
   await app.register(usageRoutes);
   await app.register(dashboardPlugin);
   return app;

@@ -3,17 +3,18 @@
  * handed to the app, and closed in the reverse order.
  */
 
-import { createProviderRegistry, type ProviderAdapter, type ProviderRegistry } from '@switchyard/providers';
+import { type FleetRuntime, FleetRuntimeSource, type ProviderAdapter } from '@switchyard/providers';
 import {
   type ClientConfig,
   type Config,
   createRedis,
+  type FleetConfig,
   type Logger,
-  loadFleetConfig,
   type RedisClient,
   waitForRedis,
 } from '@switchyard/shared';
-import { createStateStore, type ProbeFn, type StateStore } from '@switchyard/state';
+import { createStateStore, type DeploymentEntry, type ProbeFn, type StateStore } from '@switchyard/state';
+import { FleetModels } from './fleet-models.ts';
 import { CompletionHub } from './jobs/completion-hub.ts';
 import { JobEventHub } from './jobs/event-hub.ts';
 import { JobService } from './jobs/job-service.ts';
@@ -29,23 +30,31 @@ export interface ApiContext {
   events: JobEventHub;
   /** The fleet-wide state store: provider status, circuits, metrics, workers. */
   state: StateStore;
-  /** The enabled providers' adapters: their model lists and health probes (the API never calls chat). */
-  providers: ProviderRegistry;
-  /** Named clients of the fleet config (keys, budgets): auth and the budget guard read them. */
+  /** The running fleet config and its adapters (model lists and health probes: the API never calls chat); swapped on reload. */
+  fleet: FleetRuntimeSource;
+  /** What `model` means under the running config: every face checks names here. */
+  models: FleetModels;
+  /** Named clients of the fleet config (keys, budgets) at start-up: auth and the budget guard read them. */
   clients: readonly ClientConfig[];
 }
 
 export interface ApiContextOptions {
   /** Replaces the adapters' own health probes (tests). */
   prober?: ProbeFn;
-  /** The fleet config's named clients; default: read from SWITCHYARD_CONFIG (none without it). */
+  /** The fleet config's named clients (tests); default: the loaded fleet config's. */
   clients?: readonly ClientConfig[];
+  /** An already loaded fleet config (tests); default: SWITCHYARD_CONFIG, else the implicit one. */
+  fleet?: FleetRuntimeSource;
+}
+
+export function deploymentEntries(config: FleetConfig): DeploymentEntry[] {
+  return config.deployments.map((d) => ({ name: d.id, kind: d.provider }));
 }
 
 /** The status cache's probe: the adapter's own (one attempt, its deadline, no retries). */
-export function adapterProber(adapters: ReadonlyMap<string, ProviderAdapter>): ProbeFn {
+export function adapterProber(adapters: () => ReadonlyMap<string, ProviderAdapter>): ProbeFn {
   return async (deployment, { signal, timeoutMs }) => {
-    const adapter = adapters.get(deployment);
+    const adapter = adapters().get(deployment);
     if (!adapter) return { state: 'unknown', latencyMs: 0 };
     return adapter.probe({ signal, timeoutMs });
   };
@@ -72,8 +81,10 @@ export async function createApiContext(
   connectDeadlineMs: number,
   options: ApiContextOptions = {},
 ): Promise<ApiResources> {
-  // Usage and budgets: the config's clients, read before any connection so a bad file fails fast.
-  const clients = options.clients ?? loadFleetConfig(config).clients;
+  // A bad config file fails here, before any connection is made (ConfigError names every problem).
+  const fleet = options.fleet ?? FleetRuntimeSource.load(config, logger);
+  // Usage and budgets: the clients of the config as loaded at start-up (a reload does not change them).
+  const clients = options.clients ?? fleet.current.config.clients;
   const redis = createRedis(config, 'request', 'switchyard-api');
   // The job queue's own request connection: BullMQ defines its Lua commands on it (see autoPipelining),
   // so the submissions of one event-loop turn share a write by corking instead (redis-write-coalescing.ts).
@@ -96,9 +107,13 @@ export async function createApiContext(
   const hub = new CompletionHub(subscriber, config.SWITCHYARD_NAMESPACE, logger);
   await hub.start();
   const events = new JobEventHub(subscriber, redis, config.SWITCHYARD_NAMESPACE, logger);
-  const jobs = new JobService(config, redis, hub, queueRedis);
-  const providers = createProviderRegistry(config, logger);
-  const state = createStateStore(redis, config, logger, { prober: options.prober ?? adapterProber(providers) });
+  const models = new FleetModels(() => fleet.current, config);
+  const jobs = new JobService(config, redis, hub, queueRedis, models);
+  const state = createStateStore(redis, { ...config, providers: deploymentEntries(fleet.current.config) }, logger, {
+    prober: options.prober ?? adapterProber(() => fleet.current.adapters),
+  });
+  fleet.onChange((next: FleetRuntime) => state.deployments.set(deploymentEntries(next.config)));
+  fleet.start();
   return {
     config,
     logger,
@@ -107,9 +122,11 @@ export async function createApiContext(
     hub,
     events,
     state,
-    providers,
+    fleet,
+    models,
     clients,
     async close() {
+      await fleet.stop().catch(() => {});
       await state.close().catch(() => {});
       await jobs.close().catch(() => {});
       events.close();

@@ -6,13 +6,15 @@
 
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { createProviderRegistry } from '@switchyard/providers';
+import { FleetRuntimeSource } from '@switchyard/providers';
 import { catchStopSignals, createLogger, createRedis, loadConfigOrExit, redactUrl, waitForRedis } from '@switchyard/shared';
-import { createStateStore } from '@switchyard/state';
+import { createStateStore, RoutingLoad } from '@switchyard/state';
+import { concurrencyLimit, createPlanner, deploymentEntries, followDeployments } from './fleet-setup.ts';
 import { JobEventPublisher } from './job-events.ts';
 import { JobWorker } from './job-worker.ts';
 import { Router } from './router/index.ts';
 import { RouterRunner } from './router-runner.ts';
+import { FleetLoad } from './routing/fleet-load.ts';
 import { UsageReporter } from './usage-reporter.ts';
 
 const HEARTBEAT_EVERY_MS = 2_000;
@@ -36,9 +38,25 @@ try {
   process.exit(1);
 }
 
-const adapters = createProviderRegistry(config, logger);
-const state = createStateStore(commands, config, logger);
-const router = new Router({ adapters, fleet: state.fleet, config, logger });
+const fleet = FleetRuntimeSource.loadOrExit(config, logger);
+const state = createStateStore(commands, { ...config, providers: deploymentEntries(fleet.current.config) }, logger);
+// The planner reads the fleet's load, which reads the router's gates: bound once both exist.
+let load: FleetLoad | undefined;
+const router = new Router({
+  planner: createPlanner(fleet, (deployment) => load?.load(deployment)),
+  concurrencyLimit: concurrencyLimit(fleet, config),
+  fleet: state.fleet,
+  config,
+  logger,
+});
+load = new FleetLoad(new RoutingLoad(commands, state.keys, 5_000), workerId, logger, router.inFlight);
+const fleetLoad = load;
+router.onCallEnd(({ attempt }) => {
+  if (attempt.deployment) fleetLoad.callEnded(attempt.deployment, attempt.outcome === 'success', attempt.latency_ms);
+});
+fleetLoad.start();
+followDeployments(fleet, state);
+fleet.start();
 const usage = new UsageReporter(state.usage, logger);
 const jobWorker = new JobWorker({
   usage,
@@ -62,13 +80,17 @@ const heartbeat = () =>
       concurrency: config.WORKER_CONCURRENCY,
       active_jobs: jobWorker.activeCount,
       started_at: startedAt,
+      config_hash: fleet.hash,
     })
     .catch((err: Error) => logger.warn({ err: { message: err.message } }, 'heartbeat failed'));
 await heartbeat();
 const heartbeatTimer = setInterval(heartbeat, HEARTBEAT_EVERY_MS);
 
 await jobWorker.start();
-logger.info({ concurrency: config.WORKER_CONCURRENCY, providers: [...adapters.keys()] }, 'worker ready');
+logger.info(
+  { concurrency: config.WORKER_CONCURRENCY, deployments: [...fleet.current.adapters.keys()], configHash: fleet.hash },
+  'worker ready',
+);
 
 let closing = false;
 async function shutdown(signal: string) {
@@ -84,6 +106,7 @@ async function shutdown(signal: string) {
     .close(config.SHUTDOWN_TIMEOUT_MS)
     .catch((err: Error) => logger.warn({ err: { message: err.message } }, 'worker close failed'));
   await state.workers.deregister(workerId).catch(() => {});
+  await Promise.all([fleetLoad.stop(), fleet.stop()]).catch(() => {});
   // The outcomes of the last calls (shutdown aborts included) are still on their way to the fleet.
   const reported = await router.drain(1_000);
   if (!reported) logger.warn({ pending: router.stats().reports.pending }, 'some call reports did not reach the state store');

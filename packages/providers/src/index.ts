@@ -13,7 +13,13 @@ export { classifyThrown, NETWORK_CODE_TABLE } from './classify/network.ts';
 export { headerValue, parseRetryAfter, rateLimitHeaders } from './classify/retry-after.ts';
 export { classForStatus, STATUS_TABLE } from './classify/status.ts';
 export type { VendorErrorClassifier, VendorFailure, VendorVerdict } from './classify/vendor.ts';
-export { buildFleetRuntime, type FleetRuntime, FleetRuntimeHolder, type FleetRuntimeOptions } from './fleet-runtime.ts';
+export {
+  buildFleetRuntime,
+  type FleetRuntime,
+  FleetRuntimeHolder,
+  type FleetRuntimeOptions,
+  FleetRuntimeSource,
+} from './fleet-runtime.ts';
 export { classifyGeminiError } from './gemini/errors.ts';
 export { createGeminiAdapter } from './gemini/index.ts';
 export { checkDeploymentKeys, checkProviderKeys, formatKeyProblems, KEY_RULES, type KeyProblem } from './key-checks.ts';

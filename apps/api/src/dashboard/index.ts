@@ -32,7 +32,10 @@ export interface DashboardOptions {
 async function dashboardPlugin(app: FastifyInstance, options: DashboardOptions) {
   const ctx = app.ctx;
   const state = options.state ?? ctx.state;
-  const source = new SnapshotSource(state, ctx.jobs.queue, { seriesMinutes: options.seriesMinutes ?? 60 });
+  const source = new SnapshotSource(state, ctx.jobs.queue, {
+    seriesMinutes: options.seriesMinutes ?? 60,
+    configHash: () => ctx.fleet.hash,
+  });
   const stream = new DashboardStream(source, state, ctx.logger, {
     redis: ctx.config,
     snapshotIntervalMs: options.snapshotIntervalMs ?? 2_000,

@@ -19,6 +19,8 @@ export interface DashboardSnapshot {
   /** `waiting` includes prioritized jobs (BullMQ keeps those in a list of their own). */
   queue: QueueCounts | null;
   workers: LiveWorker[];
+  /** The fleet config this API replica runs: a worker whose config_hash differs is marked. */
+  config_hash: string;
   /** Parts that could not be read this time, with a short reason. */
   errors: string[];
 }
@@ -49,7 +51,7 @@ export class SnapshotSource {
   constructor(
     private readonly state: StateStore,
     private readonly queue: JobQueue,
-    private readonly options: { seriesMinutes: number },
+    private readonly options: { seriesMinutes: number; configHash: () => string },
   ) {}
 
   async snapshot(options: { forceRefresh?: boolean } = {}): Promise<DashboardSnapshot> {
@@ -64,7 +66,7 @@ export class SnapshotSource {
       this.queueCounts().catch(note('queue')),
       this.state.listWorkers().catch(note('workers')),
     ]);
-    return { at: Date.now(), providers: providers ?? [], queue, workers: workers ?? [], errors };
+    return { at: Date.now(), providers: providers ?? [], queue, workers: workers ?? [], config_hash: this.options.configHash(), errors };
   }
 
   async queueCounts(): Promise<QueueCounts> {
@@ -84,8 +86,9 @@ export function toChartSeries(minutes: MinuteSeries): DashboardSeries {
   const length = Math.round((minutes.to - minutes.from) / minutes.step_ms) + 1;
   const t = Array.from({ length }, (_, i) => (minutes.from + i * minutes.step_ms) / 1000);
   const classes: Record<string, number[]> = {};
-  const providers = minutes.series.map(({ provider, points }) => {
-    const s: ProviderSeries = { provider, success: [], failed: [], p50: [], p95: [] };
+  // One series per deployment, labelled by its id (two deployments of one vendor are two lines).
+  const providers = minutes.series.map(({ deployment, points }) => {
+    const s: ProviderSeries = { provider: deployment, success: [], failed: [], p50: [], p95: [] };
     points.forEach((point, i) => {
       s.success.push(point.success);
       s.failed.push(point.failed);

@@ -22,6 +22,7 @@ import {
   type RedisClient,
 } from '@switchyard/shared';
 import { type Job, Queue } from 'bullmq';
+import type { FleetModels } from '../fleet-models.ts';
 import { ApiError } from '../plugins/errors.ts';
 import type { CompletionHub } from './completion-hub.ts';
 import { ANONYMOUS_OWNER, ANONYMOUS_VIEWER, EVERY_JOB, type JobViewer, maySee } from './ownership.ts';
@@ -58,6 +59,8 @@ export class JobService {
     readonly hub: CompletionHub,
     /** The queue's connection; the request connection when not given (tests). */
     queueConnection: RedisClient = redis,
+    /** What `model` means under the running fleet config; without it, env defaults and no checks (tests). */
+    private readonly models?: FleetModels,
   ) {
     this.queue = new Queue<QueuedJobData, JobResult>(QUEUE_NAME, {
       connection: queueConnection,
@@ -86,8 +89,8 @@ export class JobService {
   buildData(request: JobRequest, notify = false, owner = ANONYMOUS_OWNER, client?: string): QueuedJobData {
     const data: QueuedJobData = {
       request,
-      model: request.model ?? this.config.DEFAULT_MODEL,
-      budget_ms: request.budget_ms ?? this.config.JOB_BUDGET_MS,
+      model: request.model ?? this.models?.defaultModel ?? this.config.DEFAULT_MODEL,
+      budget_ms: request.budget_ms ?? this.routeBudgetMs(request.model) ?? this.config.JOB_BUDGET_MS,
       submitted_at: Date.now(),
       stream: request.stream === true,
       owner,
@@ -109,7 +112,23 @@ export class JobService {
     };
   }
 
+  private routeBudgetMs(model: string | undefined): number | undefined {
+    return this.models?.routeBudgetMs(model ?? this.models.defaultModel);
+  }
+
+  /** Every model the request names must be routable under the running config: else a 404 naming the field. */
+  checkModels(request: JobRequest, path = ''): void {
+    if (!this.models) return;
+    const names: Array<[string, string]> = [[`${path}model`, request.model ?? this.models.defaultModel]];
+    for (const [i, name] of (request.fallbacks ?? []).entries()) names.push([`${path}fallbacks[${i}]`, name]);
+    for (const [param, name] of names) {
+      const check = this.models.check(name);
+      if (!check.ok) throw new ApiError(404, 'not_found_error', `${param}: ${check.message}`, { code: 'model_not_found', param });
+    }
+  }
+
   async submit(request: JobRequest, options: SubmitOptions = {}): Promise<Submitted> {
+    this.checkModels(request);
     const id = options.id ?? this.jobId(options);
     const viewer = options.viewer ?? ANONYMOUS_VIEWER;
     if (options.idempotencyKey) {
@@ -126,6 +145,7 @@ export class JobService {
   }
 
   async submitMany(requests: JobRequest[], options: SubmitOptions[] = []): Promise<string[]> {
+    for (const [i, request] of requests.entries()) this.checkModels(request, `jobs[${i}].`);
     const jobs = requests.map((request, i) => {
       const id = options[i]?.id ?? this.jobId(options[i] ?? {});
       const viewer = options[i]?.viewer ?? ANONYMOUS_VIEWER;

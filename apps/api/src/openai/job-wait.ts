@@ -67,6 +67,5 @@ export async function submitAndWait(app: FastifyInstance, reply: FastifyReply, i
 /** A job that did not complete, as the error an OpenAI client expects (status, code, retry-after). */
 export async function jobFailure(app: FastifyInstance, done: JobDoneMessage): Promise<OpenAiError> {
   const error = done.error ?? { class: 'service_unavailable' as const, message: `job ${done.status} without an error` };
-  const enabled = app.ctx.config.providers.map((p) => p.name);
-  return jobErrorToOpenAi(error, await retryAfterSeconds(app.ctx.state, enabled, error));
+  return jobErrorToOpenAi(error, await retryAfterSeconds(app.ctx.state, app.ctx.models.deployments(), error));
 }

@@ -4,8 +4,9 @@
  * into a Switchyard JobRequest: `provider/model` names, OpenRouter's `models` fallback list,
  * text content parts, max_tokens / max_completion_tokens, temperature, top_p.
  */
-import { type Config, type JobRequest, jobRequestSchema, MAX_FALLBACKS, parseModelRef } from '@switchyard/shared';
+import { type JobRequest, jobRequestSchema, MAX_FALLBACKS } from '@switchyard/shared';
 import { z } from 'zod';
+import type { FleetModels } from '../fleet-models.ts';
 import { OpenAiError } from './errors.ts';
 
 const textPart = z.looseObject({ type: z.literal('text'), text: z.string() });
@@ -48,26 +49,14 @@ export interface TranslatedRequest {
   includeUsage: boolean;
 }
 
-/** `ref` as a model of an enabled provider, or a 404 in OpenAI's shape (code model_not_found). */
-export function resolveModel(ref: string, config: Config, param: string): string {
-  const parsed = parseModelRef(ref);
-  const enabled = config.providers.map((p) => p.name);
-  if ('error' in parsed) {
-    throw new OpenAiError(
-      404,
-      'invalid_request_error',
-      `The model "${ref}" does not exist: models are named provider/model with an enabled provider (${enabled.join(', ')}), e.g. "${config.DEFAULT_MODEL}". See GET /v1/models.`,
-      { code: 'model_not_found', param },
-    );
-  }
-  if (!enabled.includes(parsed.provider)) {
-    throw new OpenAiError(
-      404,
-      'invalid_request_error',
-      `The model "${ref}" does not exist here: provider "${parsed.provider}" is not enabled (enabled: ${enabled.join(', ')}). See GET /v1/models.`,
-      { code: 'model_not_found', param },
-    );
-  }
+/** `ref` if the running fleet config can route it, or a 404 in OpenAI's shape (code model_not_found). */
+export function resolveModel(ref: string, models: FleetModels, param: string): string {
+  const check = models.check(ref);
+  if (!check.ok)
+    throw new OpenAiError(404, 'invalid_request_error', check.message ?? `The model "${ref}" does not exist.`, {
+      code: 'model_not_found',
+      param,
+    });
   return ref;
 }
 
@@ -101,14 +90,14 @@ function contentText(content: ChatCompletionRequest['messages'][number]['content
 
 /**
  * The job's candidates from a face's `model` (and OpenRouter's `models`), each resolved as the chat
- * face resolves it; DEFAULT_MODEL when none is named. Every face calls this, so a change to how
+ * face resolves it; the config's default route (else DEFAULT_MODEL) when none is named. Every face calls this, so a change to how
  * models resolve reaches them all.
  */
-export function resolveModels(model: string | undefined, models: readonly string[] | undefined, config: Config) {
+export function resolveModels(model: string | undefined, models: readonly string[] | undefined, catalog: FleetModels) {
   const names = [...(model ? [model] : []), ...(models ?? [])];
-  const resolved = names.map((name, i) => resolveModel(name, config, model && i === 0 ? 'model' : `models[${model ? i - 1 : i}]`));
+  const resolved = names.map((name, i) => resolveModel(name, catalog, model && i === 0 ? 'model' : `models[${model ? i - 1 : i}]`));
   const unique = resolved.filter((m, i) => resolved.indexOf(m) === i);
-  const primary = unique[0] ?? config.DEFAULT_MODEL;
+  const primary = unique[0] ?? catalog.defaultModel;
   const fallbacks = unique.slice(1);
   if (fallbacks.length > MAX_FALLBACKS) {
     throw new OpenAiError(400, 'invalid_request_error', `At most ${MAX_FALLBACKS} fallback models are allowed.`, {
@@ -131,8 +120,8 @@ export function checkedJob(candidate: JobRequest): JobRequest {
   });
 }
 
-export function translateRequest(body: ChatCompletionRequest, config: Config): TranslatedRequest {
-  const { primary, fallbacks } = resolveModels(body.model, body.models, config);
+export function translateRequest(body: ChatCompletionRequest, models: FleetModels): TranslatedRequest {
+  const { primary, fallbacks } = resolveModels(body.model, body.models, models);
   const maxTokens = body.max_completion_tokens ?? body.max_tokens ?? undefined;
   const job = checkedJob({
     model: primary,

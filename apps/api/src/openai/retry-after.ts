@@ -3,26 +3,26 @@
  * provider's cooldown, or, when no provider was available, the earliest moment one will be (a
  * cooldown ending or an open circuit's next probe). Falls back to 1 s; never waits long for Redis.
  */
-import type { JobError, ProviderName } from '@switchyard/shared';
+import type { DeploymentId, JobError } from '@switchyard/shared';
 import type { StateStore } from '@switchyard/state';
 
 const MAX_S = 600;
 const READ_DEADLINE_MS = 250;
 
-async function availableAt(state: StateStore, provider: ProviderName, now: number): Promise<number | null> {
+async function availableAt(state: StateStore, provider: DeploymentId, now: number): Promise<number | null> {
   const [cooldown, circuit] = await Promise.all([state.cooldown.read(provider, now), state.breaker.read(provider)]);
   const probeAt = circuit.state === 'open' ? circuit.next_probe_at : null;
   const at = Math.max(cooldown ?? 0, probeAt ?? 0);
   return at > now ? at : null;
 }
 
-export async function retryAfterSeconds(state: StateStore, providers: readonly ProviderName[], error: JobError): Promise<number> {
+/** `deployments`: the running config's deployment ids (the health keys). */
+export async function retryAfterSeconds(state: StateStore, deployments: readonly DeploymentId[], error: JobError): Promise<number> {
   if (error.class !== 'rate_limited' && error.class !== 'no_provider_available') return 1;
   const now = Date.now();
-  const candidates =
-    error.class === 'rate_limited' && error.provider && providers.includes(error.provider as ProviderName)
-      ? [error.provider as ProviderName]
-      : providers;
+  // The deployment that asked for the wait, when the job's story names it (implicit ones are named after their provider).
+  const limited = error.last_error?.deployment ?? error.provider;
+  const candidates = error.class === 'rate_limited' && limited && deployments.includes(limited) ? [limited] : deployments;
   let timer: NodeJS.Timeout | undefined;
   try {
     const times: Array<number | null> = await Promise.race([

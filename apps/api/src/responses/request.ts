@@ -8,8 +8,9 @@
  * "text"...), and is accepted, or is refused with a 400 naming the field: a client must never
  * believe a setting took effect when it was dropped. Fields the spec does not name are refused too.
  */
-import type { ChatMessage, Config, JobRequest } from '@switchyard/shared';
+import type { ChatMessage, JobRequest } from '@switchyard/shared';
 import { z } from 'zod';
+import type { FleetModels } from '../fleet-models.ts';
 import { OpenAiError } from '../openai/errors.ts';
 import { checkedJob, resolveModels } from '../openai/request.ts';
 
@@ -157,9 +158,13 @@ export interface TranslatedResponseRequest {
   conversation: ChatMessage[];
 }
 
-export function translateResponseRequest(body: CreateResponseRequest, config: Config, prior: PriorTurn | null): TranslatedResponseRequest {
+export function translateResponseRequest(
+  body: CreateResponseRequest,
+  models: FleetModels,
+  prior: PriorTurn | null,
+): TranslatedResponseRequest {
   rejectUnsupported(body);
-  const { primary } = resolveModels(body.model, undefined, config);
+  const { primary } = resolveModels(body.model, undefined, models);
   const conversation = [
     ...(prior ? [...prior.messages, { role: 'assistant' as const, content: prior.output }] : []),
     ...translateInput(body.input),

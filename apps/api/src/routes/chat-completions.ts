@@ -29,7 +29,7 @@ export default async function chatCompletionRoutes(app: FastifyInstance) {
     },
     async (request, reply) => {
       const { jobs } = app.ctx;
-      const translated = translateRequest(request.body, config);
+      const translated = translateRequest(request.body, app.ctx.models);
       const idempotencyKey = request.headers['idempotency-key'];
       const id = jobs.jobId({ clientId: request.clientId, ...(idempotencyKey ? { idempotencyKey } : {}) });
       const created = Math.floor(Date.now() / 1000);

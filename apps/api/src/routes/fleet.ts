@@ -17,6 +17,9 @@ const iso = (ms: number | null | undefined) => (typeof ms === 'number' && Number
 const isoOrNull = z.string().nullable();
 
 const providerStatusSchema = z.object({
+  /** The deployment id: the unit of health (an implicit deployment is named after its provider). */
+  deployment: z.string(),
+  /** Its provider kind. */
   provider: z.string(),
   state: z.string(),
   circuit: z.object({ state: z.string(), consecutive_failures: z.number().int(), opened_at: isoOrNull, next_probe_at: isoOrNull }),
@@ -31,6 +34,7 @@ const providerStatusSchema = z.object({
 const ms = z.number().nullable();
 const latencySchema = z.object({ count: z.number(), avg: ms, p50: ms, p95: ms, p99: ms, min: ms, max: ms });
 const providerMetricsSchema = z.object({
+  deployment: z.string(),
   provider: z.string(),
   total: z.number(),
   success: z.number(),
@@ -48,6 +52,10 @@ const workerSchema = z.object({
   started_at: isoOrNull,
   last_heartbeat_at: isoOrNull,
   expires_at: isoOrNull,
+  /** The fleet config the replica runs (GET /v1/config's hash); null for a worker too old to say. */
+  config_hash: z.string().nullable(),
+  /** Whether that is the config this API replica runs: false marks a replica on another version. */
+  config_current: z.boolean(),
 });
 
 const booleanish = z
@@ -57,6 +65,7 @@ const booleanish = z
 
 export function presentStatus(s: ProviderStatus): z.infer<typeof providerStatusSchema> {
   return {
+    deployment: s.deployment,
     provider: s.provider,
     state: s.state,
     circuit: {
@@ -139,13 +148,14 @@ export default async function fleetRoutes(app: FastifyInstance) {
     '/v1/workers',
     {
       schema: {
-        summary: 'Live worker replicas: id, host, pid, concurrency, active jobs, last heartbeat',
+        summary: 'Live worker replicas: id, host, pid, concurrency, active jobs, last heartbeat, the config each runs',
         tags: ['fleet'],
         response: { 200: z.object({ count: z.number().int(), workers: z.array(workerSchema) }) },
       },
     },
     async () => {
       const workers = await app.ctx.state.listWorkers();
+      const hash = app.ctx.fleet.hash;
       return {
         count: workers.length,
         workers: workers.map((w) => ({
@@ -157,6 +167,8 @@ export default async function fleetRoutes(app: FastifyInstance) {
           started_at: iso(w.started_at),
           last_heartbeat_at: iso(w.last_heartbeat_at),
           expires_at: iso(w.expires_at),
+          config_hash: w.config_hash ?? null,
+          config_current: w.config_hash === hash,
         })),
       };
     },

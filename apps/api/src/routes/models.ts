@@ -3,20 +3,19 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { OpenAiError } from '../openai/errors.ts';
-import { listModels } from '../openai/models.ts';
 import { errorSchema } from './schemas.ts';
 
 const modelSchema = z.object({ id: z.string(), object: z.literal('model'), created: z.number().int(), owned_by: z.string() });
 
 export default async function modelRoutes(app: FastifyInstance) {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const models = () => listModels(app.ctx.config, app.ctx.providers);
+  const models = () => app.ctx.models.list();
 
   r.get(
     '/v1/models',
     {
       schema: {
-        summary: 'OpenAI-compatible list of the models the enabled providers offer',
+        summary: 'OpenAI-compatible list of the routes and the models the configured deployments offer',
         tags: ['openai'],
         response: { 200: z.object({ object: z.literal('list'), data: z.array(modelSchema) }) },
       },
@@ -28,7 +27,7 @@ export default async function modelRoutes(app: FastifyInstance) {
     '/v1/models/*',
     {
       schema: {
-        summary: 'One model, OpenAI-compatible (ids contain slashes: provider/model)',
+        summary: 'One model, OpenAI-compatible (ids may contain slashes: <deployment>/<model>)',
         tags: ['openai'],
         params: z.object({ '*': z.string().max(300) }),
         response: { 200: modelSchema, 404: errorSchema },

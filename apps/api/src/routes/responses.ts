@@ -70,7 +70,7 @@ export default async function responseRoutes(app: FastifyInstance) {
         }
         prior = { messages: stored.conversation, output: answer };
       }
-      const translated = translateResponseRequest(body, config, prior);
+      const translated = translateResponseRequest(body, app.ctx.models, prior);
       const idempotencyKey = request.headers['idempotency-key'];
       const id = jobs.jobId({ clientId: request.clientId, ...(idempotencyKey ? { idempotencyKey } : {}) });
       const state: ResponseState = {

@@ -88,6 +88,15 @@ export class ProviderGates {
     return gate;
   }
 
+  /** Calls in flight to the deployment in this process (0 when it has no gate yet). */
+  inFlight(deployment: DeploymentId): number {
+    return this.gates.get(deployment)?.inFlight ?? 0;
+  }
+
+  deployments(): Iterable<DeploymentId> {
+    return this.gates.keys();
+  }
+
   snapshot(): Record<string, { limit: number; inFlight: number; waiting: number }> {
     const out: Record<string, { limit: number; inFlight: number; waiting: number }> = {};
     for (const [provider, gate] of this.gates) out[provider] = { limit: gate.limit, inFlight: gate.inFlight, waiting: gate.waiting };

@@ -234,6 +234,11 @@ export class Router {
     };
   }
 
+  /** This process's calls in flight per deployment (its concurrency gates): the local part of the fleet's load. */
+  get inFlight(): { inFlight(deployment: DeploymentId): number; deployments(): Iterable<DeploymentId> } {
+    return this.gates;
+  }
+
   /** For shutdown: waits (at most `timeoutMs`) for reports still in flight. True when all landed. */
   drain(timeoutMs: number): Promise<boolean> {
     return this.reporter.drain(timeoutMs);

@@ -1,6 +1,6 @@
 /**
- * Owns this worker's side of the fleet-wide routing figures: it counts its own calls in flight and
- * a latency average per deployment, exchanges them with every other replica through Redis about
+ * Owns this worker's side of the fleet-wide routing figures: its calls in flight (read from the
+ * router's concurrency gates, which count them exactly) and a latency average per deployment, exchanges them with every other replica through Redis about
  * once a second (RoutingLoad), and answers `load(deployment)` from memory on the hot path. Between
  * exchanges its own part is current: the fleet's count minus what it last published plus what it
  * has in flight now. A failed exchange keeps the last figures and is retried on the next tick;
@@ -17,7 +17,6 @@ const MAX_SAMPLES = 100;
 export class FleetLoad {
   private fleet = new Map<DeploymentId, DeploymentLoad>();
   private published = new Map<DeploymentId, number>();
-  private readonly inFlight = new Map<DeploymentId, number>();
   private readonly latency = new Map<DeploymentId, { ms: number; samples: number }>();
   private timer: NodeJS.Timeout | undefined;
   private exchanging: Promise<void> | undefined;
@@ -26,15 +25,12 @@ export class FleetLoad {
     private readonly store: RoutingLoad,
     private readonly workerId: string,
     private readonly logger: Logger,
+    private readonly local: { inFlight(deployment: DeploymentId): number; deployments(): Iterable<DeploymentId> },
     private readonly intervalMs = 1_000,
   ) {}
 
-  callStarted(deployment: DeploymentId): void {
-    this.inFlight.set(deployment, (this.inFlight.get(deployment) ?? 0) + 1);
-  }
-
+  /** A call to the deployment answered: successes feed its latency average. */
   callEnded(deployment: DeploymentId, success: boolean, latencyMs: number): void {
-    this.inFlight.set(deployment, Math.max(0, (this.inFlight.get(deployment) ?? 0) - 1));
     if (!success) return;
     const last = this.latency.get(deployment);
     this.latency.set(
@@ -47,7 +43,7 @@ export class FleetLoad {
 
   load(deployment: DeploymentId): DeploymentLoad | undefined {
     const fleet = this.fleet.get(deployment);
-    const mine = this.inFlight.get(deployment) ?? 0;
+    const mine = this.local.inFlight(deployment);
     const local = this.latency.get(deployment);
     if (!fleet && mine === 0 && !local) return undefined;
     const inFlight = Math.max(0, (fleet?.inFlight ?? 0) - (this.published.get(deployment) ?? 0)) + mine;
@@ -79,10 +75,10 @@ export class FleetLoad {
 
   private async runExchange(): Promise<void> {
     const mine = new Map<DeploymentId, DeploymentLoad>();
-    const ids = new Set([...this.inFlight.keys(), ...this.latency.keys()]);
+    const ids = new Set([...this.local.deployments(), ...this.latency.keys()]);
     for (const id of ids) {
       const latency = this.latency.get(id);
-      mine.set(id, { inFlight: this.inFlight.get(id) ?? 0, latencyMs: latency?.ms ?? null, samples: latency?.samples ?? 0 });
+      mine.set(id, { inFlight: this.local.inFlight(id), latencyMs: latency?.ms ?? null, samples: latency?.samples ?? 0 });
     }
     try {
       const fleet = await this.store.exchange(this.workerId, mine);

@@ -24,10 +24,12 @@ export function renderQueue(container, queue) {
   }
 }
 
-export function renderWorkers(tbody, countLabel, workers, serverNow) {
+// A replica whose config hash differs from this API's runs another version of the fleet config
+// (mid-rollout, or a reload it refused): marked, never silent.
+export function renderWorkers(tbody, countLabel, workers, serverNow, configHash) {
   countLabel.textContent = `(${workers.length} live)`;
   if (workers.length === 0) {
-    tbody.replaceChildren(el('tr', {}, el('td', { colSpan: 5, className: 'muted' }, 'no live worker: start one with pnpm start:worker')));
+    tbody.replaceChildren(el('tr', {}, el('td', { colSpan: 6, className: 'muted' }, 'no live worker: start one with pnpm start:worker')));
     return;
   }
   tbody.replaceChildren(
@@ -43,9 +45,17 @@ export function renderWorkers(tbody, countLabel, workers, serverNow) {
         el('td', {}, el('span', { className: 'load' }, fill), `${w.active_jobs}/${w.concurrency}`),
         el('td', {}, formatAgo(serverNow - w.last_heartbeat_at)),
         el('td', {}, formatDuration(serverNow - w.started_at)),
+        configCell(w.config_hash, configHash),
       );
       row.dataset.worker = w.id;
+      if (w.config_hash !== configHash) row.classList.add('config-differs');
       return row;
     }),
   );
+}
+
+function configCell(workerHash, apiHash) {
+  if (!workerHash) return el('td', { className: 'config-differs', title: 'this worker does not report its config' }, 'unknown');
+  if (workerHash === apiHash) return el('td', { className: 'muted', title: 'same config as this API' }, workerHash);
+  return el('td', { className: 'config-differs', title: `differs from this API's config ${apiHash}` }, `${workerHash} ≠ ${apiHash}`);
 }

@@ -52,7 +52,7 @@ function showProblem(text) {
 function applySnapshot(snapshot) {
   providers.update(snapshot.providers, snapshot.at);
   renderQueue($('queue'), snapshot.queue);
-  renderWorkers($('workers'), $('workers-count'), snapshot.workers, snapshot.at);
+  renderWorkers($('workers'), $('workers-count'), snapshot.workers, snapshot.at, snapshot.config_hash);
   view.updated.textContent = `updated ${formatTime(snapshot.at)}`;
   showProblem(snapshot.errors.length > 0 ? `Partly unavailable: ${snapshot.errors.join('; ')}` : '');
 }

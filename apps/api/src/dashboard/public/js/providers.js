@@ -22,7 +22,8 @@ export class ProviderBoard {
   /** Replaces the whole list with a snapshot's. */
   update(providers, serverAt) {
     this.offsetMs = serverAt - Date.now();
-    this.providers = new Map(providers.map((p) => [p.provider, p]));
+    // Cards are per deployment (the unit of health); state events name the deployment too.
+    this.providers = new Map(providers.map((p) => [p.deployment ?? p.provider, p]));
     if (providers.length === 0) {
       this.container.replaceChildren(el('p', { className: 'muted' }, 'no provider is enabled'));
       this.cards.clear();
@@ -58,11 +59,11 @@ export class ProviderBoard {
     this.render(p);
   }
 
-  card(name) {
+  card(name, kind) {
     let card = this.cards.get(name);
     if (card) return card;
     const parts = {
-      title: el('span', {}, name),
+      title: el('span', {}, kind && kind !== name ? `${name} (${kind})` : name),
       circuit: el('span', { className: 'badge' }),
       state: el('span', { className: 'badge' }),
       failures: el('div', { className: 'line' }),
@@ -90,7 +91,7 @@ export class ProviderBoard {
   }
 
   render(p) {
-    const c = this.card(p.provider);
+    const c = this.card(p.deployment ?? p.provider, p.provider);
     const circuit = p.circuit?.state ?? 'closed';
     c.root.dataset.circuit = circuit;
     c.root.dataset.state = p.state;
