@@ -34,14 +34,14 @@ export interface ApiContext {
   fleet: FleetRuntimeSource;
   /** What `model` means under the running config: every face checks names here. */
   models: FleetModels;
-  /** Named clients of the fleet config (keys, budgets) at start-up: auth and the budget guard read them. */
-  clients: readonly ClientConfig[];
+  /** Named clients (keys, budgets) of the running fleet config: auth and the budget guard read them per request, so a reload takes effect at once. */
+  clients: () => readonly ClientConfig[];
 }
 
 export interface ApiContextOptions {
   /** Replaces the adapters' own health probes (tests). */
   prober?: ProbeFn;
-  /** The fleet config's named clients (tests); default: the loaded fleet config's. */
+  /** Named clients that replace the fleet config's (tests); default: the running fleet config's. */
   clients?: readonly ClientConfig[];
   /** An already loaded fleet config (tests); default: SWITCHYARD_CONFIG, else the implicit one. */
   fleet?: FleetRuntimeSource;
@@ -83,8 +83,9 @@ export async function createApiContext(
 ): Promise<ApiResources> {
   // A bad config file fails here, before any connection is made (ConfigError names every problem).
   const fleet = options.fleet ?? FleetRuntimeSource.load(config, logger);
-  // Usage and budgets: the clients of the config as loaded at start-up (a reload does not change them).
-  const clients = options.clients ?? fleet.current.config.clients;
+  // Usage and budgets: the clients of the running config, followed through reloads.
+  const fixedClients = options.clients;
+  const clients = fixedClients ? () => fixedClients : () => fleet.current.config.clients;
   const redis = createRedis(config, 'request', 'switchyard-api');
   // The job queue's own request connection: BullMQ defines its Lua commands on it (see autoPipelining),
   // so the submissions of one event-loop turn share a write by corking instead (redis-write-coalescing.ts).

@@ -8,12 +8,12 @@
  * RateLimitError. Spend is counted as jobs end, so a job already running when a cap is crossed
  * finishes and is counted; concurrent requests overshoot by at most what is in flight.
  * The check is asked through a BudgetGate (one script per client per event-loop turn), and the hook
- * sits on the intake routes alone. Without budgets in the config no hook is installed: intake pays
- * nothing for it.
+ * sits on the intake routes alone. The caps follow the running config (a reload that raises or adds
+ * one applies from the next request); a client without caps costs one map lookup, no promise.
  */
 import type { ClientConfig } from '@switchyard/shared';
-import type { BudgetLimits, UsageStore } from '@switchyard/state';
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler, RouteOptions } from 'fastify';
+import type { BudgetLimits, BudgetVerdict, UsageStore } from '@switchyard/state';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, preHandlerHookHandler, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError } from '../plugins/errors.ts';
 import { BudgetGate } from './budget-gate.ts';
@@ -22,7 +22,8 @@ import { BudgetGate } from './budget-gate.ts';
 export const INTAKE_ROUTES: ReadonlySet<string> = new Set(['/v1/jobs', '/v1/jobs/batch', '/v1/chat/completions', '/v1/responses']);
 
 export interface BudgetGuardOptions {
-  clients: readonly ClientConfig[];
+  /** The running config's clients. */
+  clients: () => readonly ClientConfig[];
   usage: UsageStore;
   now?: () => number;
 }
@@ -38,37 +39,53 @@ export function budgetsOf(clients: readonly ClientConfig[]): Map<string, BudgetL
 
 const dollars = (usd: number) => `$${usd.toFixed(usd < 1 ? 4 : 2)}`;
 
+/** The error a refused request gets: 429 in our envelope, which is also OpenAI's error shape. */
+export function budgetExceeded(client: string, verdict: Extract<BudgetVerdict, { allowed: false }>, now: number): ApiError {
+  const daily = verdict.period === 'day';
+  const resetsAt = new Date(verdict.resetAt).toISOString();
+  const error = new ApiError(
+    429,
+    'budget_exceeded',
+    `Client "${client}" has spent ${dollars(verdict.spentUsd)} of its ${daily ? 'daily' : 'monthly'} budget of ${dollars(verdict.limitUsd)}. Jobs are accepted again at ${resetsAt} (UTC ${daily ? 'midnight' : 'month start'}). Fix: wait, or raise ${daily ? 'daily_usd' : 'monthly_usd'} for this client in the fleet config.`,
+    {
+      code: 'budget_exceeded',
+      client,
+      period: verdict.period,
+      limit_usd: verdict.limitUsd,
+      spent_usd: verdict.spentUsd,
+      resets_at: resetsAt,
+    },
+    { 'retry-after': String(Math.max(1, Math.ceil((verdict.resetAt - now) / 1000))) },
+  );
+  error.logAs = {
+    msg: 'client budget exceeded',
+    fields: { client, period: verdict.period, limitUsd: verdict.limitUsd, spentUsd: verdict.spentUsd },
+  };
+  return error;
+}
+
 async function budgetGuard(app: FastifyInstance, options: BudgetGuardOptions) {
-  const budgets = budgetsOf(options.clients);
-  if (budgets.size === 0) return;
   const now = options.now ?? Date.now;
   const gate = new BudgetGate(options.usage);
-  const guard = async (request: FastifyRequest, _reply: FastifyReply) => {
-    const limits = budgets.get(request.clientName);
-    if (!limits) return;
-    const verdict = await gate.check(request.clientName, limits);
-    if (verdict.allowed) return;
-    const retryAfterS = Math.max(1, Math.ceil((verdict.resetAt - now()) / 1000));
-    const resetsAt = new Date(verdict.resetAt).toISOString();
-    const error = new ApiError(
-      429,
-      'budget_exceeded',
-      `Client "${request.clientName}" has spent ${dollars(verdict.spentUsd)} of its ${verdict.period === 'day' ? 'daily' : 'monthly'} budget of ${dollars(verdict.limitUsd)}. Jobs are accepted again at ${resetsAt} (UTC ${verdict.period === 'day' ? 'midnight' : 'month start'}). Fix: wait, or raise ${verdict.period === 'day' ? 'daily_usd' : 'monthly_usd'} for this client in the fleet config.`,
-      {
-        code: 'budget_exceeded',
-        client: request.clientName,
-        period: verdict.period,
-        limit_usd: verdict.limitUsd,
-        spent_usd: verdict.spentUsd,
-        resets_at: resetsAt,
-      },
-      { 'retry-after': String(retryAfterS) },
+  let clients = options.clients();
+  let budgets = budgetsOf(clients);
+  /** The running config's caps: rebuilt only when a reload replaced the clients. */
+  const capsOf = (name: string): BudgetLimits | undefined => {
+    const current = options.clients();
+    if (current !== clients) {
+      clients = current;
+      budgets = budgetsOf(current);
+    }
+    return budgets.get(name);
+  };
+  // A callback hook: most requests have no caps and must not pay for a promise.
+  const guard = (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    const limits = capsOf(request.clientName);
+    if (!limits) return done();
+    gate.check(request.clientName, limits).then(
+      (verdict) => (verdict.allowed ? done() : done(budgetExceeded(request.clientName, verdict, now()))),
+      (err: Error) => done(err),
     );
-    error.logAs = {
-      msg: 'client budget exceeded',
-      fields: { client: request.clientName, period: verdict.period, limitUsd: verdict.limitUsd, spentUsd: verdict.spentUsd },
-    };
-    throw error;
   };
   // After validation (preHandler): a malformed request is a 400 whatever the budget says. Only the
   // intake routes get the hook, so no other request pays for it.
@@ -76,7 +93,7 @@ async function budgetGuard(app: FastifyInstance, options: BudgetGuardOptions) {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     if (!methods.includes('POST') || !INTAKE_ROUTES.has(route.url)) return;
     const existing = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler];
-    route.preHandler = [...existing, guard as preHandlerAsyncHookHandler];
+    route.preHandler = [...existing, guard as preHandlerHookHandler];
   });
 }
 
