@@ -167,3 +167,26 @@ describe('report() is fire-and-forget-safe', () => {
     expect(hincrbys).toBeLessThanOrEqual(4 * perHash);
   });
 });
+
+describe('an unused probe lease handed back', () => {
+  it('frees the lease for the next caller and counts no call in the metrics', async () => {
+    t = await setup('ff-lease', { CIRCUIT_FAILURE_THRESHOLD: 1, CIRCUIT_RESET_MS: 200 }, { metricsFlushMs: 0 });
+    await t.store.report(failure('openai', 'timeout'));
+    const k = t.store.keys.provider('openai');
+    const lease = await waitFor(
+      async () => {
+        const admission = await t.store.admit('openai');
+        return admission.admitted && admission.probeLeaseId ? admission.probeLeaseId : null;
+      },
+      'the half-open probe lease',
+      10_000,
+      20,
+    );
+    const before = await t.redis.hgetall(k.metricsTotal);
+    expect(before).toMatchObject({ total: '1' });
+    await t.store.report({ provider: 'openai', model: 'm', outcome: 'aborted', latencyMs: 0, probeLeaseId: lease, leaseOnly: true });
+    expect(await t.redis.hgetall(k.metricsTotal)).toEqual(before);
+    // Handed back, not held until it expires: another process probes at once.
+    expect(await t.makeStore().admit('openai')).toMatchObject({ admitted: true, probeLeaseId: expect.any(String) });
+  });
+});
