@@ -15,6 +15,7 @@ import { JobWorker } from './job-worker.ts';
 import { Router } from './router/index.ts';
 import { RouterRunner } from './router-runner.ts';
 import { FleetLoad } from './routing/fleet-load.ts';
+import { UsageReporter } from './usage-reporter.ts';
 
 const HEARTBEAT_EVERY_MS = 2_000;
 
@@ -56,7 +57,9 @@ router.onCallEnd(({ attempt }) => {
 fleetLoad.start();
 followDeployments(fleet, state);
 fleet.start();
+const usage = new UsageReporter(state.usage, logger);
 const jobWorker = new JobWorker({
+  usage,
   config,
   logger,
   connection,
@@ -107,6 +110,7 @@ async function shutdown(signal: string) {
   // The outcomes of the last calls (shutdown aborts included) are still on their way to the fleet.
   const reported = await router.drain(1_000);
   if (!reported) logger.warn({ pending: router.stats().reports.pending }, 'some call reports did not reach the state store');
+  if (!(await usage.drain(1_000))) logger.warn({ pending: usage.stats.pending }, 'some usage reports did not reach the state store');
   await state.close().catch(() => {});
   for (const client of [connection, commands, subscriber]) client.disconnect();
   clearTimeout(force);
