@@ -1,5 +1,5 @@
 /**
- * B8 usage and budgets at intake: CPU per `POST /v1/jobs` of an API process whose fleet config names
+ * B10 usage and budgets at intake: CPU per `POST /v1/jobs` of an API process whose fleet config names
  * a client with daily and monthly caps (its key authenticates the request, the job carries the
  * client's name, the budget check runs as one Lua script per request) against the same API process
  * without a config (API_KEYS only, no check). Both get the same load (autocannon, closed loop, the
@@ -63,14 +63,14 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
       const pair = round % 2 === 0 ? [withBudgets, plain] : [plain, withBudgets];
       for (const api of pair) (api === withBudgets ? ours : base).push(await measure(api, durationS));
       ctx.log(
-        `B8 round ${round + 1}: budgets ${ours.at(-1)!.cpuMsPerRequest.toFixed(3)} ms CPU/req, plain ${base.at(-1)!.cpuMsPerRequest.toFixed(3)}`,
+        `B10 round ${round + 1}: budgets ${ours.at(-1)!.cpuMsPerRequest.toFixed(3)} ms CPU/req, plain ${base.at(-1)!.cpuMsPerRequest.toFixed(3)}`,
       );
     }
     const ratios = ours.map((o, i) => o.cpuMsPerRequest / Math.max(1e-9, base[i]!.cpuMsPerRequest));
     const r = median(ratios);
     const errors = [...ours, ...base].reduce((n, m) => n + m.load.non2xx + m.load.errors, 0);
     return {
-      id: 'B8',
+      id: 'B10',
       title: 'usage and budgets at intake',
       ours: `POST /v1/jobs with a config client's key (budget check: one Lua script per request), one API process, autocannon ${connections} connections × ${durationS} s, ${rounds} rounds alternating.`,
       baseline: 'the same API process without a fleet config (API_KEYS only: no client, no budget check), same Redis and load.',
