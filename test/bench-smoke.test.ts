@@ -3,32 +3,18 @@
  * `pnpm test`, but this runs `bench/run.ts --tiny --only=b1` (one benchmark, seconds long, on the
  * test Redis) and checks it wrote a well-formed result table. Figures are not judged here.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { testRedisUrl } from '@switchyard/shared/testing';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runTinyBench } from './support/bench-run.ts';
 
-const REPO_ROOT = resolve(import.meta.dirname, '..');
 const out = mkdtempSync(join(tmpdir(), 'sy-bench-smoke-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 describe('bench harness (smoke)', () => {
   it('runs B1 in tiny mode and writes latest.md and latest.json', async () => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', resolve(REPO_ROOT, 'bench/run.ts'), '--tiny', '--only=b1', '--redis=env', `--out=${out}`],
-      { cwd: REPO_ROOT, env: { ...process.env, REDIS_URL: testRedisUrl() }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => {
-      output += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      output += c.toString();
-    });
-    const code = await new Promise<number | null>((done) => child.on('exit', done));
+    const { code, output } = await runTinyBench('b1', out);
     expect(code, output).toBe(0);
 
     const json = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8'));

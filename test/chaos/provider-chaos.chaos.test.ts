@@ -345,7 +345,7 @@ describe('provider chaos', () => {
     const trips = Object.fromEntries(
       providers.map((p) => [
         p,
-        Number(new RegExp(`^switchyard_circuit_opens_total\\{provider="${p}"\\} (\\d+)$`, 'm').exec(prom)?.[1] ?? 'NaN'),
+        Number(new RegExp(`^switchyard_circuit_opens_total\\{deployment="${p}",provider="${p}"\\} (\\d+)$`, 'm').exec(prom)?.[1] ?? 'NaN'),
       ]),
     );
     const geminiState = counters.providers.find((s: { provider: string }) => s.provider === 'gemini');

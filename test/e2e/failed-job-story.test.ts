@@ -284,6 +284,6 @@ describe("a failed job's whole story", () => {
     const broken = error.attempts?.[1];
     expect(['aborted', 'success', 'budget_exhausted']).not.toContain(broken?.outcome);
     expect(error.class).toBe(broken?.outcome);
-    expect(error.last_error).toEqual({ class: broken?.outcome, message: broken?.message, provider: 'mock' });
+    expect(error.last_error).toEqual({ class: broken?.outcome, message: broken?.message, provider: 'mock', deployment: 'mock' });
   });
 });

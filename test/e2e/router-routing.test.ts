@@ -52,11 +52,11 @@ async function circuits() {
 }
 
 describe('budget', () => {
-  let run = 0;
-  // A timing claim on a shared 2-core machine: retried when the OS did not schedule the worker in
-  // time (timerLateMs in the figures shows it: the budget timer itself fired late).
-  it('with every provider hanging, a 2,000 ms job ends by 2,100 ms, every time, and is not retried', { retry: 2 }, async () => {
-    const model = `budget-hang-${run++}`;
+  // A timing claim on a shared 2-core machine: each bound is the design's plus what the machine
+  // stalled the processes meanwhile (rig.stalledMs; ~0 when idle), since a budget timer can only
+  // fire once its worker runs again (timerLateMs in the figures shows it).
+  it('with every provider hanging, a 2,000 ms job ends by 2,100 ms, every time, and is not retried', async () => {
+    const model = 'budget-hang';
     rig.mock.setFaults([{ provider: '*', model, fault: 'hang' }]);
     const JOBS = 6;
     const submittedAt = Date.now();
@@ -92,6 +92,7 @@ describe('budget', () => {
         // How late the worker's budget timer fired: the process's scheduling delay, not routing work.
         timerLateMs: Number(routed?.latencyMs) + Number(rig.logs('job started').find((e) => e.jobId === id)?.sinceActiveMs) - 2000,
         lastCallEndMs: Math.max(...attempts.map((a) => a.started_ms + a.latency_ms)),
+        stalledMs: rig.stalledMs(job?.processedOn ?? 0, job?.finishedOn ?? Date.now()),
       };
     });
     console.log('budget: per job', JSON.stringify(figures), 'client end to end', endToEndMs);
@@ -103,11 +104,11 @@ describe('budget', () => {
       expect(attempts.map((a) => a.outcome)).toEqual(['aborted', 'aborted', 'aborted']); // primary, then two hedges
     }
     for (const f of figures) {
-      expect(f.lastCallEndMs).toBeLessThanOrEqual(2100);
-      expect(f.decidedMs).toBeLessThanOrEqual(2100);
-      expect(f.queueMs).toBeLessThanOrEqual(2100);
+      expect(f.lastCallEndMs).toBeLessThanOrEqual(2100 + f.stalledMs);
+      expect(f.decidedMs).toBeLessThanOrEqual(2100 + f.stalledMs);
+      expect(f.queueMs).toBeLessThanOrEqual(2100 + f.stalledMs);
     }
-    expect(endToEndMs).toBeLessThan(3000 + 100 * JOBS);
+    expect(endToEndMs).toBeLessThan(3000 + 100 * JOBS + rig.stalledMs(submittedAt, submittedAt + endToEndMs));
     // The mock server saw every call's connection closed, none left open.
     for (const p of PROVIDERS) {
       const c = rig.timeline.counters(`${p}/${model}`);
@@ -119,7 +120,7 @@ describe('budget', () => {
 });
 
 describe('hedging', () => {
-  it('primary at 3 s, fallback at 50 ms: the job ends near HEDGE_DELAY_MS + 50 ms and the primary is abandoned', { retry: 1 }, async () => {
+  it('primary at 3 s, fallback at 50 ms: the job ends near HEDGE_DELAY_MS + 50 ms and the primary is abandoned', async () => {
     rig.mock.setFaults([
       { provider: 'openai', model: 'hedge-slow', fault: 'latency=3000' },
       { provider: 'anthropic', model: 'hedge-fast', fault: 'latency=50' },
@@ -132,7 +133,10 @@ describe('hedging', () => {
     );
     const views = await Promise.all(ids.map((id) => rig.waitView(id)));
     const latencies = views.map((v) => v.result?.latency_ms ?? -1);
-    for (const view of views) {
+    const jobs = await Promise.all(ids.map((id) => rig.queue.getJob(id)));
+    for (const [i, view] of views.entries()) {
+      // The design's bound plus what the machine stalled the processes while this job ran.
+      const stalled = rig.stalledMs(jobs[i]?.processedOn ?? 0, jobs[i]?.finishedOn ?? Date.now());
       expect(view.status).toBe('completed');
       expect(view.result?.provider).toBe('anthropic');
       const [primary, hedge] = view.result?.attempts ?? [];
@@ -140,7 +144,7 @@ describe('hedging', () => {
       expect(hedge?.hedge).toBe(true);
       expect(hedge?.started_ms).toBeGreaterThanOrEqual(HEDGE_DELAY_MS);
       expect(view.result?.latency_ms).toBeGreaterThanOrEqual(HEDGE_DELAY_MS + 50);
-      expect(view.result?.latency_ms).toBeLessThan(HEDGE_DELAY_MS + 50 + 250);
+      expect(view.result?.latency_ms).toBeLessThan(HEDGE_DELAY_MS + 50 + 250 + stalled);
     }
     // The primary's connections were closed by the workers long before its 3 s answer.
     await callsReceived(rig, 'openai/hedge-slow', JOBS);
@@ -151,7 +155,7 @@ describe('hedging', () => {
     const abandoned = rig.timeline.of('openai/hedge-slow', 'abandoned').at(-1)?.at ?? Number.POSITIVE_INFINITY;
     const answered = rig.timeline.of('anthropic/hedge-fast', 'completed').at(-1)?.at ?? 0;
     console.log('hedge: last winner answered -> last loser closed (ms)', abandoned - answered);
-    expect(abandoned - answered).toBeLessThan(100);
+    expect(abandoned - answered).toBeLessThan(100 + rig.stalledMs(answered, abandoned));
     console.log('hedge latencies', latencies);
   });
 
@@ -193,7 +197,8 @@ describe('fallback', () => {
     expect(fallback?.hedge).toBe(false);
     // Started on the primary's failure, not on the hedge timer.
     const gap = (fallback?.started_ms ?? 0) - ((primary?.started_ms ?? 0) + (primary?.latency_ms ?? 0));
-    expect(gap).toBeLessThan(50);
+    const job = await rig.queue.getJob(id);
+    expect(gap).toBeLessThan(50 + rig.stalledMs(job?.processedOn ?? 0, job?.finishedOn ?? Date.now()));
     expect(fallback?.started_ms).toBeLessThan(HEDGE_DELAY_MS);
     const record = await waitFor(async () => {
       const r = await rig.state.records.read('openai');
@@ -236,7 +241,8 @@ describe('429 with retry-after', () => {
     const during = fallbackDuring.reduce((n, e) => n + e.n, 0);
     console.log('429: ms without a call to the provider after its 429', silence, '; jobs sent to the fallback meanwhile', during);
     expect(silence).toBeGreaterThanOrEqual(1950);
-    expect(silence).toBeLessThan(3000); // and the fleet comes back once the cooldown ends
+    // And the fleet comes back once the cooldown ends (plus what the machine stalled the processes).
+    expect(silence).toBeLessThan(3000 + rig.stalledMs(answered429, answered429 + silence));
     expect(during).toBeGreaterThan(10);
     // Both workers skipped it: the cooldown is fleet-wide, not one process's memory.
     const skippedBy = new Set(
@@ -252,7 +258,7 @@ describe('429 with retry-after', () => {
 });
 
 describe('cancellation', () => {
-  it('DELETE /v1/jobs/:id of an active job closes its provider connections within 100 ms', { retry: 2 }, async () => {
+  it('DELETE /v1/jobs/:id of an active job closes its provider connections within 100 ms', async () => {
     rig.mock.setFaults([{ provider: '*', model: 'cancel-hang', fault: 'hang' }]);
     const id = await rig.submit({ model: 'openai/cancel-hang', fallbacks: ['anthropic/cancel-hang'], messages: user('cancel me') });
     // The primary, then the hedge: two calls open at the provider.
@@ -270,7 +276,8 @@ describe('cancellation', () => {
       'cancel -> provider connections closed (ms)',
       closedAt.map((t) => t - cancelledAt),
     );
-    expect(cancelToAbort).toBeLessThanOrEqual(100);
+    // Within 100 ms, plus what the machine stalled the API, the worker or the mock meanwhile.
+    expect(cancelToAbort).toBeLessThanOrEqual(100 + rig.stalledMs(cancelledAt, cancelledAt + cancelToAbort));
     const view = await rig.waitView(id, 0);
     expect(view.status).toBe('cancelled');
     expect(view.error?.class).toBe('aborted');
@@ -371,10 +378,11 @@ describe('queue-level retries', () => {
     // BullMQ's exponential backoff with jitter 0.5: after attempt n, between half and all of 2^(n-1) x JOB_BACKOFF_MS.
     const gaps = [1, 2].map((n) => (started[n]?.time ?? 0) - (failed[n - 1]?.time ?? 0));
     console.log('retry gaps (ms)', gaps);
+    const stalled = (n: number) => rig.stalledMs(failed[n - 1]?.time ?? 0, started[n]?.time ?? 0);
     expect(gaps[0]).toBeGreaterThanOrEqual(JOB_BACKOFF_MS * 0.5 - 20);
-    expect(gaps[0]).toBeLessThan(JOB_BACKOFF_MS + 250);
+    expect(gaps[0]).toBeLessThan(JOB_BACKOFF_MS + 250 + stalled(1));
     expect(gaps[1]).toBeGreaterThanOrEqual(JOB_BACKOFF_MS - 20);
-    expect(gaps[1]).toBeLessThan(JOB_BACKOFF_MS * 2 + 250);
+    expect(gaps[1]).toBeLessThan(JOB_BACKOFF_MS * 2 + 250 + stalled(2));
     // One final-state message only, after the last attempt: the API answered the long-poll then.
     expect(rig.logs('job attempt failed').filter((e) => e.jobId === transient)).toHaveLength(JOB_ATTEMPTS);
   });

@@ -22,6 +22,7 @@ import { createStateStore, type StateStore } from '@switchyard/state';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type Fleet, postJson, startFleet } from '../support/processes.ts';
+import { loopDelays, recordOwnLoopDelay, stalledMs } from '../support/stalls.ts';
 import { type LogEvent, logEvents, MockTimeline } from './router-timeline.ts';
 
 export type { Fleet, ServiceProcess } from '../support/processes.ts';
@@ -70,11 +71,18 @@ export interface Rig {
   /** Fault rules cleared, every circuit closed, cooldowns and state records gone: a clean slate. */
   resetProviders(): Promise<void>;
   logs(msg?: string): LogEvent[];
+  /**
+   * How long the machine held up the API, the workers or this process (the mock providers)
+   * between `from` and `to` (epoch ms): what a wall-clock bound must allow on top of the design's
+   * (see test/support/stalls.ts).
+   */
+  stalledMs(from: number, to: number): number;
   close(): Promise<void>;
 }
 
 export async function startRig(options: RigOptions): Promise<Rig> {
   const namespace = testNamespace(options.label);
+  const own = recordOwnLoopDelay();
   const mock = await startMockServer();
   const timeline = new MockTimeline(mock);
   const keys = testKeys();
@@ -92,6 +100,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     },
   }).catch(async (err: unknown) => {
     timeline.stop();
+    own.stop();
     await mock.close();
     throw err;
   });
@@ -158,8 +167,10 @@ export async function startRig(options: RigOptions): Promise<Rig> {
       }
     },
     logs: (msg) => logEvents(fleet.workers, msg),
+    stalledMs: (from, to) => stalledMs([...loopDelays([fleet.api, ...fleet.workers]), own.samples], from, to),
     async close() {
       timeline.stop();
+      own.stop();
       subscriber.disconnect();
       await fleet.stop().catch(() => {});
       await queue.close().catch(() => {});

@@ -149,8 +149,11 @@ describe('SIGTERM', () => {
   it('a job past the drain deadline is aborted, handed back (not failed) and finished by another worker', async () => {
     rig.mock.setFaults([{ provider: 'anthropic', model: 'long', fault: 'latency=3500' }]);
     const [leaving, staying] = [rig.fleet.workers[2], rig.fleet.workers[3]];
-    const ids = await rig.submitBatch(Array.from({ length: 8 }, (_, i) => ({ model: 'anthropic/long', messages: user(`l${i}`) })));
-    await waitFor(() => rig.timeline.counters('anthropic/long')?.inFlight === 8, '8 calls in flight', 10_000, 10);
+    // More jobs than one worker has slots (WORKER_CONCURRENCY 16): whichever worker takes most, the
+    // leaving one holds some (with 8, a busy machine sometimes let the staying one take them all).
+    const JOBS = 20;
+    const ids = await rig.submitBatch(Array.from({ length: JOBS }, (_, i) => ({ model: 'anthropic/long', messages: user(`l${i}`) })));
+    await waitFor(() => rig.timeline.counters('anthropic/long')?.inFlight === JOBS, `${JOBS} calls in flight`, 10_000, 10);
     const signalledAt = Date.now();
     const exit = leaving?.kill('SIGTERM');
     rig.mock.clearFaults(); // what is handed back runs at once elsewhere
@@ -158,10 +161,12 @@ describe('SIGTERM', () => {
     const drainMs = (leaving?.exitedAt ?? 0) - signalledAt;
     console.log(`SIGTERM with jobs past the deadline: exit ${code} after ${drainMs} ms (deadline ${SHUTDOWN_TIMEOUT_MS})`);
     expect(code).toBe(0);
-    expect(drainMs).toBeLessThan(SHUTDOWN_TIMEOUT_MS + 1_500);
+    // The drain deadline, then the last reports' flush (up to 1 s) and the close; plus what the
+    // machine stalled the processes meanwhile.
+    expect(drainMs).toBeLessThan(SHUTDOWN_TIMEOUT_MS + 1_500 + rig.stalledMs(signalledAt, signalledAt + drainMs));
     const handedBack = leaving?.lines.filter((l) => l.includes('job handed back to the queue on shutdown')).length ?? 0;
     expect(handedBack).toBeGreaterThan(0);
-    await waitFor(() => completed(ids) === ids.length, 'all 8 completed', 20_000, 50);
+    await waitFor(() => completed(ids) === ids.length, `all ${JOBS} completed`, 20_000, 50);
     expect(staying?.child.exitCode).toBeNull();
     // Handing back used no attempt.
     for (const id of ids) expect((await rig.queue.getJob(id))?.attemptsMade ?? 0).toBeLessThanOrEqual(1);
@@ -193,8 +198,11 @@ describe('SIGTERM', () => {
     const drainMs = (last?.exitedAt ?? 0) - signalledAt;
     console.log(`SIGTERM with short jobs in flight: exit ${code} after ${drainMs} ms`);
     expect(code).toBe(0);
-    expect(drainMs).toBeLessThan(SHUTDOWN_TIMEOUT_MS);
-    expect(completed(ids)).toBe(ids.length);
+    expect(drainMs).toBeLessThan(SHUTDOWN_TIMEOUT_MS + rig.stalledMs(signalledAt, signalledAt + drainMs));
+    // Completed by this worker before it exited (no other worker is left to take them): read from
+    // Redis, which the worker wrote before exiting, not from the event stream, which may lag.
+    const states = await Promise.all(ids.map((id) => rig.queue.getJobState(id)));
+    expect(states).toEqual(ids.map(() => 'completed'));
   });
 });
 

@@ -359,9 +359,26 @@ export interface Fleet {
   stop(): Promise<void>;
 }
 
+/** The address the API logged it listens on (`switchyard api listening`). */
+async function listeningAddress(api: ServiceProcess): Promise<string> {
+  const line = await api
+    .waitForLine((l) => l.includes('"switchyard api listening"'), START_TIMEOUT_MS)
+    .catch(async (err: unknown) => {
+      throw api.alive() ? err : await exitedAtStart(api);
+    });
+  const { address } = JSON.parse(line) as { address?: unknown };
+  if (typeof address !== 'string' || !/^http:\/\/127\.0\.0\.1:\d+$/.test(address))
+    throw new Error(`${api.name} logged no usable address: ${line}`);
+  return address;
+}
+
 /** Starts one API and `workers` worker processes sharing `env` (plus REDIS_URL, the namespace and a port). */
 export async function startFleet(options: { namespace: string; workers: number; env?: Record<string, string> }): Promise<Fleet> {
-  const port = await freePort();
+  // The API binds a port of its own choosing and logs it: a port picked here would stay free for the
+  // seconds the child takes to start, and any process on this shared machine could take it meanwhile.
+  // Below LOG_LEVEL info there is no such line, so then a free port is picked here after all.
+  const logsItsAddress = ['info', 'debug', 'trace'].includes(options.env?.LOG_LEVEL ?? 'info');
+  const port = logsItsAddress ? 0 : await freePort();
   const env: Record<string, string> = {
     REDIS_URL: testRedisUrl(),
     SWITCHYARD_NAMESPACE: options.namespace,
@@ -369,10 +386,9 @@ export async function startFleet(options: { namespace: string; workers: number; 
     API_HOST: '127.0.0.1',
     ...options.env,
   };
-  const apiUrl = `http://127.0.0.1:${port}`;
   let workerSeq = 0;
   const fleet: Fleet = {
-    apiUrl,
+    apiUrl: `http://127.0.0.1:${port}`,
     api: launch({ script: API_SCRIPT, env }),
     workers: [],
     env,
@@ -387,8 +403,12 @@ export async function startFleet(options: { namespace: string; workers: number; 
       await Promise.all([fleet.api, ...fleet.workers].map((p) => p.kill('SIGTERM')));
     },
   };
+  const apiReady = async () => {
+    if (logsItsAddress) fleet.apiUrl = await listeningAddress(fleet.api);
+    await waitForApi(fleet.api, fleet.apiUrl);
+  };
   try {
-    await Promise.all([waitForApi(fleet.api, apiUrl), ...Array.from({ length: options.workers }, () => fleet.startWorker())]);
+    await Promise.all([apiReady(), ...Array.from({ length: options.workers }, () => fleet.startWorker())]);
   } catch (err) {
     // Never leave half a fleet running behind a failed start.
     await Promise.all([fleet.api, ...fleet.workers].map((p) => p.kill('SIGKILL')));

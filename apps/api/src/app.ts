@@ -25,8 +25,10 @@ import jobRoutes from './routes/jobs.ts';
 import modelRoutes from './routes/models.ts';
 import prometheusRoutes from './routes/prometheus.ts';
 import responseRoutes from './routes/responses.ts';
+import usageRoutes from './routes/usage.ts';
 import { compiledSerializerCompiler, compiledValidatorCompiler } from './schema-compilers.ts';
 import { SseRegistry } from './sse.ts';
+import budgetGuard from './usage/budget-guard.ts';
 
 /** The HTTP server's deadlines; tests shorten them, production keeps the defaults. */
 export interface BuildAppOptions {
@@ -84,8 +86,10 @@ export async function buildApp(ctx: ApiContext, options: BuildAppOptions = {}): 
   app.removeContentTypeParser('text/plain');
 
   await app.register(errorsPlugin);
-  await app.register(authPlugin, { apiKeys: ctx.config.API_KEYS, adminKeys: ctx.config.ADMIN_API_KEYS });
+  await app.register(authPlugin, { apiKeys: ctx.config.API_KEYS, adminKeys: ctx.config.ADMIN_API_KEYS, clients: ctx.clients });
   await app.register(rateLimitPlugin, { rpm: ctx.config.RATE_LIMIT_RPM, redis: ctx.redis, namespace: ctx.config.SWITCHYARD_NAMESPACE });
+  // Client budgets (usage/budget-guard.ts): a preHandler on the intake routes, only when the config sets any.
+  await app.register(budgetGuard, { clients: ctx.clients, usage: ctx.state.usage });
   await app.register(docsPlugin);
   await app.register(prometheusRoutes);
   await app.register(healthRoutes);
@@ -97,6 +101,7 @@ export async function buildApp(ctx: ApiContext, options: BuildAppOptions = {}): 
   await app.register(modelRoutes);
   await app.register(fleetRoutes);
   await app.register(configRoutes);
+  await app.register(usageRoutes);
   await app.register(dashboardPlugin);
   return app;
 }

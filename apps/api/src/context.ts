@@ -4,7 +4,15 @@
  */
 
 import { type FleetRuntime, FleetRuntimeSource, type ProviderAdapter } from '@switchyard/providers';
-import { type Config, createRedis, type FleetConfig, type Logger, type RedisClient, waitForRedis } from '@switchyard/shared';
+import {
+  type ClientConfig,
+  type Config,
+  createRedis,
+  type FleetConfig,
+  type Logger,
+  type RedisClient,
+  waitForRedis,
+} from '@switchyard/shared';
 import { createStateStore, type DeploymentEntry, type ProbeFn, type StateStore } from '@switchyard/state';
 import { FleetModels } from './fleet-models.ts';
 import { CompletionHub } from './jobs/completion-hub.ts';
@@ -26,11 +34,15 @@ export interface ApiContext {
   fleet: FleetRuntimeSource;
   /** What `model` means under the running config: every face checks names here. */
   models: FleetModels;
+  /** Named clients (keys, budgets) of the running fleet config: auth and the budget guard read them per request, so a reload takes effect at once. */
+  clients: () => readonly ClientConfig[];
 }
 
 export interface ApiContextOptions {
   /** Replaces the adapters' own health probes (tests). */
   prober?: ProbeFn;
+  /** Named clients that replace the fleet config's (tests); default: the running fleet config's. */
+  clients?: readonly ClientConfig[];
   /** An already loaded fleet config (tests); default: SWITCHYARD_CONFIG, else the implicit one. */
   fleet?: FleetRuntimeSource;
 }
@@ -71,6 +83,9 @@ export async function createApiContext(
 ): Promise<ApiResources> {
   // A bad config file fails here, before any connection is made (ConfigError names every problem).
   const fleet = options.fleet ?? FleetRuntimeSource.load(config, logger);
+  // Usage and budgets: the clients of the running config, followed through reloads.
+  const fixedClients = options.clients;
+  const clients = fixedClients ? () => fixedClients : () => fleet.current.config.clients;
   const redis = createRedis(config, 'request', 'switchyard-api');
   // The job queue's own request connection: BullMQ defines its Lua commands on it (see autoPipelining),
   // so the submissions of one event-loop turn share a write by corking instead (redis-write-coalescing.ts).
@@ -110,6 +125,7 @@ export async function createApiContext(
     state,
     fleet,
     models,
+    clients,
     async close() {
       await fleet.stop().catch(() => {});
       await state.close().catch(() => {});

@@ -2,7 +2,7 @@
  * The API process: loads configuration (exiting with a clear message on a bad value), connects to
  * Redis with a deadline, serves, and closes cleanly on SIGTERM/SIGINT.
  */
-import { checkProviderKeys } from '@switchyard/providers';
+import { checkDeploymentKeys, checkProviderKeys, FleetRuntimeSource } from '@switchyard/providers';
 import { catchStopSignals, createLogger, loadConfigOrExit, redactUrl } from '@switchyard/shared';
 import { buildApp } from './app.ts';
 import { type ApiResources, createApiContext } from './context.ts';
@@ -17,9 +17,15 @@ for (const problem of checkProviderKeys(config)) {
   logger[problem.severity === 'error' ? 'error' : 'warn']({ provider: problem.provider, variable: problem.variable }, problem.message);
 }
 
+// A bad fleet config file stops the process here, every problem named by its path.
+const fleet = FleetRuntimeSource.loadOrExit(config, logger);
+for (const problem of fleet.current.config.source === 'file' ? checkDeploymentKeys(fleet.current.config.deployments) : []) {
+  logger[problem.severity === 'error' ? 'error' : 'warn']({ deployment: problem.deployment, field: problem.variable }, problem.message);
+}
+
 let ctx: ApiResources;
 try {
-  ctx = await createApiContext(config, logger, Math.max(config.REDIS_CONNECT_TIMEOUT_MS, 5000));
+  ctx = await createApiContext(config, logger, Math.max(config.REDIS_CONNECT_TIMEOUT_MS, 5000), { fleet });
 } catch (err) {
   logger.fatal({ redis: redactUrl(config.REDIS_URL) }, (err as Error).message);
   process.exit(1);
@@ -27,7 +33,15 @@ try {
 const app = await buildApp(ctx);
 
 const address = await app.listen({ host: config.API_HOST, port: config.API_PORT });
-logger.info({ address, providers: config.providers.map((p) => p.name), defaultModel: config.DEFAULT_MODEL }, 'switchyard api listening');
+logger.info(
+  {
+    address,
+    deployments: fleet.current.config.deployments.map((d) => d.id),
+    defaultModel: ctx.models.defaultModel,
+    configHash: fleet.hash,
+  },
+  'switchyard api listening',
+);
 
 let closing = false;
 async function shutdown(signal: string) {

@@ -248,7 +248,7 @@ describe('client disconnects', () => {
       .create({ model: 'mock/echo', messages: user('sleep:10000 never read') }, { signal: controller.signal })
       .withResponse()
       .catch((e: unknown) => e);
-    await waitFor(() => worker.started.length > before, 'the worker to start the job', 5000);
+    await waitFor(() => worker.started.length > before, 'the worker to start the job', 10_000);
     const id = worker.started.at(-1) as string;
     controller.abort();
     await request;
@@ -258,7 +258,7 @@ describe('client disconnects', () => {
         return v?.status === 'cancelled' ? v : null;
       },
       'the job to be cancelled',
-      3000,
+      10_000,
     );
     expect(view.error?.class).toBe('aborted');
   });
@@ -269,10 +269,10 @@ describe('client disconnects', () => {
     const request = client.chat.completions
       .create({ model: 'mock/echo', messages: user('sleep:10000 never streamed'), stream: true }, { signal: controller.signal })
       .catch((e: unknown) => e);
-    await waitFor(() => worker.started.length > before, 'the worker to start the job', 5000);
+    await waitFor(() => worker.started.length > before, 'the worker to start the job', 10_000);
     const id = worker.started.at(-1) as string;
     controller.abort();
     await request;
-    await waitFor(async () => (await api.ctx.jobs.view(id))?.status === 'cancelled', 'the job to be cancelled', 3000);
+    await waitFor(async () => (await api.ctx.jobs.view(id))?.status === 'cancelled', 'the job to be cancelled', 10_000);
   });
 });

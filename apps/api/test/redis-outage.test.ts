@@ -1,14 +1,21 @@
 /**
  * Redis stops and comes back, on a private redis-server of this test's own (the shared one on 6379
- * is never touched): /healthz keeps answering in under 10 ms, /readyz and every Redis-backed route
- * answer 503 in under a second, and everything recovers by itself once Redis is back on the same
- * port, including completions woken through the re-established subscription.
+ * is never touched): /healthz keeps answering at once, /readyz and every Redis-backed route answer
+ * 503 at once, and everything recovers by itself once Redis is back on the same port, including
+ * completions woken through the re-established subscription.
+ *
+ * "At once" is asserted in event-loop turns (settleInTurns), not milliseconds: two test files share
+ * two cores with API, worker and Redis processes, so any call can lose its time slice for hundreds
+ * of ms; but a handler that waited on the dead Redis (a 1 s command timeout, a reconnect, a 250 ms
+ * PING deadline) takes hundreds of turns, where one that answers from memory or fails fast takes a
+ * handful (1-8 measured).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startPrivateRedis, waitFor } from '@switchyard/shared/testing';
+import { settleInTurns, startPrivateRedis, waitFor } from '@switchyard/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RECHECK_MS } from '../src/jobs/job-service.ts';
 import { startTestApi, type TestApi } from './harness.ts';
 import { type EchoWorker, startEchoWorker } from './support/echo-worker.ts';
 
@@ -41,6 +48,9 @@ const completion = (content: string, stream = false) =>
     payload: { model: 'mock/echo', messages: [{ role: 'user', content }], stream },
   });
 
+/** Far above what answering from memory or failing fast takes; far below any wait on I/O. */
+const MAX_TURNS = 40;
+
 async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
   const started = performance.now();
   const value = await fn();
@@ -58,17 +68,11 @@ describe('with Redis stopped', () => {
     await redis.stop();
     await waitFor(() => api.ctx.redis.status !== 'ready', 'the API to notice', 5000);
 
-    // Judged on the median of 21 calls: one call can lose its time slice on a busy 2-core machine,
-    // which says nothing about /healthz; a handler that did I/O against the dead Redis would fail every call.
-    const healthMs: number[] = [];
     for (let i = 0; i < 21; i++) {
-      const { value, ms } = await timed(() => api.app.inject({ method: 'GET', url: '/healthz' }));
+      const { value, turns } = await settleInTurns(api.app.inject({ method: 'GET', url: '/healthz' }));
       expect(value.statusCode).toBe(200);
-      expect(ms).toBeLessThan(250);
-      healthMs.push(ms);
+      expect(turns).toBeLessThanOrEqual(MAX_TURNS);
     }
-    healthMs.sort((a, b) => a - b);
-    expect(healthMs[10]).toBeLessThan(10);
 
     const checks: Array<[string, () => Promise<{ statusCode: number; headers: Record<string, unknown>; json(): any }>]> = [
       ['readyz', () => api.app.inject({ method: 'GET', url: '/readyz' })],
@@ -103,15 +107,15 @@ describe('with Redis stopped', () => {
       ['workers', () => api.app.inject({ method: 'GET', url: '/v1/workers' })],
     ];
     for (const [name, call] of checks) {
-      const { value, ms } = await timed(call);
+      const { value, turns } = await settleInTurns(call());
       expect(value.statusCode, name).toBe(503);
-      expect(ms, name).toBeLessThan(1000);
+      expect(turns, name).toBeLessThanOrEqual(MAX_TURNS);
       expect(value.headers['retry-after'], name).toBeDefined();
       expect(value.json().error.type, name).toBe('service_unavailable');
     }
-    const prometheus = await timed(() => api.app.inject({ method: 'GET', url: '/metrics' }));
+    const prometheus = await settleInTurns(api.app.inject({ method: 'GET', url: '/metrics' }));
     expect(prometheus.value.statusCode).toBe(200);
-    expect(prometheus.ms).toBeLessThan(1000);
+    expect(prometheus.turns).toBeLessThanOrEqual(MAX_TURNS);
     expect(prometheus.value.body).toContain('switchyard_fleet_scrape_success 0');
 
     // Back on the same port: nothing is restarted on the API side.
@@ -129,7 +133,8 @@ describe('with Redis stopped', () => {
     const { value, ms } = await timed(() => completion('after the outage'));
     expect(value.statusCode).toBe(200);
     expect(value.json().choices[0].message.content).toBe('after the outage');
-    expect(ms).toBeLessThan(2000);
+    // Without the subscription only the read back every RECHECK_MS (5 s) would find the job.
+    expect(ms).toBeLessThan(RECHECK_MS);
     const streamed = await completion('streams again', true);
     expect(streamed.statusCode).toBe(200);
     expect(streamed.body).toContain('data: [DONE]');

@@ -38,10 +38,17 @@ describe('POST /v1/jobs rejects bad bodies with a clear 4xx', () => {
     expect(paths).toEqual(expect.arrayContaining(['body.model', 'body.messages.0.content', 'body.temperature']));
   });
 
-  it('an unknown provider in model -> 400 that says how to write a model', async () => {
+  it('a model no route or deployment answers to -> 404 model_not_found that says what would work', async () => {
     const res = await post({ model: 'nope/x', messages: [{ role: 'user', content: 'hi' }] });
+    expect(res.statusCode).toBe(404);
+    expect(res.json().error).toMatchObject({ code: 'model_not_found', param: 'model' });
+    expect(res.json().error.message).toMatch(/`nope\/x` does not exist.*"<deployment>\/<model>" with a deployment of: mock/);
+  });
+
+  it('a model name with a space -> 400 naming the field', async () => {
+    const res = await post({ model: 'gpt 4o', messages: [{ role: 'user', content: 'hi' }] });
     expect(res.statusCode).toBe(400);
-    expect(res.json().error.message).toMatch(/unknown provider "nope"/);
+    expect(res.json().error.message).toMatch(/model/);
   });
 
   it('a 2 MB body -> 413', async () => {

@@ -26,8 +26,8 @@ export function lastProviderError(attempts: readonly Attempt[]): LastError | und
   }
   if (!last) return undefined;
   const { call } = last;
-  // Attempts name their deployment once routes run over deployments; carried when present.
-  const deployment = 'deployment' in call && typeof call.deployment === 'string' ? { deployment: call.deployment } : {};
+  // Attempts name their deployment (workers older than routes over deployments did not).
+  const deployment = call.deployment !== undefined ? { deployment: call.deployment } : {};
   return { class: last.class, message: call.message ?? last.class, provider: call.provider, ...deployment };
 }
 
@@ -78,6 +78,7 @@ function calls(n: number): string {
 
 function lastErrorClause(last: LastError | undefined): string {
   if (!last) return '';
-  const where = last.deployment ? `${last.provider} (${last.deployment})` : last.provider;
+  // The deployment names where the call went; its kind is added when the id does not say it already.
+  const where = last.deployment && last.deployment !== last.provider ? `${last.deployment} (${last.provider})` : last.provider;
   return `; last error: ${last.class} from ${where}: ${last.message}`;
 }

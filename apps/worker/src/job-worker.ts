@@ -27,6 +27,7 @@ import type { JobEventPublisher } from './job-events.ts';
 import { JobFailure, type JobRunner } from './job-runner.ts';
 import { JobSignals, type JobSignalsOptions } from './job-signals.ts';
 import { numbered, tellStory } from './job-story.ts';
+import type { UsageReporter } from './usage-reporter.ts';
 
 export interface JobWorkerDeps {
   config: Config;
@@ -42,6 +43,8 @@ export interface JobWorkerDeps {
   workerId: string;
   /** Tuning of the cancel/watch memory (tests: clockSkewMs). */
   signals?: JobSignalsOptions;
+  /** Counts each completed job's usage and spend (usage-reporter.ts); absent: not counted. */
+  usage?: UsageReporter;
 }
 
 const SHUTDOWN = 'shutdown';
@@ -154,6 +157,9 @@ export class JobWorker {
         { provider: result.provider, model: result.model, latencyMs: Date.now() - started, attempts: result.attempts.length },
         'job completed',
       );
+      // Usage and spend (CONTRACT.md "Usage, spend and client budgets"): counted before the job is
+      // seen complete (bounded wait, never fails the job), so budgets at intake see it.
+      await this.deps.usage?.completed(jobId, job.data, result);
       if (publishEvents || this.signals.watched(jobId))
         this.deps.events.event(jobId, { type: 'state', status: 'completed', at: Date.now() });
       return result;

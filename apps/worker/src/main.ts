@@ -13,6 +13,7 @@ import { createFleetRouter, deploymentEntries, followDeployments } from './fleet
 import { JobEventPublisher } from './job-events.ts';
 import { JobWorker } from './job-worker.ts';
 import { RouterRunner } from './router-runner.ts';
+import { UsageReporter } from './usage-reporter.ts';
 
 const HEARTBEAT_EVERY_MS = 2_000;
 
@@ -41,7 +42,9 @@ const { router, load: fleetLoad } = createFleetRouter({ fleet, state, commands, 
 fleetLoad.start();
 followDeployments(fleet, state);
 fleet.start();
+const usage = new UsageReporter(state.usage, logger);
 const jobWorker = new JobWorker({
+  usage,
   config,
   logger,
   connection,
@@ -92,6 +95,7 @@ async function shutdown(signal: string) {
   // The outcomes of the last calls (shutdown aborts included) are still on their way to the fleet.
   const reported = await router.drain(1_000);
   if (!reported) logger.warn({ pending: router.stats().reports.pending }, 'some call reports did not reach the state store');
+  if (!(await usage.drain(1_000))) logger.warn({ pending: usage.stats.pending }, 'some usage reports did not reach the state store');
   await state.close().catch(() => {});
   for (const client of [connection, commands, subscriber]) client.disconnect();
   clearTimeout(force);

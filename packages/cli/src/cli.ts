@@ -9,6 +9,7 @@ import { configCommand } from './commands/config.ts';
 import { providersCommand } from './commands/providers.ts';
 import { statusCommand } from './commands/status.ts';
 import { submitCommand } from './commands/submit.ts';
+import { usageCommand } from './commands/usage.ts';
 import { watchCommand } from './commands/watch.ts';
 import { COMMON_HELP, UsageError } from './config.ts';
 import { stderr, stdout } from './output.ts';
@@ -22,6 +23,7 @@ Commands:
   status <job-id>               a job's state and answer
   watch <job-id>                follow a job to its end (Server-Sent Events, else long-polling)
   providers                     provider states and circuits (--refresh probes now)
+  usage                         tokens and spend per day (--days N, --group-by client|route|deployment|model)
   batch <in.jsonl> --out <out>  run an OpenAI batch file, resumable, results in input order
   config check [FILE]           validate a fleet config file (default: $SWITCHYARD_CONFIG): hash, deployments, routes
 
@@ -40,6 +42,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   status: statusCommand,
   watch: watchCommand,
   providers: providersCommand,
+  usage: usageCommand,
   batch: batchCommand,
   config: configCommand,
 };

@@ -13,9 +13,9 @@ import { QUEUE_NAME, queuePrefix } from '@switchyard/shared';
 import { deleteNamespace, testNamespace, testRedisUrl, waitFor } from '@switchyard/shared/testing';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Fleet, startFleet } from '../../../test/support/processes.ts';
-import { main } from '../src/cli.ts';
+import { runInProcess } from './support/in-process.ts';
 
 const BIN = resolve(import.meta.dirname, '../bin/switchyard.mjs');
 const KEY = 'cli-fleet-test-key-7f3a';
@@ -53,29 +53,9 @@ async function cliDone(args: string[], env: Record<string, string> = {}) {
   return { code, stdout: run.stdout, stderr: run.stderr };
 }
 
-/** Runs the command line in this process (no tsx start-up per call), capturing what it prints. */
-async function inProcess(args: string[], env: Record<string, string> = {}) {
-  const saved = { ...process.env };
-  Object.assign(process.env, { SWITCHYARD_URL: fleet.apiUrl, SWITCHYARD_API_KEY: KEY, ...env });
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += chunk.toString();
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += chunk.toString();
-    return true;
-  });
-  try {
-    const code = await main(args);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    process.env = saved;
-  }
-}
+/** Runs the command line in this process against the fleet, with the test's key. */
+const inProcess = (args: string[], env: Record<string, string> = {}) =>
+  runInProcess(args, { SWITCHYARD_URL: fleet.apiUrl, SWITCHYARD_API_KEY: KEY, ...env });
 
 const lineCount = (path: string) => {
   try {

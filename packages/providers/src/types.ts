@@ -24,6 +24,8 @@ export interface Usage {
   promptTokens: number;
   completionTokens: number;
   totalTokens: number;
+  /** What the vendor says the call cost, in dollars (OpenRouter's `usage.cost`); it wins over a configured price. */
+  costUsd?: number;
 }
 
 export interface ChatResult {

@@ -317,11 +317,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.ANTHROPIC_API_KEY) providers.push({ name: 'anthropic', apiKey: e.ANTHROPIC_API_KEY, baseUrl: e.ANTHROPIC_BASE_URL });
   if (e.GEMINI_API_KEY) providers.push({ name: 'gemini', apiKey: e.GEMINI_API_KEY, baseUrl: e.GEMINI_BASE_URL });
   if (e.OLLAMA_BASE_URL) providers.push({ name: 'ollama', baseUrl: e.OLLAMA_BASE_URL });
-  const mockEnabled = e.MOCK_PROVIDER ?? providers.length === 0;
+  // With a fleet config file its deployments are the fleet: the environment's providers only matter without one.
+  const withFile = e.SWITCHYARD_CONFIG !== undefined;
+  const mockEnabled = e.MOCK_PROVIDER ?? (providers.length === 0 && !withFile);
   if (mockEnabled) providers.push({ name: 'mock', baseUrl: e.MOCK_PROVIDER_URL });
 
   const problems: string[] = [];
-  if (providers.length === 0) {
+  if (providers.length === 0 && !withFile) {
     problems.push(
       'MOCK_PROVIDER=false and no provider key is set, so no provider is enabled. Fix: set a provider key (e.g. OPENAI_API_KEY) or MOCK_PROVIDER=true.',
     );
@@ -344,7 +346,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const first = providers[0];
   const defaultModel = e.DEFAULT_MODEL ?? (first ? DEFAULT_MODELS[first.name] : 'mock/echo');
   const defaultProvider = defaultModel.split('/')[0];
-  if (!providers.some((p) => p.name === defaultProvider)) {
+  if (!withFile && !providers.some((p) => p.name === defaultProvider)) {
     problems.push(
       `DEFAULT_MODEL "${defaultModel}" names provider "${defaultProvider}", which is not enabled. Fix: set its key or base URL, or pick a model of an enabled provider.`,
     );

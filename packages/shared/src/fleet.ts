@@ -36,6 +36,11 @@ export interface CallOutcome {
   message?: string;
   /** Echoes Admission.probeLeaseId, so the probe's result closes or re-opens the circuit. */
   probeLeaseId?: string;
+  /**
+   * No call was made: an unused probe lease handed back (outcome `aborted`). The breaker releases
+   * the lease; metrics count nothing, since calls in metrics are calls some job made.
+   */
+  leaseOnly?: boolean;
 }
 
 export interface FleetState {

@@ -12,3 +12,4 @@ export * from './queue.ts';
 export * from './redis.ts';
 export * from './secrets.ts';
 export * from './stop-signals.ts';
+export * from './usage/index.ts';

@@ -47,6 +47,8 @@ export const usageSchema = z.object({
   prompt_tokens: z.number().int().nonnegative(),
   completion_tokens: z.number().int().nonnegative(),
   total_tokens: z.number().int().nonnegative(),
+  /** What the call cost in dollars, when known: the vendor's own figure, else tokens x the configured price. */
+  cost_usd: z.number().nonnegative().optional(),
 });
 export type Usage = z.infer<typeof usageSchema>;
 

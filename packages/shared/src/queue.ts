@@ -44,6 +44,12 @@ export interface QueuedJobData {
    * Not for logs: the short client id is what identifies a client there.
    */
   owner?: string;
+  /**
+   * The client the job's usage and spend are counted under (CONTRACT.md, "Usage, spend and client
+   * budgets"): a config client's name, `key-<digest>` for an API_KEYS key, or `anonymous`. Set at
+   * intake; jobs queued by older API replicas lack it and count as `anonymous`.
+   */
+  client?: string;
 }
 
 export type QueuedJobResult = JobResult;

@@ -50,4 +50,34 @@ export async function waitFor<T>(check: () => T | Promise<T>, what: string, time
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
+/**
+ * Awaits `promise`, counting the event-loop turns (setImmediate round trips) it took to settle.
+ * "Answered at once, without waiting on I/O" is a claim about turns, which CPU contention cannot
+ * stretch: a busy 2-core machine makes every turn slower, never more numerous, while a wait on a
+ * timer or a dead server takes hundreds of turns even on an idle one.
+ */
+export async function settleInTurns<T>(promise: Promise<T>): Promise<{ value: T; turns: number }> {
+  let settled = false;
+  const mark = () => {
+    settled = true;
+  };
+  promise.then(mark, mark);
+  let turns = 0;
+  while (!settled) {
+    await new Promise((resolve) => setImmediate(resolve));
+    turns++;
+  }
+  return { value: await promise, turns };
+}
+
+/**
+ * How late a `ms` timer armed now really fires: what a busy machine took from this process
+ * meanwhile. A bound on something that ends at its own `ms` timer adds it, so it tests the code,
+ * not the scheduler (on an idle machine it is ~1 ms and the bound stays as strict as designed).
+ */
+export function timerLateness(ms: number): Promise<number> {
+  const armed = performance.now();
+  return new Promise((resolve) => setTimeout(() => resolve(Math.max(0, performance.now() - armed - ms)), ms));
+}
+
 export { parseMonitorLine, type RedisCommandWatch, type WatchedCommand, watchRedisCommands } from './redis-command-watch.ts';

@@ -119,6 +119,7 @@ describe('the redacted view (GET /v1/config)', () => {
         },
       ],
       default_route: 'gpt-4o',
+      clients: [],
     });
     const text = JSON.stringify(view);
     for (const secret of [KEY_MAIN, KEY_AZURE, 'hunter2pass']) {
@@ -148,6 +149,7 @@ describe('the implicit config (no SWITCHYARD_CONFIG)', () => {
       ],
       routes: [],
       defaultRoute: 'openai/gpt-4o',
+      clients: [],
       hash: expect.stringMatching(/^[0-9a-f]{12}$/),
       source: 'environment',
     });

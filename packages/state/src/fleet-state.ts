@@ -213,6 +213,11 @@ export class RedisFleetState implements FleetState {
     }
     const { breaker, cooldown, records } = this.parts;
     const now = this.options.clock();
+    if (o.leaseOnly) {
+      const release = this.redis.pipeline();
+      breaker.queueOutcome(release, o.provider, now, 'aborted', o.probeLeaseId);
+      return this.settleWithin(release.exec(), o.provider);
+    }
     const view = this.view();
     const call = { provider: o.provider, outcome: o.outcome, latencyMs: o.latencyMs };
     if (o.outcome === 'success') {

@@ -21,4 +21,5 @@ export * from './routing-load.ts';
 export { SCRIPTS, type ScriptName, type ScriptObserver, ScriptRunner } from './scripts.ts';
 export * from './status-cache.ts';
 export * from './store.ts';
+export * from './usage.ts';
 export * from './workers.ts';

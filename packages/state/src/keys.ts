@@ -17,6 +17,11 @@ export function utcDate(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
+/** `YYYY-MM` in UTC: the month bucket of client spend. */
+export function utcMonth(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 7);
+}
+
 /** Minutes since the epoch: the bucket of per-minute metrics. */
 export function epochMinute(ms: number): number {
   return Math.floor(ms / 60_000);
@@ -88,6 +93,34 @@ export class StateKeys {
   /** Hash: worker id -> JSON of its calls in flight and recent latency per deployment (routing-load.ts). */
   routingLoad(): string {
     return `${this.namespace}:{routing}:load`;
+  }
+
+  /**
+   * Usage and spend (usage.ts) share one hash tag: a job's usage is one pipeline to one Cluster
+   * slot, and the budget script reads a client's day and month spend together.
+   */
+  usageDay(date: string): string {
+    return `${this.namespace}:{usage}:day:${date}`;
+  }
+
+  /** Hash: one minute of usage (the dashboard's last hour). */
+  usageMinute(minute: number): string {
+    return `${this.namespace}:{usage}:min:${minute}`;
+  }
+
+  /** Hash: lifetime tokens and cost per deployment and route (Prometheus counters; no expiry, bounded by the config). */
+  usageTotal(): string {
+    return `${this.namespace}:{usage}:all`;
+  }
+
+  /** String: a client's spend (micro-dollars) on one UTC day, `YYYY-MM-DD`. */
+  spendDay(client: string, date: string): string {
+    return `${this.namespace}:{usage}:spend:${client}:d:${date}`;
+  }
+
+  /** String: a client's spend (micro-dollars) in one UTC month, `YYYY-MM`. */
+  spendMonth(client: string, month: string): string {
+    return `${this.namespace}:{usage}:spend:${client}:m:${month}`;
   }
 
   /** Pub/sub channel of state-change events (circuit, provider state, cooldown). Not a key. */

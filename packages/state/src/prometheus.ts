@@ -5,6 +5,7 @@
  */
 import { CIRCUIT_STATES } from './events.ts';
 import { type CountersSnapshot, RECENT_LATENCY_MINUTES } from './metrics-reader.ts';
+import type { UsageCounter } from './usage.ts';
 
 const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
@@ -76,5 +77,27 @@ export function countersToPrometheus(snapshot: CountersSnapshot, prefix = 'switc
   family('provider_up', 'gauge', 'Provider state is active (1) or not (0).');
   for (const p of ps)
     sample('provider_up', { deployment: p.deployment, provider: p.provider, state: p.state }, p.state === 'active' ? 1 : 0);
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Tokens and spend per deployment and route (usage.ts's lifetime totals), fleet-wide. `route` is
+ * "-" for jobs that named a deployment directly. Labels are ids and route names only: a client
+ * name never becomes a label (its spend is in GET /v1/usage), so series stay bounded by the config.
+ */
+export function usageToPrometheus(counters: readonly UsageCounter[], prefix = 'switchyard'): string {
+  const lines: string[] = [];
+  const label = (c: UsageCounter) => `deployment="${esc(c.deployment)}",route="${esc(c.route)}"`;
+  lines.push(`# HELP ${prefix}_tokens_total Tokens used by finished jobs, fleet-wide, by deployment, route and kind (prompt, completion).`);
+  lines.push(`# TYPE ${prefix}_tokens_total counter`);
+  for (const c of counters) {
+    lines.push(`${prefix}_tokens_total{${label(c)},kind="prompt"} ${c.prompt_tokens}`);
+    lines.push(`${prefix}_tokens_total{${label(c)},kind="completion"} ${c.completion_tokens}`);
+  }
+  lines.push(
+    `# HELP ${prefix}_cost_usd_total Dollars spent by finished jobs, fleet-wide (the vendor's figure, else tokens x the configured price).`,
+  );
+  lines.push(`# TYPE ${prefix}_cost_usd_total counter`);
+  for (const c of counters) lines.push(`${prefix}_cost_usd_total{${label(c)}} ${c.cost_usd}`);
   return `${lines.join('\n')}\n`;
 }

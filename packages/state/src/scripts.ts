@@ -48,7 +48,8 @@ export type ScriptName =
   | 'cooldown-extend'
   | 'lock-release'
   | 'circuit-reset'
-  | 'metrics-extremes';
+  | 'metrics-extremes'
+  | 'budget-check';
 
 export type ScriptArg = string | number;
 

@@ -18,6 +18,7 @@ import { ProviderStateRecords } from './provider-state.ts';
 import { ProviderView } from './provider-view.ts';
 import { ScriptRunner } from './scripts.ts';
 import { StatusCache } from './status-cache.ts';
+import { UsageStore } from './usage.ts';
 import { WorkerRegistry } from './workers.ts';
 
 export interface StateStore {
@@ -31,6 +32,8 @@ export interface StateStore {
   readonly status: StatusCache;
   readonly metrics: MetricsReader;
   readonly workers: WorkerRegistry;
+  /** Usage and spend per client, route, deployment and model; client budgets (usage.ts). */
+  readonly usage: UsageStore;
   /** The pub/sub channel of state events (see events.ts for the schema). */
   readonly eventsChannel: string;
 
@@ -115,6 +118,7 @@ export function createStateStore(redis: RedisClient, config: StateConfig, logger
   );
   const metrics = new MetricsReader(redis, keys, deployments, o.clock, { breaker, cooldown, records });
   const workers = new WorkerRegistry(redis, keys, o.clock, o.workerTtlMs, logger);
+  const usage = new UsageStore(redis, keys, runner, o.clock);
 
   return {
     namespace,
@@ -126,6 +130,7 @@ export function createStateStore(redis: RedisClient, config: StateConfig, logger
     status,
     metrics,
     workers,
+    usage,
     eventsChannel: channel,
     deployments,
     admit: (provider) => fleet.admit(provider),

@@ -54,8 +54,10 @@ describe('circuit breaker: closed -> open', () => {
 });
 
 describe('circuit breaker: half-open probe lease', () => {
+  // A 2 s lease: the admissions that must find it held take a few round trips, well inside it
+  // however long this machine stalls; the one test that waits for it to expire waits 2 s.
   beforeEach(async () => {
-    t = await setup('cbh', { CIRCUIT_FAILURE_THRESHOLD: 2, CIRCUIT_RESET_MS: 150, CIRCUIT_PROBE_LEASE_MS: 500 });
+    t = await setup('cbh', { CIRCUIT_FAILURE_THRESHOLD: 2, CIRCUIT_RESET_MS: 150, CIRCUIT_PROBE_LEASE_MS: 2_000 });
   });
 
   const trip = async () => {
@@ -152,7 +154,7 @@ describe('circuit breaker: half-open probe lease', () => {
     const blocked = await t.store.admit('openai');
     expect(blocked).toMatchObject({ admitted: false, reason: 'circuit_open' });
     const leaseUntil = (blocked as { retryAtMs: number }).retryAtMs;
-    await waitFor(() => Date.now() >= leaseUntil, 'lease expiry', 2_000, 5);
+    await waitFor(() => Date.now() >= leaseUntil, 'lease expiry', 10_000, 5);
     const racers = await Promise.all(Array.from({ length: 10 }, () => t.store.admit('openai')));
     const winners = racers.filter((a) => a.admitted);
     expect(winners).toHaveLength(1);
@@ -174,7 +176,7 @@ describe('circuit breaker: half-open probe lease', () => {
     await waitFor(() => Date.now() >= circuit.next_probe_at!, 'reset time', 2_000, 5);
     const probe = await t.store.admit('openai');
     await t.store.report(failure('openai', 'success', { probeLeaseId: (probe as { probeLeaseId: string }).probeLeaseId }));
-    await waitFor(() => events.filter((e) => e.type === 'circuit').length >= 4, 'four circuit events', 2_000);
+    await waitFor(() => events.filter((e) => e.type === 'circuit').length >= 4, 'four circuit events', 10_000);
     await sub.close();
     const circuitEvents = events.filter((e) => e.type === 'circuit');
     expect(circuitEvents.map((e) => [e.from, e.to, e.reason])).toEqual([

@@ -156,7 +156,7 @@ describe('key layout is Cluster-compatible', () => {
         await sub.ready;
         await scenario(store, 'openai');
         await scenario(store, 'anthropic');
-        await waitFor(() => events.includes('circuit'), 'a circuit event over cluster pub/sub', 2_000);
+        await waitFor(() => events.includes('circuit'), 'a circuit event over cluster pub/sub', 10_000);
         await sub.close();
       } finally {
         cluster.disconnect();

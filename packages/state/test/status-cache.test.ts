@@ -100,7 +100,9 @@ describe('status cache', () => {
 
   it('expired or missing: refreshed now, single-flight, cache_hit false', async () => {
     const p = countingProber(50);
-    t = await setup('sc3', { STATUS_FRESH_MS: 1_000, STATUS_STALE_MS: 2_000, providers: [{ name: 'openai' }] }, { prober: p.prober });
+    // Fresh for far longer than this test takes on any machine, so "no further probe" cannot turn
+    // into a stale read's background refresh.
+    t = await setup('sc3', { STATUS_FRESH_MS: 30_000, STATUS_STALE_MS: 60_000, providers: [{ name: 'openai' }] }, { prober: p.prober });
     const other = t.makeStore({}, { prober: p.prober });
     const results = await Promise.all([
       ...Array.from({ length: 30 }, () => t.store.getStatus()),

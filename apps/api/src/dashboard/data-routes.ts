@@ -1,7 +1,7 @@
 /**
  * Owns the dashboard's data routes under /dashboard/api (registered behind app.requireOperator:
  * dashboard/index.ts): the snapshot (optionally after a forced status refresh), the chart series,
- * the live SSE stream, and bull-board's session cookie.
+ * tokens and spend (usage-board.ts), the live SSE stream, and bull-board's session cookie.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { SESSION_COOKIE, SESSION_PATH, sessionTokenFor } from '../plugins/auth.ts';
 import type { SnapshotSource } from './snapshot.ts';
 import type { DashboardStream } from './stream.ts';
+import { readUsageBoard } from './usage-board.ts';
 
 const snapshotQuery = z.object({
   force_refresh: z
@@ -45,6 +46,11 @@ export function registerDataRoutes(app: FastifyInstance, source: SnapshotSource,
   r.get('/dashboard/api/series', { schema: { hide: true } }, async (_request, reply) => {
     reply.header('cache-control', 'no-store');
     return source.series();
+  });
+
+  r.get('/dashboard/api/usage', { schema: { hide: true } }, async (_request, reply) => {
+    reply.header('cache-control', 'no-store');
+    return readUsageBoard(app.ctx.state.usage);
   });
 
   r.get('/dashboard/api/stream', { schema: { hide: true } }, (_request, reply) => {

@@ -42,7 +42,7 @@ async function dashboardPlugin(app: FastifyInstance, options: DashboardOptions) 
     seriesIntervalMs: options.seriesIntervalMs ?? 5_000,
   });
 
-  const keys = [...(ctx.config.API_KEYS ?? []), ...(ctx.config.ADMIN_API_KEYS ?? [])];
+  const keys = [...(ctx.config.API_KEYS ?? []), ...(ctx.config.ADMIN_API_KEYS ?? []), ...ctx.clients().map((c) => c.key)];
   await registerAssets(app, { authRequired: keys.length > 0 });
   await app.register(async (operatorOnly) => {
     operatorOnly.addHook('onRequest', app.requireOperator);

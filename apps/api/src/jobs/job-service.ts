@@ -86,7 +86,7 @@ export class JobService {
     return `idem-${digest.slice(0, 32)}`;
   }
 
-  buildData(request: JobRequest, notify = false, owner = ANONYMOUS_OWNER): QueuedJobData {
+  buildData(request: JobRequest, notify = false, owner = ANONYMOUS_OWNER, client?: string): QueuedJobData {
     const data: QueuedJobData = {
       request,
       model: request.model ?? this.models?.defaultModel ?? this.config.DEFAULT_MODEL,
@@ -96,6 +96,8 @@ export class JobService {
       owner,
     };
     if (notify) data.notify = true;
+    // Usage and spend (CONTRACT.md "Usage, spend and client budgets"): the worker counts the job under it.
+    if (client !== undefined) data.client = client;
     return data;
   }
 
@@ -136,7 +138,7 @@ export class JobService {
         return { id, existing: true };
       }
     }
-    const data = this.buildData(request, options.notify, viewer.owner);
+    const data = this.buildData(request, options.notify, viewer.owner, viewer.client);
     const opts = this.jobOptions(id, request);
     await settleWrite(() => this.queue.add('llm', data, opts), { ids: [id], keys: [options.idempotencyKey], batch: false });
     return { id, existing: false };
@@ -146,8 +148,8 @@ export class JobService {
     for (const [i, request] of requests.entries()) this.checkModels(request, `jobs[${i}].`);
     const jobs = requests.map((request, i) => {
       const id = options[i]?.id ?? this.jobId(options[i] ?? {});
-      const owner = (options[i]?.viewer ?? ANONYMOUS_VIEWER).owner;
-      return { name: 'llm', data: this.buildData(request, false, owner), opts: this.jobOptions(id, request) };
+      const viewer = options[i]?.viewer ?? ANONYMOUS_VIEWER;
+      return { name: 'llm', data: this.buildData(request, false, viewer.owner, viewer.client), opts: this.jobOptions(id, request) };
     });
     const ids = jobs.map((job) => job.opts.jobId);
     await this.refuseForeignNamedJobs(ids, options);

@@ -15,6 +15,8 @@ export const ANONYMOUS_OWNER = 'anonymous';
 export interface JobViewer {
   owner: string;
   everyJob: boolean;
+  /** The client its submissions' usage and spend are counted under (usage/client-directory.ts); absent: `anonymous`. */
+  client?: string;
 }
 
 /** The anonymous client: every request of an API without API_KEYS, unless it carries an operator key. */

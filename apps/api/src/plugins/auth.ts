@@ -7,10 +7,16 @@
  * `app.requireOperator` guards what shows every job or the whole fleet (the dashboard's data,
  * bull-board, /metrics, /v1/config): with ADMIN_API_KEYS set only operator keys pass; unset, every
  * client key does (one team). Use it as a route's `onRequest`, or as a hook of a scope.
+ * Named clients of the fleet config (`clients:`) authenticate like API_KEYS; every key has a client
+ * name (request.clientName) that usage and budgets count under: the config's name, else
+ * `key-<digest>` (@switchyard/shared usage/client-name.ts), or `anonymous` without keys. The key
+ * table follows the running config: a reload that adds, removes or rotates a client's key applies
+ * from the next request.
  * Browsers cannot attach a Bearer header when they navigate, so /admin (bull-board) also takes a
  * session cookie that the dashboard obtains with its key: a digest of the key, HttpOnly, never the key.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { ANONYMOUS_CLIENT, type ClientConfig, keyClientName } from '@switchyard/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import fp from 'fastify-plugin';
 import { ANONYMOUS_VIEWER, type JobViewer, ownerOf } from '../jobs/ownership.ts';
@@ -28,6 +34,8 @@ declare module 'fastify' {
     operator: boolean;
     /** It came with a configured key (client or operator) or a valid session cookie. */
     authenticated: boolean;
+    /** The client its usage and spend count under: a config client's name, `key-<digest>`, or `anonymous`. */
+    clientName: string;
   }
   interface FastifyInstance {
     /** onRequest hook: only operator keys pass when ADMIN_API_KEYS is set; every client when it is not. */
@@ -43,6 +51,8 @@ export interface AuthOptions {
   adminKeys?: string[] | undefined;
   /** Paths (prefixes) that need a key. */
   protectedPrefixes?: string[];
+  /** Named clients of the running fleet config: their keys are client keys too, named by the config. */
+  clients?: () => readonly ClientConfig[];
 }
 
 /** One configured key, by its digests only. */
@@ -50,6 +60,7 @@ interface KeyEntry {
   digest: Buffer;
   owner: string;
   operator: boolean;
+  client: string;
 }
 
 const DEFAULT_PROTECTED = ['/v1/', '/metrics', '/dashboard/api', '/admin'];
@@ -77,23 +88,53 @@ export function isProtected(url: string, prefixes: string[]): boolean {
   return prefixes.some((prefix) => path === prefix.replace(/\/$/, '') || path.startsWith(prefix));
 }
 
-async function authPlugin(app: FastifyInstance, options: AuthOptions) {
-  const clientKeys = options.apiKeys ?? [];
-  const adminKeys = options.adminKeys ?? [];
-  const operatorsConfigured = adminKeys.length > 0;
-  const entries: KeyEntry[] = [
+/** Every configured key by its digests, and the bull-board sessions they open. */
+interface KeyTable {
+  entries: KeyEntry[];
+  sessions: Buffer[];
+  /** No client key at all: the API is open (one anonymous client). */
+  open: boolean;
+}
+
+function keyTable(apiKeys: readonly string[], adminKeys: readonly string[], clients: readonly ClientConfig[]): KeyTable {
+  const named = new Map(clients.map((c) => [c.key, c.name]));
+  // The valid client keys: API_KEYS and the config's clients' keys.
+  const clientKeys = [...new Set([...apiKeys, ...named.keys()])];
+  const entries = [
     ...clientKeys.filter((key) => !adminKeys.includes(key)).map((key) => ({ key, operator: false })),
     ...adminKeys.map((key) => ({ key, operator: true })),
-  ].map(({ key, operator }) => ({ digest: digest(key), owner: ownerOf(key), operator }));
+  ].map(({ key, operator }) => ({ digest: digest(key), owner: ownerOf(key), operator, client: named.get(key) ?? keyClientName(key) }));
   // With operators configured, only their sessions open bull-board.
-  const sessions = (operatorsConfigured ? adminKeys : clientKeys).map((key) => digest(sessionTokenFor(key)));
+  const sessions = (adminKeys.length > 0 ? adminKeys : clientKeys).map((key) => digest(sessionTokenFor(key)));
+  return { entries, sessions, open: clientKeys.length === 0 };
+}
+
+async function authPlugin(app: FastifyInstance, options: AuthOptions) {
+  const apiKeys = options.apiKeys ?? [];
+  const adminKeys = options.adminKeys ?? [];
+  const operatorsConfigured = adminKeys.length > 0;
+  const clientsOf = options.clients ?? (() => []);
+  let clients = clientsOf();
+  let table = keyTable(apiKeys, adminKeys, clients);
+  /** The table of the running config's clients: rebuilt only when a reload replaced them. */
+  const keys = (): KeyTable => {
+    const now = clientsOf();
+    if (now !== clients) {
+      clients = now;
+      table = keyTable(apiKeys, adminKeys, now);
+    }
+    return table;
+  };
   const prefixes = options.protectedPrefixes ?? DEFAULT_PROTECTED;
   app.decorateRequest('clientId', '');
   app.decorateRequest('viewer', null as unknown as JobViewer);
   app.decorateRequest('operator', false);
   app.decorateRequest('authenticated', false);
-  if (clientKeys.length === 0) {
-    app.log.warn('API_KEYS is not set: the API is open to anyone who can reach it. Set API_KEYS to require Bearer keys.');
+  app.decorateRequest('clientName', ANONYMOUS_CLIENT);
+  if (table.open) {
+    app.log.warn(
+      'API_KEYS is not set and the fleet config names no clients: the API is open to anyone who can reach it. Set API_KEYS to require Bearer keys.',
+    );
   } else if (!operatorsConfigured) {
     app.log.info(
       'ADMIN_API_KEYS is not set: every client key may see the dashboard, bull-board and /metrics (jobs stay private to their key). Set ADMIN_API_KEYS to keep those to operators.',
@@ -133,11 +174,13 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions) {
   function authenticate(request: FastifyRequest): string | undefined {
     const presented = bearer(request.headers.authorization);
     const given = presented === undefined ? undefined : digest(presented);
+    const { entries, open } = keys();
     let found: KeyEntry | undefined;
     if (given) for (const entry of entries) if (timingSafeEqual(given, entry.digest)) found = entry;
     if (given && found) {
       request.clientId = `key:${given.toString('hex').slice(0, 16)}`;
-      request.viewer = { owner: found.owner, everyJob: found.operator };
+      request.viewer = { owner: found.owner, everyJob: found.operator, client: found.client };
+      request.clientName = found.client;
       request.operator = found.operator;
       request.authenticated = true;
       return undefined;
@@ -150,14 +193,14 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions) {
       request.authenticated = true;
       return undefined;
     }
-    if (clientKeys.length === 0) {
+    if (open) {
       // Open: one anonymous client, told apart only for rate limits. Operator routes still ask requireOperator.
       request.clientId = given ? `key:${given.toString('hex').slice(0, 16)}` : `ip:${request.ip}`;
       return undefined;
     }
     if (!isProtected(request.url, prefixes)) return undefined;
     if (!presented) return 'Missing API key. Fix: send the header "Authorization: Bearer <key>" with a key from API_KEYS.';
-    return 'Invalid API key. Fix: use one of the keys configured in API_KEYS.';
+    return 'Invalid API key. Fix: use one of the keys configured in API_KEYS (or a client key of the fleet config).';
   }
 
   /** The cookie's digest when it is a session of a configured key. */
@@ -166,7 +209,7 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions) {
     if (!cookie) return undefined;
     const given = digest(cookie);
     let match = false;
-    for (const session of sessions) match = timingSafeEqual(given, session) || match;
+    for (const session of keys().sessions) match = timingSafeEqual(given, session) || match;
     return match ? given : undefined;
   }
 }

@@ -17,6 +17,7 @@ export type ApiErrorType =
   | 'request_too_large'
   | 'unsupported_media_type'
   | 'rate_limit_error'
+  | 'budget_exceeded'
   | 'service_unavailable'
   | 'server_error'
   | 'upstream_error'

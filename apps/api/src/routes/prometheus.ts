@@ -7,7 +7,7 @@
  * states: never a URL, a key or anything a client typed. While Redis is down the process figures
  * are still served, with switchyard_fleet_scrape_success 0.
  */
-import { countersToPrometheus } from '@switchyard/state';
+import { countersToPrometheus, usageToPrometheus } from '@switchyard/state';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
@@ -94,8 +94,8 @@ async function fleetMetrics(app: FastifyInstance): Promise<string> {
   const { state, jobs } = app.ctx;
   let timer: NodeJS.Timeout | undefined;
   try {
-    const [counters, queue, workers] = await Promise.race([
-      Promise.all([state.readCounters(), jobs.queue.getJobCounts(...QUEUE_STATES), state.listWorkers()]),
+    const [counters, queue, workers, usage] = await Promise.race([
+      Promise.all([state.readCounters(), jobs.queue.getJobCounts(...QUEUE_STATES), state.listWorkers(), state.usage.readCounters()]),
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error('fleet figures timed out')), FLEET_DEADLINE_MS);
       }),
@@ -114,7 +114,7 @@ async function fleetMetrics(app: FastifyInstance): Promise<string> {
       '# TYPE switchyard_workers_active_jobs gauge',
       `switchyard_workers_active_jobs ${workers.reduce((sum, w) => sum + w.active_jobs, 0)}`,
     ];
-    return `${lines.join('\n')}\n${countersToPrometheus(counters)}`;
+    return `${lines.join('\n')}\n${countersToPrometheus(counters)}${usageToPrometheus(usage)}`;
   } catch (err) {
     app.log.warn({ err: { message: (err as Error).message } }, 'fleet metrics unavailable');
     return [

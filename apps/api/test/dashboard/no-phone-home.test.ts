@@ -7,7 +7,7 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ListeningTestApi, startListeningTestApi } from '../harness.ts';
-import { type Chromium, launchChromium } from '../support/chromium.ts';
+import { type Chromium, collectPageErrors, launchChromium } from '../support/chromium.ts';
 
 const CLIENT = 'client-key-browser-1';
 const OPERATOR = 'operator-key-browser-1';
@@ -34,10 +34,7 @@ beforeAll(async () => {
     return route.abort('blockedbyclient');
   });
   page = context.pages()[0] ?? (await context.newPage());
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
-  });
-  page.on('pageerror', (err) => consoleErrors.push(`pageerror: ${err.message}`));
+  collectPageErrors(page, consoleErrors);
 });
 
 afterAll(async () => {

@@ -6,7 +6,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BrowserContext, chromium } from 'playwright-core';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -49,4 +49,12 @@ export async function launchChromium(): Promise<Chromium> {
     rmSync(profile, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** Collects the page's console errors and uncaught exceptions into `into` (a test expects it empty). */
+export function collectPageErrors(page: Page, into: string[]): void {
+  page.on('console', (message) => {
+    if (message.type() === 'error') into.push(message.text());
+  });
+  page.on('pageerror', (err) => into.push(`pageerror: ${err.message}`));
 }

@@ -7,6 +7,8 @@
  * The runner answers with the last user message, streamed word by word, unless it starts with:
  *   fail:<class>   fails the job permanently with that error class;
  *   sleep:<ms>     waits that long (or until cancelled), then echoes;
+ *   hold:          waits until the test calls release(jobId) (or until cancelled), then echoes:
+ *                  a sync point, so a test can open a stream or a long-poll before the job moves;
  *   partial:<text> streams only the first half of the words, then returns the whole text (as if
  *                  the tail's token messages had been lost on the way);
  *   midfail:<text> streams the first half of the words, then fails (service_unavailable).
@@ -37,6 +39,8 @@ const load = <T>(file: string) => import(new URL(file, workerSrc).href) as Promi
 export interface EchoWorker {
   /** Jobs the runner has started, by id. */
   started: string[];
+  /** Lets a `hold:` job go on (now, or as soon as it starts). */
+  release(jobId: string): void;
   close(): Promise<void>;
 }
 
@@ -54,6 +58,35 @@ const sleep = (ms: number, signal: AbortSignal) =>
     );
   });
 
+/** Held jobs waiting for release(), and releases that came before their job started. */
+function holdGate() {
+  const waiting = new Map<string, () => void>();
+  const early = new Set<string>();
+  return {
+    release(jobId: string) {
+      const go = waiting.get(jobId);
+      if (go) go();
+      else early.add(jobId);
+    },
+    hold(jobId: string, signal: AbortSignal) {
+      return new Promise<void>((resolve, reject) => {
+        if (signal.aborted) return reject(new Error(String(signal.reason)));
+        if (early.delete(jobId)) return resolve();
+        const onAbort = () => {
+          waiting.delete(jobId);
+          reject(new Error(String(signal.reason)));
+        };
+        waiting.set(jobId, () => {
+          waiting.delete(jobId);
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        });
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+    },
+  };
+}
+
 /** `clockSkewMs`: see apps/worker/src/job-signals.ts (0: jobs created after start are never asked about). */
 export async function startEchoWorker(env: Record<string, string>, options: { clockSkewMs?: number } = {}): Promise<EchoWorker> {
   const [{ JobWorker }, { JobFailure }, { JobEventPublisher }] = await Promise.all([
@@ -69,6 +102,7 @@ export async function startEchoWorker(env: Record<string, string>, options: { cl
   for (const client of [connection, commands, subscriber]) client.on('error', () => {});
   await waitForRedis(commands, 5000, config.REDIS_URL);
   const started: string[] = [];
+  const gate = holdGate();
 
   const runner = {
     async run({ jobId, data, signal, onToken }: RunInput): Promise<JobResult> {
@@ -78,6 +112,10 @@ export async function startEchoWorker(env: Record<string, string>, options: { cl
       let text = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
       const failing = /^fail:(\w+)/.exec(text);
       if (failing) throw new JobFailure({ class: failing[1] as string, message: `simulated ${failing[1]}`, provider: 'mock' }, true);
+      if (text.startsWith('hold:')) {
+        await gate.hold(jobId, signal);
+        text = text.slice('hold:'.length).trimStart();
+      }
       const sleeping = /^sleep:(\d+)\s*/.exec(text);
       if (sleeping) {
         await sleep(Number(sleeping[1]), signal);
@@ -123,6 +161,7 @@ export async function startEchoWorker(env: Record<string, string>, options: { cl
   await worker.start();
   return {
     started,
+    release: (jobId) => gate.release(jobId),
     async close() {
       // Bounded: right after a Redis restart BullMQ's close can wait on a connection still reconnecting.
       let timer: NodeJS.Timeout | undefined;

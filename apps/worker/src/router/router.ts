@@ -117,6 +117,7 @@ export class Router {
         latencyMs: 0,
         message: 'probe lease unused: no call was made with it',
         probeLeaseId,
+        leaseOnly: true,
       });
     this.admission = new AdmissionControl(fleet, {
       timeoutMs: this.tuning.admitTimeoutMs,

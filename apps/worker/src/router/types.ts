@@ -3,7 +3,7 @@
  * candidates it tries, and the payloads of its events. No behaviour lives here.
  */
 import type { ChatRequest, ProviderAdapter } from '@switchyard/providers';
-import type { AbortSignalLike, Attempt, Config, DeploymentId, ErrorClass, Logger } from '@switchyard/shared';
+import type { AbortSignalLike, Attempt, Config, DeploymentId, ErrorClass, Logger, Price } from '@switchyard/shared';
 
 /** Monotonic milliseconds. Defaults to performance.now(); tests may inject their own. */
 export interface Clock {
@@ -93,6 +93,8 @@ export interface Candidate {
   adapter: ProviderAdapter | undefined;
   /** The route the candidate came from, when the job named one. */
   route?: string;
+  /** What its tokens cost (the route target's price, else the deployment's): the job's cost_usd. */
+  price?: Price;
 }
 
 /**

@@ -5,7 +5,7 @@
  * Pure functions; the Hedger decides when, this module decides what.
  */
 import type { ChatResult } from '@switchyard/providers';
-import { type Attempt, CLASS_POLICY, type ErrorClass, type JobResult } from '@switchyard/shared';
+import { type Attempt, CLASS_POLICY, costMicros, type ErrorClass, type JobResult, microsToUsd } from '@switchyard/shared';
 import type { BudgetAbort } from './budget.ts';
 import { permanentFor, type RouterErrorInit } from './router-error.ts';
 import type { Candidate, SkipReason } from './types.ts';
@@ -25,6 +25,14 @@ export interface Skip {
 export type Verdict = Omit<RouterErrorInit, 'attempts'>;
 
 export function successResult(candidate: Candidate, result: ChatResult, latencyMs: number, attempts: Attempt[]): JobResult {
+  const cost = costMicros(
+    {
+      promptTokens: result.usage.promptTokens,
+      completionTokens: result.usage.completionTokens,
+      ...(result.usage.costUsd !== undefined ? { vendorCostUsd: result.usage.costUsd } : {}),
+    },
+    candidate.price,
+  );
   return {
     provider: candidate.provider,
     deployment: candidate.deployment,
@@ -36,6 +44,7 @@ export function successResult(candidate: Candidate, result: ChatResult, latencyM
       prompt_tokens: result.usage.promptTokens,
       completion_tokens: result.usage.completionTokens,
       total_tokens: result.usage.totalTokens,
+      ...(cost !== undefined ? { cost_usd: microsToUsd(cost) } : {}),
     },
     latency_ms: Math.round(latencyMs),
     attempts,

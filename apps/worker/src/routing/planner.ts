@@ -7,7 +7,7 @@
  * one job; the candidates carry their adapters, so a job already routed keeps them after a reload.
  */
 import type { FleetRuntime } from '@switchyard/providers';
-import type { DeploymentConfig, DeploymentId, RouteConfig, RouteStrategy } from '@switchyard/shared';
+import type { DeploymentConfig, DeploymentId, Price, RouteConfig, RouteStrategy } from '@switchyard/shared';
 import type { Candidate } from '../router/types.ts';
 import type { RoutingStrategy, StrategyContext } from './strategies/index.ts';
 
@@ -35,7 +35,7 @@ export class CandidatePlanner {
     const runtime = this.runtime();
     const out: Candidate[] = [];
     const seen = new Set<string>();
-    const push = (deployment: DeploymentConfig | undefined, deploymentId: string, model: string, route?: string) => {
+    const push = (deployment: DeploymentConfig | undefined, deploymentId: string, model: string, route?: string, targetPrice?: Price) => {
       const key = `${deploymentId}\0${model}`;
       if (seen.has(key)) return;
       seen.add(key);
@@ -47,6 +47,8 @@ export class CandidatePlanner {
         index: out.length,
         adapter: deployment ? runtime.adapters.get(deploymentId) : undefined,
         ...(route !== undefined ? { route } : {}),
+        // Usage and spend: a target's own price wins over its deployment's.
+        ...withPrice(targetPrice ?? deployment?.price),
       });
     };
     const expandRoute = (route: RouteConfig, visiting: Set<string>) => {
@@ -55,7 +57,7 @@ export class CandidatePlanner {
       const up = route.targets.filter((t) => available(t.deployment));
       const down = route.targets.filter((t) => !available(t.deployment));
       for (const target of [...this.strategies[route.strategy].order(up, this.context), ...down]) {
-        push(runtime.names.deployment(target.deployment), target.deployment, target.model, route.name);
+        push(runtime.names.deployment(target.deployment), target.deployment, target.model, route.name, target.price);
       }
       for (const fallback of route.fallbacks) expand(fallback, visiting);
     };
@@ -81,3 +83,5 @@ export class CandidatePlanner {
     };
   }
 }
+
+const withPrice = (price: Price | undefined): { price?: Price } => (price ? { price } : {});

@@ -17,7 +17,8 @@ import {
   type FleetState,
   type ProviderName,
 } from '@switchyard/shared';
-import { Router, type RouterConfig, type RouterTuning } from '../../src/router/index.ts';
+import { afterEach, beforeEach, vi } from 'vitest';
+import { Router, type RouterConfig, type RouterError, type RouterTuning } from '../../src/router/index.ts';
 
 export const now = () => performance.now();
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -297,28 +298,64 @@ export function makeRouter(options: {
 export const REQUEST = { messages: [{ role: 'user' as const, content: 'hi' }] };
 
 /**
- * Options for describe blocks that assert real-time bounds. The bounds are generous but
- * meaningful (a final sweep, a missed abort or a wait for the hedge timer fails every try); the
- * retries absorb a shared 2-core machine descheduling this process for a few hundred ms.
+ * Fake time for the router's tests: setTimeout, Date and performance.now (the router's default
+ * clock) run on a clock the test moves, so every duration the tests assert is exact and no outcome
+ * depends on how busy this 2-core machine is. Hedge delays, budgets and backoffs keep their real
+ * values: a missed abort, a final sweep or a wait for the wrong timer still fails every run.
+ * Microtasks and setImmediate stay real and run between timers, as on a real event loop.
  */
-export const REAL_TIMERS = { retry: 2 } as const;
-
-/**
- * When a `ms` timer armed now really fires, minus `ms`: the event loop's lag on this (possibly
- * loaded) machine. Timing assertions add it, so they test the router, not the scheduler.
- */
-export function timerLag(ms: number): Promise<number> {
-  const armed = now();
-  return new Promise((resolve) => setTimeout(() => resolve(Math.max(0, now() - armed - ms)), ms));
+export function useFakeTime(): void {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
 }
 
-/** Runs `fn`, returning its outcome and how long it took. */
-export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value?: T; error?: unknown }> {
-  const start = now();
-  try {
-    const value = await fn();
-    return { ms: now() - start, value };
-  } catch (error) {
-    return { ms: now() - start, error };
+/**
+ * Moves fake time forward one timer at a time until `promise` settles, and returns it. Nothing
+ * is skipped: time stops at the timer whose callback (or the promises it resolved) settled it.
+ */
+export async function untilSettled<T>(promise: Promise<T>): Promise<T> {
+  let settled = false;
+  const mark = () => {
+    settled = true;
+  };
+  promise.then(mark, mark);
+  for (;;) {
+    // Whatever is already due (promise callbacks, setImmediate) runs before time moves on.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (settled) return promise;
+    if (vi.getTimerCount() === 0) throw new Error('the promise waits on nothing that can ever run');
+    await vi.advanceTimersToNextTimerAsync();
   }
+}
+
+/** untilSettled for a job expected to fail: its RouterError (a success fails the test). */
+export async function rejection(job: Promise<unknown>): Promise<RouterError> {
+  const outcome = await untilSettled(
+    job.then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    ),
+  );
+  if (!('error' in outcome)) throw new Error(`expected the job to fail, it succeeded: ${JSON.stringify(outcome.value)}`);
+  return outcome.error as RouterError;
+}
+
+/** Fake time passes (every timer due meanwhile runs, with the promises it resolves). */
+export async function elapse(ms: number): Promise<void> {
+  await vi.advanceTimersByTimeAsync(ms);
+}
+
+/** Runs `fn` on fake time, returning its outcome and how long (in fake time) it took. */
+export function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value?: T; error?: unknown }> {
+  const start = now();
+  return untilSettled(
+    (async () => fn())().then(
+      (value) => ({ ms: now() - start, value }),
+      (error: unknown) => ({ ms: now() - start, error }),
+    ),
+  );
 }

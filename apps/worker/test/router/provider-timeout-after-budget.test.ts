@@ -5,15 +5,17 @@
  * ended first. Counting that as `timeout` blamed healthy providers and fed their breakers.
  *
  * The stall is reproduced deterministically with an injected clock: the adapter moves the clock
- * past the job's deadline and then rejects with `timeout`, while the budget's real timer has not
- * fired yet — exactly the order a stalled event loop produces.
+ * past the job's deadline and then rejects with `timeout`, while the budget's (fake-time) timer has
+ * not fired yet — exactly the order a stalled event loop produces.
  */
 import type { ChatRequest, ChatResult, ProviderAdapter } from '@switchyard/providers';
 import { createLogger, type ProviderName } from '@switchyard/shared';
 import { describe, expect, it } from 'vitest';
 import { Router, type RouterError } from '../../src/router/index.ts';
 import { type Clock, DEFAULT_TUNING } from '../../src/router/types.ts';
-import { FakeFleet, FakeProviderError, REAL_TIMERS, REQUEST, silentLogger, TEST_CONFIG, timed } from './fakes.ts';
+import { elapse, FakeFleet, FakeProviderError, REQUEST, silentLogger, TEST_CONFIG, timed, useFakeTime } from './fakes.ts';
+
+useFakeTime();
 
 /** performance.now() plus a jump the test controls: time the event loop "lost" in a stall. */
 class SteppedClock implements Clock {
@@ -64,7 +66,7 @@ function routerWith(
   return { router, fleet };
 }
 
-describe('a provider timeout after the budget ran out', REAL_TIMERS, () => {
+describe('a provider timeout after the budget ran out', () => {
   it('is recorded and reported as `aborted` (the job: `budget_exhausted`), never `timeout`, and leaves the breaker alone', async () => {
     const clock = new SteppedClock();
     const budgetMs = 300;
@@ -93,7 +95,7 @@ describe('a provider timeout after the budget ran out', REAL_TIMERS, () => {
     const { router } = routerWith([openai.adapter], clock, new FakeFleet(), logger, 50);
 
     await timed(() => router.route({ id: 'late-timeout-3', candidates: ['openai/a'], request: REQUEST, budgetMs: 300 }));
-    await new Promise((r) => setTimeout(r, 150));
+    await elapse(150);
 
     expect(router.stats().gates.openai).toMatchObject({ inFlight: 0, waiting: 0 });
     expect(lines.map((l) => l.msg)).not.toContain('router.call.abort_ignored');

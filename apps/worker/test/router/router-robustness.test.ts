@@ -7,14 +7,16 @@ import { type ChatResult, type ProviderAdapter, ProviderError } from '@switchyar
 import { createLogger, type ProviderName } from '@switchyard/shared';
 import { describe, expect, it } from 'vitest';
 import { type CallEndEvent, type CallStartEvent, type JobEndEvent, Router, type RouterError } from '../../src/router/index.ts';
-import { FakeAdapter, FakeFleet, makeRouter, REAL_TIMERS, REQUEST, sleep, TEST_CONFIG, timed } from './fakes.ts';
+import { elapse, FakeAdapter, FakeFleet, makeRouter, REQUEST, TEST_CONFIG, timed, untilSettled, useFakeTime } from './fakes.ts';
+
+useFakeTime();
 
 /** An adapter that breaks the contract in a chosen way. */
 function rogue(provider: ProviderName, chat: ProviderAdapter['chat']): ProviderAdapter {
   return { provider, models: ['x'], chat, probe: async () => ({ state: 'active', latencyMs: 0 }) };
 }
 
-describe('misbehaving adapters', REAL_TIMERS, () => {
+describe('misbehaving adapters', () => {
   it('one that ignores its signal: the job still ends at the budget, and its slot comes back after the grace', async () => {
     let settle: ((r: ChatResult) => void) | undefined;
     const deaf = rogue('openai', () => new Promise<ChatResult>((resolve) => (settle = resolve)));
@@ -28,14 +30,16 @@ describe('misbehaving adapters', REAL_TIMERS, () => {
     });
     const { ms, error } = await timed(() => routerWithRogue.route({ id: 'd1', candidates: ['openai/x'], request: REQUEST, budgetMs: 200 }));
     expect((error as RouterError).reason).toBe('budget');
-    expect(ms).toBeLessThan(400);
+    expect(ms).toBe(200);
     expect(fleet.reports).toMatchObject([{ outcome: 'aborted' }]);
-    // The adapter never settled: the slot is still held until the grace runs out.
+    // The adapter never settled: the slot is still held until the 100 ms grace runs out.
     expect(routerWithRogue.stats().gates.openai?.inFlight).toBe(1);
-    await sleep(150);
+    await elapse(99);
+    expect(routerWithRogue.stats().gates.openai?.inFlight).toBe(1);
+    await elapse(1);
     expect(routerWithRogue.stats().gates.openai?.inFlight).toBe(0);
     settle?.({ content: 'late', finishReason: 'stop', usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, model: 'x' });
-    await sleep(5);
+    await elapse(5);
     expect(routerWithRogue.stats().gates.openai?.inFlight).toBe(0);
     expect(fleet.reports).toHaveLength(1);
   });
@@ -58,7 +62,7 @@ describe('misbehaving adapters', REAL_TIMERS, () => {
       config: TEST_CONFIG,
       logger: createLogger({ name: 't', level: 'silent' }),
     });
-    const result = await router.route({ id: 'd2', candidates: ['openai/x', 'gemini/x', 'anthropic/b'], request: REQUEST });
+    const result = await untilSettled(router.route({ id: 'd2', candidates: ['openai/x', 'gemini/x', 'anthropic/b'], request: REQUEST }));
     expect(result.provider).toBe('anthropic');
     expect(result.attempts.map((a) => a.outcome)).toEqual(['invalid_response', 'invalid_response', 'success']);
     const message = result.attempts[0]?.message ?? '';
@@ -83,13 +87,13 @@ describe('the real ProviderError', () => {
       config: TEST_CONFIG,
       logger: createLogger({ name: 't', level: 'silent' }),
     });
-    const result = await router.route({ id: 'pe', candidates: ['openai/x', 'anthropic/b'], request: REQUEST });
+    const result = await untilSettled(router.route({ id: 'pe', candidates: ['openai/x', 'anthropic/b'], request: REQUEST }));
     expect(result.attempts.map((a) => a.outcome)).toEqual(['rate_limited', 'success']);
     expect(fleet.reportsFor('openai')).toMatchObject([{ outcome: 'rate_limited', retryAfterMs: 60_000 }]);
   });
 });
 
-describe('events', REAL_TIMERS, () => {
+describe('events', () => {
   it('tell every call start and end and every job end, with the job id', async () => {
     const openai = new FakeAdapter('openai', { latencyMs: 5, fail: 'api_key_invalid' });
     const anthropic = new FakeAdapter('anthropic', { latencyMs: 5 });
@@ -103,7 +107,7 @@ describe('events', REAL_TIMERS, () => {
     router.onJobEnd(() => {
       throw new Error('a broken listener never breaks the router');
     });
-    await router.route({ id: 'e1', candidates: ['openai/a', 'anthropic/b'], request: REQUEST });
+    await untilSettled(router.route({ id: 'e1', candidates: ['openai/a', 'anthropic/b'], request: REQUEST }));
     expect(starts.map((s) => [s.jobId, s.provider, s.kind])).toEqual([
       ['e1', 'openai', 'primary'],
       ['e1', 'anthropic', 'fallback'],
@@ -114,13 +118,13 @@ describe('events', REAL_TIMERS, () => {
     ]);
     expect(jobs).toMatchObject([{ jobId: 'e1', ok: true, provider: 'anthropic' }]);
     sub.dispose();
-    await router.route({ id: 'e2', candidates: ['anthropic/b'], request: REQUEST });
+    await untilSettled(router.route({ id: 'e2', candidates: ['anthropic/b'], request: REQUEST }));
     expect(jobs).toHaveLength(1);
     expect(router.stats().activeJobs).toBe(0);
   });
 });
 
-describe('logs', REAL_TIMERS, () => {
+describe('logs', () => {
   it('one JSON event per line, with jobId and provider as fields, and no secrets', async () => {
     const lines: string[] = [];
     const logger = createLogger({ name: 'router-log-test', level: 'debug' }, { write: (line: string) => lines.push(line) });
@@ -136,11 +140,11 @@ describe('logs', REAL_TIMERS, () => {
       config: TEST_CONFIG,
       logger,
     });
-    await router.route({ id: 'log-1', candidates: ['openai/x', 'anthropic/b'], request: REQUEST });
+    await untilSettled(router.route({ id: 'log-1', candidates: ['openai/x', 'anthropic/b'], request: REQUEST }));
     const fleet = new FakeFleet();
     fleet.open('openai');
     const skipping = new Router({ adapters: new Map([['openai', leaky]]), fleet, config: TEST_CONFIG, logger });
-    await skipping.route({ id: 'log-2', candidates: ['openai/x'], request: REQUEST }).catch(() => {});
+    await untilSettled(skipping.route({ id: 'log-2', candidates: ['openai/x'], request: REQUEST })).catch(() => {});
 
     const events = lines
       .join('')

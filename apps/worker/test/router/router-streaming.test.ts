@@ -4,10 +4,12 @@
  * token a fallback may still take over, after it a failure is the client's error.
  */
 import { describe, expect, it } from 'vitest';
-import type { CommitEvent, RouterError } from '../../src/router/index.ts';
-import { FakeAdapter, makeRouter, REAL_TIMERS, REQUEST, sleep } from './fakes.ts';
+import type { CommitEvent } from '../../src/router/index.ts';
+import { elapse, FakeAdapter, makeRouter, REQUEST, rejection, untilSettled, useFakeTime } from './fakes.ts';
 
-describe('streaming', REAL_TIMERS, () => {
+useFakeTime();
+
+describe('streaming', () => {
   it('commits to the first call that yields a token and aborts the others at once', async () => {
     // The primary is slow to its first token: the hedge starts, then the primary's token wins.
     const openai = new FakeAdapter('openai', { tokens: ['Hel', 'lo'], firstTokenMs: 120, tokenEveryMs: 20, latencyMs: 200 });
@@ -16,12 +18,14 @@ describe('streaming', REAL_TIMERS, () => {
     const commits: CommitEvent[] = [];
     router.onCommit((e) => commits.push(e));
     const tokens: string[] = [];
-    const result = await router.route({
-      id: 's1',
-      candidates: ['openai/a', 'anthropic/b'],
-      request: REQUEST,
-      onToken: (t) => tokens.push(t),
-    });
+    const result = await untilSettled(
+      router.route({
+        id: 's1',
+        candidates: ['openai/a', 'anthropic/b'],
+        request: REQUEST,
+        onToken: (t) => tokens.push(t),
+      }),
+    );
     expect(result.provider).toBe('openai');
     expect(tokens).toEqual(['Hel', 'lo']);
     expect(openai.calls[0]?.streamed).toBe(true);
@@ -30,9 +34,12 @@ describe('streaming', REAL_TIMERS, () => {
     expect(hedge?.signal.aborted).toBe(true);
     expect(commits).toHaveLength(1);
     expect(commits[0]).toMatchObject({ jobId: 's1', provider: 'openai' });
-    // Aborted at the first token (~120 ms), before the primary finished (~200 ms).
-    expect(hedge?.abortedAt as number).toBeLessThan(openai.calls[0]?.endedAt as number);
-    expect(commits[0]?.atMs).toBeLessThan(result.latency_ms);
+    // Aborted at the primary's first token (120 ms), before the primary finished (200 ms).
+    const t0 = openai.calls[0]?.startedAt as number;
+    expect((hedge?.abortedAt as number) - t0).toBe(120);
+    expect((openai.calls[0]?.endedAt as number) - t0).toBe(200);
+    expect(commits[0]?.atMs).toBe(120);
+    expect(result.latency_ms).toBe(200);
     expect(fleet.reportsFor('anthropic')).toMatchObject([{ outcome: 'aborted' }]);
   });
 
@@ -41,12 +48,14 @@ describe('streaming', REAL_TIMERS, () => {
     const anthropic = new FakeAdapter('anthropic');
     const { router } = makeRouter({ adapters: [openai, anthropic], config: { HEDGE_DELAY_MS: 150 } });
     const tokens: string[] = [];
-    const result = await router.route({
-      id: 's2',
-      candidates: ['openai/a', 'anthropic/b'],
-      request: REQUEST,
-      onToken: (t) => tokens.push(t),
-    });
+    const result = await untilSettled(
+      router.route({
+        id: 's2',
+        candidates: ['openai/a', 'anthropic/b'],
+        request: REQUEST,
+        onToken: (t) => tokens.push(t),
+      }),
+    );
     expect(tokens).toEqual(['a', 'b', 'c']);
     expect(result.provider).toBe('openai');
     expect(anthropic.calls).toHaveLength(0);
@@ -57,12 +66,14 @@ describe('streaming', REAL_TIMERS, () => {
     const anthropic = new FakeAdapter('anthropic', { tokens: ['ok'], firstTokenMs: 10 });
     const { router } = makeRouter({ adapters: [openai, anthropic], tuning: { maxSameProviderRetries: 0 } });
     const tokens: string[] = [];
-    const result = await router.route({
-      id: 's3',
-      candidates: ['openai/a', 'anthropic/b'],
-      request: REQUEST,
-      onToken: (t) => tokens.push(t),
-    });
+    const result = await untilSettled(
+      router.route({
+        id: 's3',
+        candidates: ['openai/a', 'anthropic/b'],
+        request: REQUEST,
+        onToken: (t) => tokens.push(t),
+      }),
+    );
     expect(result.provider).toBe('anthropic');
     expect(tokens).toEqual(['ok']);
   });
@@ -77,9 +88,9 @@ describe('streaming', REAL_TIMERS, () => {
     const anthropic = new FakeAdapter('anthropic');
     const { router, fleet } = makeRouter({ adapters: [openai, anthropic] });
     const tokens: string[] = [];
-    const err = (await router
-      .route({ id: 's4', candidates: ['openai/a', 'anthropic/b'], request: REQUEST, onToken: (t) => tokens.push(t) })
-      .catch((e) => e)) as RouterError;
+    const err = await rejection(
+      router.route({ id: 's4', candidates: ['openai/a', 'anthropic/b'], request: REQUEST, onToken: (t) => tokens.push(t) }),
+    );
     expect(tokens).toEqual(['par', 'tial']);
     expect(err.errorClass).toBe('network_error');
     expect(err.tokensEmitted).toBe(true);
@@ -94,9 +105,7 @@ describe('streaming', REAL_TIMERS, () => {
   it('the budget ends a committed stream too', async () => {
     const openai = new FakeAdapter('openai', { tokens: ['x'], firstTokenMs: 10, latencyMs: Number.POSITIVE_INFINITY });
     const { router } = makeRouter({ adapters: [openai] });
-    const err = (await router
-      .route({ id: 's5', candidates: ['openai/a'], request: REQUEST, budgetMs: 200, onToken: () => {} })
-      .catch((e) => e)) as RouterError;
+    const err = await rejection(router.route({ id: 's5', candidates: ['openai/a'], request: REQUEST, budgetMs: 200, onToken: () => {} }));
     expect(err.reason).toBe('budget');
     expect(err.tokensEmitted).toBe(true);
     expect(err.provider).toBe('openai');
@@ -106,14 +115,16 @@ describe('streaming', REAL_TIMERS, () => {
   it('a token sink that throws does not break the job', async () => {
     const openai = new FakeAdapter('openai', { tokens: ['a', 'b'], firstTokenMs: 5, tokenEveryMs: 5 });
     const { router } = makeRouter({ adapters: [openai] });
-    const result = await router.route({
-      id: 's6',
-      candidates: ['openai/a'],
-      request: REQUEST,
-      onToken: () => {
-        throw new Error('sink closed');
-      },
-    });
+    const result = await untilSettled(
+      router.route({
+        id: 's6',
+        candidates: ['openai/a'],
+        request: REQUEST,
+        onToken: () => {
+          throw new Error('sink closed');
+        },
+      }),
+    );
     expect(result.provider).toBe('openai');
   });
 
@@ -122,8 +133,10 @@ describe('streaming', REAL_TIMERS, () => {
     const anthropic = new FakeAdapter('anthropic', { latencyMs: 2000 });
     const { router } = makeRouter({ adapters: [openai, anthropic], config: { HEDGE_DELAY_MS: 20 } });
     const tokens: string[] = [];
-    await router.route({ id: 's7', candidates: ['openai/a', 'anthropic/b'], request: REQUEST, onToken: (t) => tokens.push(t) });
-    await sleep(20);
+    await untilSettled(
+      router.route({ id: 's7', candidates: ['openai/a', 'anthropic/b'], request: REQUEST, onToken: (t) => tokens.push(t) }),
+    );
+    await elapse(20);
     expect(tokens).toEqual(['win']);
     expect(anthropic.calls[0]?.signal.aborted).toBe(true);
   });

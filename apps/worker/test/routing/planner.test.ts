@@ -6,7 +6,7 @@
  * breaker takes out that deployment only.
  */
 import type { FleetRuntime } from '@switchyard/providers';
-import { type DeploymentConfig, type FleetConfig, ModelNames, type RouteConfig } from '@switchyard/shared';
+import { type DeploymentConfig, type FleetConfig, ModelNames, type Price, type RouteConfig } from '@switchyard/shared';
 import type { DeploymentLoad } from '@switchyard/state';
 import { describe, expect, it } from 'vitest';
 import { Router } from '../../src/router/index.ts';
@@ -26,10 +26,13 @@ function seeded(seed: number): () => number {
   };
 }
 
-function runtimeOf(deployments: Record<string, FakeAdapter>, routes: RouteConfig[]): FleetRuntime {
+function runtimeOf(deployments: Record<string, FakeAdapter>, routes: RouteConfig[], prices: Record<string, Price> = {}): FleetRuntime {
   const config: FleetConfig = {
-    deployments: Object.entries(deployments).map(([id, a]): DeploymentConfig => ({ id, provider: a.provider })),
+    deployments: Object.entries(deployments).map(
+      ([id, a]): DeploymentConfig => ({ id, provider: a.provider, ...(prices[id] ? { price: prices[id] } : {}) }),
+    ),
     routes,
+    clients: [],
     hash: 'test',
     source: 'file',
   };
@@ -106,6 +109,41 @@ describe('route plans', () => {
     const a = new FakeAdapter('openai');
     const runtime = runtimeOf({ one: a }, [route('r', [['one', 'm']], { hedgeDelayMs: 50, hedgeStaggerMs: 20 })]);
     expect(makeRouter(runtime).planner.plan(['r'], () => true)).toMatchObject({ hedgeDelayMs: 50, hedgeStaggerMs: 20 });
+  });
+});
+
+describe('prices on candidates (usage and spend)', () => {
+  const TARGET: Price = { inputPerMtok: 1_000, outputPerMtok: 2_000 };
+  const DEPLOYMENT: Price = { inputPerMtok: 10, outputPerMtok: 20 };
+
+  it("a target's price wins over its deployment's; a deployment/model ref takes the deployment's", () => {
+    const a = new FakeAdapter('openai');
+    const r = route('r', [
+      ['priced', 'm'],
+      ['plain', 'm'],
+    ]);
+    (r.targets[0] as { price?: Price }).price = TARGET;
+    const runtime = runtimeOf({ priced: a, plain: a }, [r], { priced: DEPLOYMENT, plain: DEPLOYMENT });
+    const plan = makeRouter(runtime).planner.plan(['r', 'plain/other', 'nowhere/x'], () => true);
+    expect(plan.candidates.map((c) => [c.ref, c.price])).toEqual([
+      ['priced/m', TARGET],
+      ['plain/m', DEPLOYMENT],
+      ['plain/other', DEPLOYMENT],
+      ['nowhere/x', undefined],
+    ]);
+  });
+
+  it("the job's result carries cost_usd from the winner's price, and none without a price", async () => {
+    const a = new FakeAdapter('openai');
+    const r = route('r', [['priced', 'm']]);
+    (r.targets[0] as { price?: Price }).price = TARGET;
+    const runtime = runtimeOf({ priced: a, plain: a }, [r, route('free', [['plain', 'm']])]);
+    const { router } = makeRouter(runtime);
+    const priced = await router.route({ id: 'j1', candidates: ['r'], request: REQUEST });
+    // The fake answers 3 prompt and 5 completion tokens: 3 x $1000/M + 5 x $2000/M = $0.013.
+    expect(priced.usage).toEqual({ prompt_tokens: 3, completion_tokens: 5, total_tokens: 8, cost_usd: 0.013 });
+    const free = await router.route({ id: 'j2', candidates: ['free'], request: REQUEST });
+    expect(free.usage).toEqual({ prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 });
   });
 });
 

@@ -9,3 +9,4 @@ export type { RecordedRequest } from './respond.ts';
 export { type MockProvider, mockBaseUrls } from './routes.ts';
 export { type MockServer, type MockServerOptions, startMockServer } from './server.ts';
 export type { CallCounters, MockStats } from './stats.ts';
+export { openrouterMockCost } from './wire/openai.ts';

@@ -4,7 +4,7 @@
  * (a finish_reason and `[DONE]`) and in-band errors (a chunk or body carrying `error`, or
  * finish_reason "error", as OpenRouter sends mid-generation failures; and, where the kind says so,
  * finish_reason "content_filter", Azure's output filter withholding the answer). Optional fields
- * (id, created, model, usage) may be missing: many OpenAI-compatible servers omit them.
+ * (id, created, model, usage, OpenRouter's usage.cost) may be missing: many OpenAI-compatible servers omit them.
  */
 import type { DeploymentKind } from '@switchyard/shared';
 import { z } from 'zod';
@@ -18,6 +18,8 @@ const UsageSchema = z.object({
   prompt_tokens: z.number(),
   completion_tokens: z.number(),
   total_tokens: z.number().optional(),
+  /** OpenRouter: what the call was charged, in dollars (credits). */
+  cost: z.number().nonnegative().nullish(),
 });
 
 const CompletionSchema = z.object({
@@ -52,6 +54,7 @@ function toUsage(usage: z.infer<typeof UsageSchema> | null | undefined): Usage {
     promptTokens: usage.prompt_tokens,
     completionTokens: usage.completion_tokens,
     totalTokens: usage.total_tokens ?? usage.prompt_tokens + usage.completion_tokens,
+    ...(typeof usage.cost === 'number' ? { costUsd: usage.cost } : {}),
   };
 }
 

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { FleetConfig } from './types.ts';
 
-export type FleetConfigBody = Pick<FleetConfig, 'deployments' | 'routes' | 'defaultRoute'>;
+export type FleetConfigBody = Pick<FleetConfig, 'deployments' | 'routes' | 'defaultRoute'> & Partial<Pick<FleetConfig, 'clients'>>;
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -33,6 +33,8 @@ export function fleetConfigHash(config: FleetConfigBody): string {
     })),
     routes: config.routes,
     defaultRoute: config.defaultRoute,
+    // Absent when there are none, so a config without clients keeps the hash it always had.
+    clients: config.clients?.length ? config.clients.map((c) => ({ ...c, key: sha256(`switchyard client key\u0000${c.key}`) })) : undefined,
   };
   return sha256(canonical(body)).slice(0, 12);
 }

@@ -16,6 +16,6 @@ export function implicitFleetConfig(config: Config): FleetConfig {
     if (cap !== undefined) deployment.maxConcurrency = cap;
     return deployment;
   });
-  const body = { deployments, routes: [], defaultRoute: config.DEFAULT_MODEL };
+  const body = { deployments, routes: [], clients: [], defaultRoute: config.DEFAULT_MODEL };
   return { ...body, hash: fleetConfigHash(body), source: 'environment' };
 }

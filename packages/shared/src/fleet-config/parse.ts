@@ -76,8 +76,8 @@ export function parseFleetConfig(text: string, options: ParseOptions): FleetConf
   const problems = [...interpolated.problems, ...found.filter((p) => !interpolated.failed.has(JSON.stringify(p.path)))];
   if (problems.length > 0 || !parsed.success) throw fail(problems);
 
-  const { deployments, routes = [], default_route } = parsed.data;
-  const body = { deployments, routes, defaultRoute: default_route ?? fallbackDefault(options.base, deployments, routes) };
+  const { deployments, routes = [], default_route, clients = [] } = parsed.data;
+  const body = { deployments, routes, clients, defaultRoute: default_route ?? fallbackDefault(options.base, deployments, routes) };
   return { ...body, hash: fleetConfigHash(body), source: 'file', ...(options.path ? { path: options.path } : {}) };
 }
 

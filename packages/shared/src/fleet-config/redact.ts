@@ -32,6 +32,13 @@ export interface RedactedRoute {
   hedge_stagger_ms?: number;
 }
 
+export interface RedactedClient {
+  name: string;
+  key: typeof REDACTED;
+  daily_usd?: number;
+  monthly_usd?: number;
+}
+
 export interface RedactedFleetConfig {
   hash: string;
   source: FleetConfig['source'];
@@ -39,6 +46,7 @@ export interface RedactedFleetConfig {
   deployments: RedactedDeployment[];
   routes: RedactedRoute[];
   default_route: string | null;
+  clients: RedactedClient[];
 }
 
 const price = (p: Price | undefined) => (p ? { price: { input_per_mtok: p.inputPerMtok, output_per_mtok: p.outputPerMtok } } : {});
@@ -68,5 +76,11 @@ export function redactFleetConfig(config: FleetConfig): RedactedFleetConfig {
       ...present('hedge_stagger_ms', r.hedgeStaggerMs),
     })),
     default_route: config.defaultRoute ?? null,
+    clients: config.clients.map((c) => ({
+      name: c.name,
+      key: REDACTED,
+      ...present('daily_usd', c.dailyUsd),
+      ...present('monthly_usd', c.monthlyUsd),
+    })),
   };
 }

@@ -37,6 +37,7 @@ export function checkRules(file: Entry, report: Report): void {
   const routes = entries(file.routes);
   const ids = firstIndex(deployments, 'id', 'deployments', report, 'deployment id');
   const names = firstIndex(routes, 'name', 'routes', report, 'route name');
+  checkClients(entries(file.clients), report);
   for (const [deployment, i] of deployments) checkKind(deployment, ['deployments', i], report);
 
   const resolve = (ref: string): string | undefined => {
@@ -74,6 +75,23 @@ export function checkRules(file: Entry, report: Report): void {
   const problem = defaultRoute === undefined ? undefined : resolve(defaultRoute);
   if (problem) report(['default_route'], problem);
   checkLoops(routes, names, report);
+}
+
+/** Client names are unique, and so are keys: a key must name one client (the message never shows it). */
+function checkClients(clients: [Entry, number][], report: Report): void {
+  firstIndex(clients, 'name', 'clients', report, 'client name');
+  const byKey = new Map<string, number>();
+  for (const [client, i] of clients) {
+    const key = str(client.key);
+    if (key === undefined) continue;
+    const earlier = byKey.get(key);
+    if (earlier === undefined) byKey.set(key, i);
+    else
+      report(
+        ['clients', i, 'key'],
+        `is the same key as clients[${earlier}].key (value not shown). Fix: give each client a key of its own.`,
+      );
+  }
 }
 
 /** Each value of `key` to the index of its first entry; a repeat is reported where it occurs. */

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { redactUrl, registerSecret } from '../secrets.ts';
 import { didYouMean } from './problems.ts';
 import {
+  type ClientConfig,
   DEPLOYMENT_KINDS,
   type DeploymentConfig,
   type DeploymentKind,
@@ -117,6 +118,14 @@ const dollars = (raw: unknown) => {
   return value as number;
 };
 
+const usdLimit = (raw: unknown) => {
+  const value = number(raw);
+  if (value === undefined || !Number.isFinite(value) || value <= 0) {
+    bad(`must be a positive number of dollars, got ${describe(raw)}. Fix: e.g. daily_usd: 50 (leave it out for no cap).`);
+  }
+  return value as number;
+};
+
 const httpUrl = (raw: unknown) => {
   const value = text('an http(s) URL')(raw);
   let protocol = '';
@@ -130,9 +139,9 @@ const httpUrl = (raw: unknown) => {
 };
 
 /** Never echoed: a message says what is wrong with the key, not what it is. */
-const secret = (raw: unknown) => {
+const secret = (raw: unknown, field = 'api_key') => {
   if (typeof raw !== 'string' || raw.trim() === '') {
-    return bad(`must be a key (text), got ${typeof raw === 'string' ? 'an empty string' : typeof raw}. Fix: api_key: \${SOME_API_KEY}.`);
+    return bad(`must be a key (text), got ${typeof raw === 'string' ? 'an empty string' : typeof raw}. Fix: ${field}: \${SOME_KEY}.`);
   }
   const value = raw.trim();
   registerSecret(value);
@@ -176,7 +185,7 @@ const deploymentSchema = z
       id: required('is required: every deployment has an id, e.g. id: openai-main', id),
       provider: required(`is required: one of ${DEPLOYMENT_KINDS.join(', ')}`, oneOf(DEPLOYMENT_KINDS, 'provider')),
       base_url: field(httpUrl).optional(),
-      api_key: field(secret).optional(),
+      api_key: field((raw) => secret(raw)).optional(),
       api_version: field(apiVersion).optional(),
       max_concurrency: field(wholeNumber(RANGES.max_concurrency, 32)).optional(),
       price: priceSchema.optional(),
@@ -236,6 +245,18 @@ const routeSchema = z
       }),
   );
 
+const clientSchema = z
+  .strictObject(
+    {
+      name: required('is required: how usage and budgets name the client, e.g. name: team-a', id),
+      key: required(`is required: the client's API key, e.g. key: "\${TEAM_A_KEY}"`, (raw) => secret(raw, 'key')),
+      daily_usd: field(usdLimit).optional(),
+      monthly_usd: field(usdLimit).optional(),
+    },
+    mapping('a client: name, key, daily_usd, monthly_usd'),
+  )
+  .transform((c): ClientConfig => compact({ name: c.name, key: c.key, dailyUsd: c.daily_usd, monthlyUsd: c.monthly_usd }));
+
 export const fleetFileSchema = z.strictObject(
   {
     deployments: list(deploymentSchema, 'deployments, each { id, provider, ... }').min(1, {
@@ -243,10 +264,9 @@ export const fleetFileSchema = z.strictObject(
     }),
     routes: list(routeSchema, 'routes, each { name, targets }').optional(),
     default_route: field(text('a route name or <deployment>/<model>')).optional(),
-    // clients: reserved for per-client settings (keys, allowed routes, limits), a later issue.
-    // Until it is built it is refused like any unknown key, with RESERVED_KEYS's message.
+    clients: list(clientSchema, 'clients, each { name, key }').optional(),
   },
-  mapping('deployments, routes, default_route'),
+  mapping('deployments, routes, default_route, clients'),
 );
 
 /** Known keys of each kind of mapping, by the key its list sits under ('' for the top). */
@@ -256,9 +276,8 @@ export const KNOWN_KEYS: Record<string, readonly string[]> = {
   routes: Object.keys(routeSchema.in.shape),
   targets: Object.keys(targetSchema.in.shape),
   price: Object.keys(priceSchema.in.shape),
+  clients: Object.keys(clientSchema.in.shape),
 };
 
 /** Top-level keys kept for what is planned; using one says so instead of "unknown key". */
-export const RESERVED_KEYS: Record<string, string> = {
-  clients: 'reserved for per-client settings, not supported yet. Fix: remove it.',
-};
+export const RESERVED_KEYS: Record<string, string> = {};

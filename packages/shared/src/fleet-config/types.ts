@@ -20,7 +20,7 @@ export type DeploymentKind = (typeof DEPLOYMENT_KINDS)[number];
 export const ROUTE_STRATEGIES = ['ordered', 'weighted', 'least-busy', 'latency'] as const;
 export type RouteStrategy = (typeof ROUTE_STRATEGIES)[number];
 
-/** Dollars per million tokens; issue-21 usage and spend read it. */
+/** Dollars per million tokens: what a call's usage costs (usage/cost.ts). */
 export interface Price {
   inputPerMtok: number;
   outputPerMtok: number;
@@ -61,9 +61,22 @@ export interface RouteConfig {
   hedgeStaggerMs?: number;
 }
 
+/** A named client: its key authenticates like one of API_KEYS; its usage is counted and its spend capped under its name. */
+export interface ClientConfig {
+  /** `[a-z0-9][a-z0-9._-]*`, unique: how usage, spend and budgets name the client. */
+  name: string;
+  /** Resolved from `${VAR}`; registered as a secret, never logged or shown. */
+  key: string;
+  /** Spend caps in dollars per UTC day and per UTC month; absent: no cap. */
+  dailyUsd?: number;
+  monthlyUsd?: number;
+}
+
 export interface FleetConfig {
   deployments: DeploymentConfig[];
   routes: RouteConfig[];
+  /** Named clients (keys, budgets); empty when the file names none. */
+  clients: ClientConfig[];
   /** Route (or deployment/model ref) for requests that name no model. */
   defaultRoute?: string;
   /** Short content hash of the effective config (secrets included in the digest, never shown). */

@@ -154,6 +154,11 @@ function openrouterError(kind: ErrorKind, ctx: ErrorContext): Rendered {
   }
 }
 
+/** What the mock OpenRouter charges: $1 per million prompt tokens, $2 per million completion tokens. */
+export function openrouterMockCost(promptTokens: number, completionTokens: number): number {
+  return (promptTokens * 1 + completionTokens * 2) / 1_000_000;
+}
+
 export function openaiWire(dialect: OpenAIDialect): WireFormat {
   const chunkBase = (call: ChatCall, id: string, created: number) => ({
     id,
@@ -166,6 +171,8 @@ export function openaiWire(dialect: OpenAIDialect): WireFormat {
     prompt_tokens: reply.promptTokens,
     completion_tokens: reply.completionTokens,
     total_tokens: reply.promptTokens + reply.completionTokens,
+    // OpenRouter reports what it charged with every usage object, in dollars (credits).
+    ...(dialect === 'openrouter' ? { cost: openrouterMockCost(reply.promptTokens, reply.completionTokens) } : {}),
   });
 
   return {

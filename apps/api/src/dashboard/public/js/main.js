@@ -1,11 +1,13 @@
 // Owns the page's start-up and wiring: asks for the API key when the server requires one, opens
 // the live stream, routes its events (snapshot, series, state, problem) to the views, and runs
-// the force-refresh button. The page never reloads; everything arrives over the stream.
+// the force-refresh button. The page never reloads; everything but the usage panel (polled, its
+// figures move with finished jobs, not state changes) arrives over the stream.
 import { apiFetch, apiJson, authRequired, forgetKey, getKey, openStream, setKey, Unauthorized } from './api.js';
 import { Charts } from './charts.js';
 import { renderQueue, renderWorkers } from './fleet.js';
 import { formatTime } from './format.js';
 import { ProviderBoard } from './providers.js';
+import { renderUsage } from './usage.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -23,6 +25,18 @@ const view = {
 const providers = new ProviderBoard($('providers'));
 const charts = new Charts();
 let stream = null;
+let usageTimer = null;
+const USAGE_EVERY_MS = 10_000;
+
+async function pollUsage() {
+  try {
+    renderUsage($('usage'), await apiJson('/dashboard/api/usage'));
+    $('usage-updated').textContent = `updated ${formatTime(Date.now())}`;
+  } catch (err) {
+    if (err instanceof Unauthorized) return;
+    $('usage-updated').textContent = `unavailable: ${err.message}`;
+  }
+}
 
 function setConnection(state, reason) {
   view.connection.dataset.state = state;
@@ -56,6 +70,9 @@ function connect() {
   view.board.hidden = false;
   view.forget.hidden = !getKey();
   stream = openStream('/dashboard/api/stream', onEvent, setConnection);
+  clearInterval(usageTimer);
+  pollUsage();
+  usageTimer = setInterval(pollUsage, USAGE_EVERY_MS);
   // bull-board pages are plain navigations that cannot carry the Bearer header: get its session cookie.
   if (getKey()) apiFetch('/dashboard/api/session', { method: 'POST' }).catch(() => {});
 }
@@ -63,6 +80,7 @@ function connect() {
 function askForKey(message) {
   stream?.close();
   stream = null;
+  clearInterval(usageTimer);
   forgetKey();
   view.board.hidden = true;
   view.keyForm.hidden = false;

@@ -1,0 +1,240 @@
+/**
+ * Routes over deployments end to end (CONTRACT.md "Routes and deployments"), with the real API,
+ * four real worker processes and the fault-injecting mock server speaking OpenAI's and Azure's
+ * wire formats: the plain `openai` SDK sends `model: "gpt-4o"` and gets the route's fallbacks; a
+ * dead key behind the route opens its own deployment's circuit after at most threshold + in-flight
+ * calls while every request succeeds through the live one; an Azure deployment answers through its
+ * own URL shape; a config file rewritten under load swaps every replica without losing a request
+ * or mixing two configs in one job; a bad file stops a process naming the field.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type MockServer, startMockServer } from '@switchyard/providers/mock-server';
+import type { JobView } from '@switchyard/shared';
+import { deleteNamespace, testNamespace, testRedisUrl, waitFor } from '@switchyard/shared/testing';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_SCRIPT, type Fleet, launch, startFleet } from '../support/processes.ts';
+
+const THRESHOLD = 3;
+const CONCURRENCY = 4;
+
+const keys = {
+  OPENAI_KEY_MAIN: `sk-test-main-${randomBytes(12).toString('hex')}`,
+  OPENAI_KEY_BACKUP: `sk-test-backup-${randomBytes(12).toString('hex')}`,
+  AZURE_KEY: randomBytes(16).toString('hex'),
+};
+
+function configYaml(mock: MockServer, version: 'v1' | 'v2'): string {
+  const urls = mock.baseUrls as Record<string, string>;
+  // v2 moves the `swap` route to another deployment and model: a job planned under one config
+  // must show one of them, never both.
+  const swapTarget = version === 'v1' ? '{ deployment: openai-backup, model: swap-v1 }' : '{ deployment: azure-eu, model: swap-v2 }';
+  return `# ${version}
+deployments:
+  - { id: openai-main, provider: openai, base_url: "${urls.openai}", api_key: "\${OPENAI_KEY_MAIN}" }
+  - { id: openai-backup, provider: openai, base_url: "${urls.openai}", api_key: "\${OPENAI_KEY_BACKUP}" }
+  - { id: azure-eu, provider: azure-openai, base_url: "${urls['azure-openai']}", api_key: "\${AZURE_KEY}", api_version: "2024-10-21" }
+routes:
+  - name: gpt-4o
+    targets:
+      - { deployment: openai-main, model: gpt-4o-dead-key }
+      - { deployment: openai-backup, model: gpt-4o }
+  - name: azure
+    targets: [ { deployment: azure-eu, model: contoso-gpt-4o } ]
+  - name: swap
+    targets: [ ${swapTarget} ]
+default_route: gpt-4o
+`;
+}
+
+let mock: MockServer;
+let fleet: Fleet;
+let dir: string;
+let configPath: string;
+let namespace: string;
+let client: OpenAI;
+
+/** Replaces the file the way editors and config management do: write aside, rename over. */
+function writeConfig(text: string): void {
+  const aside = `${configPath}.tmp`;
+  writeFileSync(aside, text);
+  renameSync(aside, configPath);
+}
+
+async function workerHashes(): Promise<string[]> {
+  const res = await fetch(`${fleet.apiUrl}/v1/workers`);
+  const body = (await res.json()) as { workers: Array<{ config_hash: string | null }> };
+  return body.workers.map((w) => w.config_hash ?? 'none');
+}
+
+async function apiHash(): Promise<string> {
+  return ((await (await fetch(`${fleet.apiUrl}/v1/config`)).json()) as { hash: string }).hash;
+}
+
+beforeAll(async () => {
+  mock = await startMockServer();
+  // The dead key: every call of the main deployment's model answers OpenAI's 401.
+  mock.setFaults([{ provider: 'openai', model: 'gpt-4o-dead-key', fault: 'error=auth' }]);
+  dir = mkdtempSync(join(tmpdir(), 'sy-routes-'));
+  configPath = join(dir, 'fleet.yaml');
+  writeConfig(configYaml(mock, 'v1'));
+  namespace = testNamespace('routes');
+  fleet = await startFleet({
+    namespace,
+    workers: 4,
+    env: {
+      ...keys,
+      SWITCHYARD_CONFIG: configPath,
+      CIRCUIT_FAILURE_THRESHOLD: String(THRESHOLD),
+      CIRCUIT_RESET_MS: '600000',
+      HEDGE_DELAY_MS: '10000',
+      RATE_LIMIT_RPM: '0',
+      MOCK_PROVIDER: 'false',
+    },
+  });
+  client = new OpenAI({ baseURL: `${fleet.apiUrl}/v1`, apiKey: 'unused', maxRetries: 0 });
+}, 120_000);
+
+afterAll(async () => {
+  await fleet?.stop();
+  await mock?.close();
+  if (namespace) await deleteNamespace(testRedisUrl(), namespace);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('routes over deployments', () => {
+  it('a dead key behind the route opens its own circuit after at most threshold + in-flight calls; every request succeeds through the other key', async () => {
+    const answers: string[] = [];
+    const lanes = Array.from({ length: CONCURRENCY }, async (_, lane) => {
+      for (let i = 0; i < 10; i++) {
+        const completion = await client.chat.completions.create({
+          model: 'gpt-4o',
+          messages: [{ role: 'user', content: `lane ${lane} call ${i}` }],
+        });
+        answers.push(completion.choices[0]?.message.content ?? '');
+      }
+    });
+    await Promise.all(lanes);
+    expect(answers).toHaveLength(40);
+    const dead = mock.stats().byModel['openai/gpt-4o-dead-key']?.received ?? 0;
+    expect(dead).toBeGreaterThanOrEqual(THRESHOLD);
+    expect(dead).toBeLessThanOrEqual(THRESHOLD + CONCURRENCY);
+    expect(mock.stats().byModel['openai/gpt-4o']?.received).toBe(40);
+
+    const status = (await (await fetch(`${fleet.apiUrl}/v1/providers/status`)).json()) as {
+      providers: Array<{ deployment: string; provider: string; state: string; circuit: { state: string } }>;
+    };
+    const byId = Object.fromEntries(status.providers.map((p) => [p.deployment, p]));
+    expect(byId['openai-main']).toMatchObject({ provider: 'openai', state: 'api_key_invalid', circuit: { state: 'open' } });
+    expect(byId['openai-backup']).toMatchObject({ provider: 'openai', circuit: { state: 'closed' } });
+    expect(byId['openai-backup']?.state).not.toBe('api_key_invalid');
+  });
+
+  it('a job names the route, its deployment and the provider kind; a request without a model takes the default route', async () => {
+    const res = await fetch(`${fleet.apiUrl}/v1/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'no model named' }] }),
+    });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    const view = (await (await fetch(`${fleet.apiUrl}/v1/jobs/${id}?wait_ms=20000`)).json()) as JobView;
+    expect(view).toMatchObject({
+      status: 'completed',
+      model: 'gpt-4o',
+      result: { route: 'gpt-4o', deployment: 'openai-backup', provider: 'openai' },
+    });
+  });
+
+  it('an Azure deployment answers through its own URL shape and api-key header', async () => {
+    const completion = await client.chat.completions.create({ model: 'azure', messages: [{ role: 'user', content: 'hello azure' }] });
+    expect(completion.choices[0]?.message.content).toContain('hello azure');
+    expect(mock.stats().byModel['azure-openai/contoso-gpt-4o']?.completed).toBeGreaterThanOrEqual(1);
+  });
+
+  it('an unknown model is the SDK’s NotFoundError (404 model_not_found); /v1/models lists the routes', async () => {
+    const error = await client.chat.completions
+      .create({ model: 'gpt-5-nowhere', messages: [{ role: 'user', content: 'x' }] })
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(error).toMatchObject({ status: 404, code: 'model_not_found' });
+    expect(String(error.message)).toContain('gpt-4o');
+    const jobs = await fetch(`${fleet.apiUrl}/v1/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o', fallbacks: ['nowhere/x'], messages: [{ role: 'user', content: 'x' }] }),
+    });
+    expect(jobs.status).toBe(404);
+    expect(await jobs.json()).toMatchObject({ error: { code: 'model_not_found', param: 'fallbacks[0]' } });
+    const models = await client.models.list();
+    expect(models.data.map((m) => m.id)).toEqual(expect.arrayContaining(['gpt-4o', 'azure', 'swap']));
+  });
+
+  it('GET /v1/config shows the running config with every key redacted, and every worker runs its hash', async () => {
+    const text = await (await fetch(`${fleet.apiUrl}/v1/config`)).text();
+    for (const key of Object.values(keys)) expect(text).not.toContain(key);
+    const config = JSON.parse(text) as { hash: string; source: string; routes: Array<{ name: string }> };
+    expect(config).toMatchObject({ source: 'file' });
+    expect(config.routes.map((r) => r.name)).toEqual(['gpt-4o', 'azure', 'swap']);
+    expect(await workerHashes()).toEqual([config.hash, config.hash, config.hash, config.hash]);
+  });
+
+  it('a config rewritten under load: every replica swaps within seconds, no request is lost, no job mixes the two configs', async () => {
+    const before = await apiHash();
+    let stop = false;
+    const results: Array<{ content: string; model: string }> = [];
+    const load = Array.from({ length: CONCURRENCY }, async () => {
+      while (!stop) {
+        const completion = await client.chat.completions.create({ model: 'swap', messages: [{ role: 'user', content: 'swap me' }] });
+        results.push({ content: completion.choices[0]?.message.content ?? '', model: completion.model });
+      }
+    });
+    await waitFor(() => results.length >= 8 || null, 'requests under the first config', 30_000);
+    writeConfig(configYaml(mock, 'v2'));
+    // Noticed within 5 s by every process (file watch, with a stat poll behind it).
+    await waitFor(async () => (await apiHash()) !== before || null, 'the API on the new config', 10_000, 100);
+    const after = await apiHash();
+    await waitFor(async () => (await workerHashes()).every((h) => h === after) || null, 'every worker on the new config', 10_000, 100);
+    const swappedAt = results.length;
+    await waitFor(() => results.length >= swappedAt + 8 || null, 'requests under the second config', 30_000);
+    stop = true;
+    await Promise.all(load);
+
+    // Every request answered (a rejection would have failed the lane), each by exactly one config's target.
+    const v1 = mock.stats().byModel['openai/swap-v1']?.received ?? 0;
+    const v2 = mock.stats().byModel['azure-openai/swap-v2']?.received ?? 0;
+    expect(v1 + v2).toBe(results.length);
+    expect(v1).toBeGreaterThanOrEqual(8);
+    expect(v2).toBeGreaterThanOrEqual(8);
+  });
+
+  it('a bad file at start-up stops the process with every bad field named by its path', async () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(
+      bad,
+      `deployments:
+  - { id: openai-main, provider: openai, api_key: "\${SWITCHYARD_TEST_UNSET_VAR}" }
+  - { id: openai-main, provider: openai, api_key: x }
+routes:
+  - name: r
+    targets: [ { deployment: zzz, model: m, weight: -1 } ]
+    fallbacks: [ s ]
+  - name: s
+    targets: [ { deployment: openai-main, model: m } ]
+    fallbacks: [ r ]
+`,
+    );
+    const api = launch({ script: API_SCRIPT, env: { ...fleet.env, SWITCHYARD_CONFIG: bad, API_PORT: '0' } });
+    const exit = await api.exited;
+    expect(exit.code).toBe(1);
+    const output = api.lines.join('\n');
+    expect(output).toContain('SWITCHYARD_TEST_UNSET_VAR');
+    expect(output).toMatch(/deployments\[1\]\.id/);
+    expect(output).toMatch(/routes\[0\]\.targets\[0\]\.deployment: unknown deployment "zzz"/);
+    expect(output).toMatch(/routes\[0\]\.targets\[0\]\.weight/);
+    expect(output).toMatch(/r -> s -> r|loop|cycle/);
+  });
+});
