@@ -165,6 +165,7 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
     const facadeCpu = apiCpu + workerCpu + redisCpu;
     const added = (id: TargetId, stat: 'p50' | 'p99') => at60[id].latency[stat] - at60.direct.latency[stat];
     const cRatio = ratio(ceilings.facade, ceilings.portkey);
+    const atTop = targets.map((t) => t.id).filter((id) => ceilings[id] === rates.at(-1));
     const cpuRatio = ratio(facadeCpu, portkeyCpu);
     const fmt = (v: number) => v.toFixed(2);
 
@@ -177,7 +178,7 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
         ratio: cRatio,
         target: '>= 1.5',
         pass: cRatio !== null && cRatio >= 1.5,
-        note: `ladder ${rates.join(', ')} req/s, ${stepS} s a rung; the direct call's ceiling ${ceilings.direct}/s${ceilings.direct === rates.at(-1) ? ' (top of the ladder)' : ''}`,
+        note: `ladder ${rates.join(', ')} req/s, ${stepS} s a rung; the direct call's ceiling ${ceilings.direct}/s${atTop.length ? `; at the top of the ladder (a floor, not a ceiling): ${atTop.join(', ')}` : ''}`,
       },
       {
         figure: `CPU per request at ${rate60} req/s (60% of Portkey's ceiling)`,
