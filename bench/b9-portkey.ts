@@ -175,7 +175,8 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
       unit: 'ms',
       ours: added('facade', stat),
       baseline: added('portkey', stat),
-      ratio: ratio(added('facade', stat), added('portkey', stat)),
+      // A ratio of two differences means nothing once Portkey's is not above the direct call's.
+      ratio: added('portkey', stat) > 0 ? ratio(added('facade', stat), added('portkey', stat)) : null,
       target,
       pass,
       note: `${stat}: facade ${fmt(at60.facade.latency[stat])}, Portkey ${fmt(at60.portkey.latency[stat])}, direct ${fmt(at60.direct.latency[stat])} ms`,
