@@ -1,7 +1,7 @@
 /**
- * `pnpm bench [-- flags]`: runs B1..B7 (issue 9), B8 (routes over deployments, issue 19) and B10
- * (usage and budgets, issue 21), each comparing ours with a baseline measured in the same run,
- * and writes bench/results/latest.md and latest.json.
+ * `pnpm bench [-- flags]`: runs B1..B7 (issue 9), B8 (routes over deployments, issue 19), B9 (against
+ * Portkey's gateway, issue 22) and B10 (usage and budgets, issue 21), each comparing ours with a
+ * baseline measured in the same run, and writes bench/results/latest.md and latest.json.
  *
  *   --quick            short run (about 4 minutes on a 2-core machine)
  *   --full             longer run, more samples (the default)
@@ -24,6 +24,7 @@ import { run as b5 } from './b5-breaker-convergence.ts';
 import { run as b6 } from './b6-hedging-tail.ts';
 import { run as b7 } from './b7-worker-scaling.ts';
 import { run as b8 } from './b8-routing.ts';
+import { run as b9 } from './b9-portkey.ts';
 import { run as b10 } from './b10-usage-budgets.ts';
 import { type BenchContext, createContext, type Size } from './lib/context.ts';
 import { REPO_ROOT } from './lib/processes.ts';
@@ -33,7 +34,7 @@ import { type BenchOutcome, currentLoad, gitCommit, machine, type RunInfo, write
 type BenchFn = (ctx: BenchContext) => Promise<Omit<BenchOutcome, 'elapsedMs'>>;
 
 /**
- * Run order, chosen so the shared worker pool only grows where it must: B2 needs no workers, B3 and
+ * Run order, chosen so the shared worker pool only grows where it must: B2 needs no workers, B3, B9 and
  * B6 one, B1 one, B7 one to four, B5 eight then four then one; B8 runs its own two API + worker
  * pairs (one with a fleet config file, one without). The table is sorted by id.
  */
@@ -41,6 +42,7 @@ const BENCHES: Array<{ id: string; title: string; fn: BenchFn }> = [
   { id: 'B2', title: 'API intake', fn: b2 },
   { id: 'B10', title: 'usage and budgets at intake', fn: b10 },
   { id: 'B3', title: 'facade overhead', fn: b3 },
+  { id: 'B9', title: 'against Portkey', fn: b9 },
   { id: 'B6', title: 'hedging and the tail', fn: b6 },
   { id: 'B1', title: 'queue throughput', fn: b1 },
   { id: 'B7', title: 'worker scaling', fn: b7 },

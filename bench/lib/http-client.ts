@@ -13,16 +13,25 @@ export interface JsonResponse {
 export class JsonClient {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 1024, maxFreeSockets: 1024 });
 
-  post(url: string, body: unknown, timeoutMs = 30_000): Promise<JsonResponse> {
-    return this.send('POST', url, Buffer.from(JSON.stringify(body)), timeoutMs);
+  post(url: string, body: unknown, timeoutMs = 30_000, extraHeaders: Record<string, string> = {}): Promise<JsonResponse> {
+    return this.send('POST', url, Buffer.from(JSON.stringify(body)), timeoutMs, extraHeaders);
   }
 
   get(url: string, timeoutMs = 30_000): Promise<JsonResponse> {
     return this.send('GET', url, undefined, timeoutMs);
   }
 
-  private send(method: 'GET' | 'POST', url: string, payload: Buffer | undefined, timeoutMs: number): Promise<JsonResponse> {
-    const headers: Record<string, string> = payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {};
+  private send(
+    method: 'GET' | 'POST',
+    url: string,
+    payload: Buffer | undefined,
+    timeoutMs: number,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<JsonResponse> {
+    const headers: Record<string, string> = {
+      ...extraHeaders,
+      ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
+    };
     return new Promise((resolve, reject) => {
       const req = request(url, { method, agent: this.agent, headers, timeout: timeoutMs }, (res) => {
         const chunks: Buffer[] = [];
@@ -37,8 +46,8 @@ export class JsonClient {
   }
 
   /** POST that resolves only on a 2xx, else rejects with the status and the start of the body. */
-  async postOk(url: string, body: unknown, timeoutMs?: number): Promise<string> {
-    return okBody(await this.post(url, body, timeoutMs));
+  async postOk(url: string, body: unknown, timeoutMs?: number, extraHeaders?: Record<string, string>): Promise<string> {
+    return okBody(await this.post(url, body, timeoutMs, extraHeaders));
   }
 
   /** GET that resolves only on a 2xx, else rejects with the status and the start of the body. */
