@@ -4,7 +4,7 @@
  * without one gets (the config's default route, else DEFAULT_MODEL), and a route's own budget.
  * An unknown name is a 404 with OpenAI's `model_not_found` code, naming what would have worked.
  */
-import type { FleetRuntime } from '@switchyard/providers';
+import { deploymentModels, type FleetRuntime, type ModelObject } from '@switchyard/providers';
 import type { Config } from '@switchyard/shared';
 
 export interface ModelCheck {
@@ -40,14 +40,12 @@ export class FleetModels {
   }
 
   /** GET /v1/models: the routes, then each deployment's known models as `<deployment>/<model>`. */
-  list(): Array<{ id: string; object: 'model'; created: number; owned_by: string }> {
-    const { config, adapters } = this.runtime();
-    const data = config.routes.map((route) => ({ id: route.name, object: 'model' as const, created: 0, owned_by: 'switchyard' }));
-    for (const deployment of config.deployments) {
-      for (const model of adapters.get(deployment.id)?.models ?? []) {
-        data.push({ id: `${deployment.id}/${model}`, object: 'model', created: 0, owned_by: deployment.provider });
-      }
-    }
+  list(): ModelObject[] {
+    const runtime = this.runtime();
+    const routes = runtime.config.routes.map(
+      (route): ModelObject => ({ id: route.name, object: 'model', created: 0, owned_by: 'switchyard' }),
+    );
+    const data = [...routes, ...deploymentModels(runtime)];
     const fallback = this.defaultModel;
     if (!data.some((m) => m.id === fallback))
       data.unshift({ id: fallback, object: 'model', created: 0, owned_by: fallback.split('/')[0] ?? 'switchyard' });

@@ -26,6 +26,24 @@ export function buildFleetRuntime(config: FleetConfig, options: FleetRuntimeOpti
   return { config, names: new ModelNames(config), adapters };
 }
 
+export interface ModelObject {
+  id: string;
+  object: 'model';
+  created: number;
+  owned_by: string;
+}
+
+/** OpenAI-compatible entries for the models each deployment's adapter knows, ids `<deployment>/<model>`. */
+export function deploymentModels(runtime: FleetRuntime): ModelObject[] {
+  const data: ModelObject[] = [];
+  for (const deployment of runtime.config.deployments) {
+    for (const model of runtime.adapters.get(deployment.id)?.models ?? []) {
+      data.push({ id: `${deployment.id}/${model}`, object: 'model', created: 0, owned_by: deployment.provider });
+    }
+  }
+  return data;
+}
+
 /** The running runtime of one process: `current` is replaced in one assignment; listeners hear of it. */
 export class FleetRuntimeHolder {
   private listeners: Array<(next: FleetRuntime, previous: FleetRuntime) => void> = [];

@@ -15,10 +15,12 @@ export { classForStatus, STATUS_TABLE } from './classify/status.ts';
 export type { VendorErrorClassifier, VendorFailure, VendorVerdict } from './classify/vendor.ts';
 export {
   buildFleetRuntime,
+  deploymentModels,
   type FleetRuntime,
   FleetRuntimeHolder,
   type FleetRuntimeOptions,
   FleetRuntimeSource,
+  type ModelObject,
 } from './fleet-runtime.ts';
 export { classifyGeminiError } from './gemini/errors.ts';
 export { createGeminiAdapter } from './gemini/index.ts';
@@ -32,17 +34,7 @@ export { classifyOpenAICompatibleError, createOpenAICompatibleServerAdapter } fr
 export { classifyOpenRouterError } from './openrouter/errors.ts';
 export { createOpenRouterAdapter } from './openrouter/index.ts';
 export { isProviderError, ProviderError } from './provider-error.ts';
-export {
-  createProviderRegistry,
-  DEPLOYMENT_FACTORIES,
-  type DeploymentFactory,
-  type FactoryContext,
-  listModels,
-  type ModelList,
-  type ProviderRegistry,
-  type ResolvedModel,
-  resolveModel,
-} from './registry.ts';
+export { createDeploymentAdapter, DEPLOYMENT_FACTORIES, type DeploymentFactory, type FactoryContext } from './registry.ts';
 export { runAttempt } from './transport/attempt.ts';
 export { stateForProbeFailure } from './transport/probe.ts';
 export type { CallOptions, ChatMessage, ChatRequest, ChatResult, ProbeResult, ProviderAdapter, Usage } from './types.ts';

@@ -1,18 +1,10 @@
 /**
- * Owns building adapters: one per deployment from its DeploymentConfig (the factory table, keyed by
- * deployment kind, is the one place that names every provider folder), and the enabled providers of
- * the environment as implicit deployments; resolving `provider/model` references to an adapter, and
- * the OpenAI-compatible model list for GET /v1/models.
+ * Owns building adapters: one per deployment from its DeploymentConfig. The factory table, keyed by
+ * deployment kind, is the one place that names every provider folder. Without a config file the
+ * environment's providers become implicit deployments first (implicitFleetConfig), so every
+ * process builds its adapters here, through fleet-runtime.ts.
  */
-import {
-  type Config,
-  type DeploymentConfig,
-  type DeploymentKind,
-  type Logger,
-  type ProviderConfig,
-  type ProviderName,
-  parseModelRef,
-} from '@switchyard/shared';
+import type { DeploymentConfig, DeploymentKind, Logger } from '@switchyard/shared';
 import { createAnthropicAdapter } from './anthropic/index.ts';
 import { createAzureOpenAIAdapter } from './azure-openai/index.ts';
 import { createGeminiAdapter } from './gemini/index.ts';
@@ -22,8 +14,6 @@ import { createOpenAIAdapter } from './openai/index.ts';
 import { createOpenAICompatibleServerAdapter } from './openai-compatible/index.ts';
 import { createOpenRouterAdapter } from './openrouter/index.ts';
 import type { ProviderAdapter } from './types.ts';
-
-export type ProviderRegistry = Map<ProviderName, ProviderAdapter>;
 
 export interface FactoryContext {
   defaultTimeoutMs: number;
@@ -56,50 +46,4 @@ export const DEPLOYMENT_FACTORIES: Readonly<Record<DeploymentKind, DeploymentFac
 /** The adapter of one deployment of the fleet config. */
 export function createDeploymentAdapter(deployment: DeploymentConfig, context: FactoryContext): ProviderAdapter {
   return DEPLOYMENT_FACTORIES[deployment.provider](deployment, context);
-}
-
-/** An enabled provider of the environment as the implicit deployment named after it. */
-function implicitDeployment(provider: ProviderConfig): DeploymentConfig {
-  return {
-    id: provider.name,
-    provider: provider.name,
-    ...(provider.baseUrl !== undefined ? { baseUrl: provider.baseUrl } : {}),
-    ...(provider.apiKey !== undefined ? { apiKey: provider.apiKey } : {}),
-  };
-}
-
-/** The adapters of every enabled provider, in the configuration's order. */
-export function createProviderRegistry(config: Pick<Config, 'providers' | 'ATTEMPT_TIMEOUT_MS'>, logger?: Logger): ProviderRegistry {
-  const registry: ProviderRegistry = new Map();
-  const context: FactoryContext = { defaultTimeoutMs: config.ATTEMPT_TIMEOUT_MS, logger: logger?.child({ component: 'providers' }) };
-  for (const provider of config.providers)
-    registry.set(provider.name, DEPLOYMENT_FACTORIES[provider.name](implicitDeployment(provider), context));
-  return registry;
-}
-
-export type ResolvedModel = { adapter: ProviderAdapter; provider: ProviderName; model: string } | { error: string };
-
-/** `openai/gpt-4o-mini` -> the OpenAI adapter and `gpt-4o-mini`, or why not (unknown or disabled provider). */
-export function resolveModel(registry: ProviderRegistry, ref: string): ResolvedModel {
-  const parsed = parseModelRef(ref);
-  if ('error' in parsed) return parsed;
-  const adapter = registry.get(parsed.provider);
-  if (!adapter) {
-    return { error: `provider "${parsed.provider}" is not enabled; enabled: ${[...registry.keys()].join(', ') || 'none'}` };
-  }
-  return { adapter, provider: parsed.provider, model: parsed.model };
-}
-
-export interface ModelList {
-  object: 'list';
-  data: Array<{ id: string; object: 'model'; created: number; owned_by: string }>;
-}
-
-/** OpenAI-compatible list of the models the enabled providers offer, ids prefixed `provider/`. */
-export function listModels(registry: ProviderRegistry): ModelList {
-  const data: ModelList['data'] = [];
-  for (const [name, adapter] of registry) {
-    for (const model of adapter.models) data.push({ id: `${name}/${model}`, object: 'model', created: 0, owned_by: name });
-  }
-  return { object: 'list', data };
 }

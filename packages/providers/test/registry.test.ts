@@ -1,15 +1,22 @@
 /**
- * The registry built from configuration, model resolution and GET /v1/models, the in-process
- * mock/echo provider (the benchmark path, and directives without a server), and key checks.
+ * The adapters built from configuration (the environment's providers as implicit deployments),
+ * model resolution and the model list of GET /v1/models, the in-process mock/echo provider (the
+ * benchmark path, and directives without a server), and key checks.
  */
-import { type DeploymentConfig, loadConfig } from '@switchyard/shared';
+import { type Config, type DeploymentConfig, implicitFleetConfig, loadConfig } from '@switchyard/shared';
 import { settleInTurns } from '@switchyard/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildFleetRuntime, deploymentModels } from '../src/fleet-runtime.ts';
 import { checkDeploymentKeys, checkProviderKeys, formatKeyProblems } from '../src/key-checks.ts';
 import { createMockAdapter } from '../src/mock/index.ts';
 import { type MockServer, startMockServer } from '../src/mock-server/index.ts';
-import { createProviderRegistry, DEPLOYMENT_FACTORIES, listModels, resolveModel } from '../src/registry.ts';
+import { DEPLOYMENT_FACTORIES } from '../src/registry.ts';
 import { callOptions, expectFailure, KEYS, userRequest } from './helpers.ts';
+
+/** What every process builds from the environment when no config file is given. */
+function environmentRuntime(config: Config) {
+  return buildFleetRuntime(implicitFleetConfig(config), { defaultTimeoutMs: config.ATTEMPT_TIMEOUT_MS });
+}
 
 let server: MockServer;
 beforeAll(async () => {
@@ -30,8 +37,8 @@ describe('registry', () => {
       MOCK_PROVIDER: 'true',
       ATTEMPT_TIMEOUT_MS: '2000',
     });
-    const registry = createProviderRegistry(config);
-    expect([...registry.keys()]).toEqual(['openrouter', 'openai', 'anthropic', 'gemini', 'ollama', 'mock']);
+    const runtime = environmentRuntime(config);
+    expect([...runtime.adapters.keys()]).toEqual(['openrouter', 'openai', 'anthropic', 'gemini', 'ollama', 'mock']);
     for (const ref of [
       'openrouter/openai/gpt-4o-mini',
       'openai/gpt-4o-mini',
@@ -41,31 +48,35 @@ describe('registry', () => {
       'mock/echo',
       'mock/http',
     ]) {
-      const resolved = resolveModel(registry, ref);
-      if ('error' in resolved) throw new Error(resolved.error);
-      const result = await resolved.adapter.chat(userRequest(resolved.model, `hi from ${ref}`), callOptions(false));
+      const resolved = runtime.names.resolve(ref);
+      if (resolved.kind !== 'target') throw new Error(`${ref} does not resolve to a deployment`);
+      const adapter = runtime.adapters.get(resolved.deployment.id);
+      if (!adapter) throw new Error(`no adapter for ${resolved.deployment.id}`);
+      const result = await adapter.chat(userRequest(resolved.model, `hi from ${ref}`), callOptions(false));
       expect(result.content).toBe(`hi from ${ref}`);
     }
-    const probes = await Promise.all([...registry.values()].map((a) => a.probe({ timeoutMs: 1_000 })));
+    const probes = await Promise.all([...runtime.adapters.values()].map((a) => a.probe({ timeoutMs: 1_000 })));
     expect(probes.map((p) => p.state)).toEqual(Array(6).fill('active'));
   });
 
-  it('listModels: OpenAI-compatible, ids prefixed with the provider', () => {
-    const registry = createProviderRegistry(loadConfig({ OPENAI_API_KEY: KEYS.openai, MOCK_PROVIDER: 'true' }));
-    const list = listModels(registry);
-    expect(list.object).toBe('list');
-    expect(list.data).toContainEqual({ id: 'openai/gpt-4o-mini', object: 'model', created: 0, owned_by: 'openai' });
-    expect(list.data).toContainEqual({ id: 'mock/echo', object: 'model', created: 0, owned_by: 'mock' });
-    expect(list.data.every((m) => m.id.includes('/'))).toBe(true);
+  it('deploymentModels: OpenAI-compatible, ids prefixed with the (implicit) deployment, named after the provider', () => {
+    const data = deploymentModels(environmentRuntime(loadConfig({ OPENAI_API_KEY: KEYS.openai, MOCK_PROVIDER: 'true' })));
+    expect(data).toContainEqual({ id: 'openai/gpt-4o-mini', object: 'model', created: 0, owned_by: 'openai' });
+    expect(data).toContainEqual({ id: 'mock/echo', object: 'model', created: 0, owned_by: 'mock' });
+    expect(data.every((m) => m.id.includes('/'))).toBe(true);
   });
 
-  it('resolveModel explains unknown, disabled and malformed references', () => {
-    const registry = createProviderRegistry(loadConfig({}));
-    expect([...registry.keys()]).toEqual(['mock']);
-    expect(resolveModel(registry, 'openai/gpt-4o')).toEqual({ error: expect.stringContaining('not enabled') });
-    expect(resolveModel(registry, 'acme/x')).toEqual({ error: expect.stringContaining('unknown provider') });
-    expect(resolveModel(registry, 'gpt-4o')).toEqual({ error: expect.stringContaining('provider/model') });
-    expect(resolveModel(registry, 'mock/echo')).toMatchObject({ provider: 'mock', model: 'echo' });
+  it('resolution explains unknown, disabled and malformed references by what does exist', () => {
+    const runtime = environmentRuntime(loadConfig({}));
+    expect([...runtime.adapters.keys()]).toEqual(['mock']);
+    for (const ref of ['openai/gpt-4o', 'acme/x', 'gpt-4o']) {
+      expect(runtime.names.resolve(ref)).toEqual({ kind: 'unknown', message: expect.stringContaining('with a deployment of: mock') });
+    }
+    expect(runtime.names.resolve('mock/echo')).toMatchObject({
+      kind: 'target',
+      deployment: { id: 'mock', provider: 'mock' },
+      model: 'echo',
+    });
   });
 });
 
@@ -106,12 +117,17 @@ describe('DEPLOYMENT_FACTORIES: one adapter per deployment config', () => {
     );
   });
 
-  it('every kind has a factory, and the environment registry is built on them', () => {
-    const registry = createProviderRegistry(loadConfig({ OPENAI_API_KEY: KEYS.openai, MOCK_PROVIDER: 'true' }));
-    expect([...registry.values()].map((a) => a.provider)).toEqual(['openai', 'mock']);
-    expect(() => createProviderRegistry({ providers: [{ name: 'openai' }], ATTEMPT_TIMEOUT_MS: 1_000 })).toThrow(
-      'openai is enabled without an API key',
-    );
+  it("every kind has a factory, and the environment's providers are built on them", () => {
+    const runtime = environmentRuntime(loadConfig({ OPENAI_API_KEY: KEYS.openai, MOCK_PROVIDER: 'true' }));
+    expect([...runtime.adapters.values()].map((a) => a.provider)).toEqual(['openai', 'mock']);
+    const keyless = {
+      deployments: [{ id: 'openai', provider: 'openai' as const }],
+      routes: [],
+      clients: [],
+      hash: 'x',
+      source: 'environment' as const,
+    };
+    expect(() => buildFleetRuntime(keyless, { defaultTimeoutMs: 1_000 })).toThrow('openai is enabled without an API key');
   });
 });
 
