@@ -22,8 +22,11 @@ export interface JobRunner {
   run(input: RunInput): Promise<JobResult>;
 }
 
+const JOB_FAILURE = Symbol.for('switchyard.job-failure');
+
 /** What a runner throws when a job fails: the client-facing error and whether retrying can help. */
 export class JobFailure extends Error {
+  readonly [JOB_FAILURE] = true;
   constructor(
     readonly jobError: JobError,
     readonly permanent: boolean,
@@ -31,4 +34,12 @@ export class JobFailure extends Error {
     super(jobError.message);
     this.name = 'JobFailure';
   }
+}
+
+/**
+ * True for a JobFailure, also one built by a second copy of this module: a test loader or a bundle
+ * can load it twice, and `instanceof` would then turn a runner's failure into a worker error.
+ */
+export function isJobFailure(err: unknown): err is JobFailure {
+  return typeof err === 'object' && err !== null && (err as { [JOB_FAILURE]?: unknown })[JOB_FAILURE] === true;
 }

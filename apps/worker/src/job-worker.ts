@@ -24,7 +24,7 @@ import {
 } from '@switchyard/shared';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { JobEventPublisher } from './job-events.ts';
-import { JobFailure, type JobRunner } from './job-runner.ts';
+import { isJobFailure, JobFailure, type JobRunner } from './job-runner.ts';
 import { JobSignals, type JobSignalsOptions } from './job-signals.ts';
 import { numbered, tellStory } from './job-story.ts';
 import type { UsageReporter } from './usage-reporter.ts';
@@ -167,7 +167,7 @@ export class JobWorker {
       if (controller.signal.aborted && controller.signal.reason === SHUTDOWN && token) {
         // Our own shutdown is not the job's fault: hand it back to the queue without using an
         // attempt, but not with a fresh budget: the worker that takes it next continues this one.
-        const calls = err instanceof JobFailure ? numbered(err.jobError.attempts, attempt) : [];
+        const calls = isJobFailure(err) ? numbered(err.jobError.attempts, attempt) : [];
         await recordForNextAttempt(job, deadlineAt, [...(job.data.earlier_attempts ?? []), ...calls], log);
         await job.moveToDelayed(Date.now(), token);
         log.info('job handed back to the queue on shutdown');
@@ -232,7 +232,7 @@ async function recordForNextAttempt(job: Job<QueuedJobData, JobResult>, deadline
 }
 
 function toFailure(err: unknown, signal: AbortSignalLike): JobFailure {
-  if (err instanceof JobFailure) {
+  if (isJobFailure(err)) {
     if (signal.aborted && signal.reason === CLIENT_CANCEL) {
       return new JobFailure({ ...err.jobError, class: 'aborted', message: CLIENT_CANCEL }, true);
     }

@@ -89,11 +89,11 @@ function holdGate() {
 
 /** `clockSkewMs`: see apps/worker/src/job-signals.ts (0: jobs created after start are never asked about). */
 export async function startEchoWorker(env: Record<string, string>, options: { clockSkewMs?: number } = {}): Promise<EchoWorker> {
-  const [{ JobWorker }, { JobFailure }, { JobEventPublisher }] = await Promise.all([
-    load<WorkerModule>('job-worker.ts'),
-    load<RunnerModule>('job-runner.ts'),
-    load<EventsModule>('job-events.ts'),
-  ]);
+  // One at a time: job-worker.ts imports the other two, and loading them concurrently from here
+  // has produced a second copy of job-runner.ts in a CI run.
+  const { JobWorker } = await load<WorkerModule>('job-worker.ts');
+  const { JobFailure } = await load<RunnerModule>('job-runner.ts');
+  const { JobEventPublisher } = await load<EventsModule>('job-events.ts');
   const config = loadConfig({ LOG_LEVEL: 'warn', WORKER_CONCURRENCY: '8', ...env });
   const logger = createLogger({ name: 'echo-worker', level: 'silent' });
   const connection = createRedis(config, 'blocking', 'echo-worker');
