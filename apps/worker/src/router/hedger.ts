@@ -75,6 +75,8 @@ export class Hedger implements CallHost {
   private readonly skips: Skip[] = [];
   private idleLanes = 0;
   private hedgeTimer: NodeJS.Timeout | undefined;
+  /** When the armed hedge is due, on the router's clock. */
+  private hedgeDueAt = 0;
   private wakeTimer: NodeJS.Timeout | undefined;
   private committed: ProviderCall | undefined;
   private tokensEmitted = false;
@@ -269,12 +271,19 @@ export class Hedger implements CallHost {
   private armHedge(delayMs: number): void {
     clearTimeout(this.hedgeTimer);
     if (this.settled || this.committed || this.tickets.length === 0) return;
+    this.hedgeDueAt = this.deps.services.clock.now() + delayMs;
     this.hedgeTimer = setTimeout(() => this.onHedgeTimer(), Math.max(0, delayMs));
   }
 
   private onHedgeTimer(): void {
     if (this.settled || this.committed) return;
     const now = this.deps.services.clock.now();
+    // Node's timers count from the event loop's cached time, so one can fire a millisecond before
+    // its delay has passed on the clock: a hedge never starts before its delay.
+    if (now < this.hedgeDueAt) {
+      this.hedgeTimer = setTimeout(() => this.onHedgeTimer(), Math.ceil(this.hedgeDueAt - now));
+      return;
+    }
     // Future tickets are retries waiting out a backoff: they are not hedge material.
     if (!this.tickets.some((t) => t.notBefore <= now)) return;
     if (!this.deps.bucket.tryTake()) {
