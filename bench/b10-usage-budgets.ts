@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { type BenchContext, bySize } from './lib/context.ts';
 import { httpLoad } from './lib/http-load.ts';
 import { baseEnv, cpuMsOf, startApi, stopAll } from './lib/processes.ts';
+import { diffStats } from './lib/redis.ts';
 import type { BenchOutcome } from './lib/results.ts';
 import { median } from './lib/stats.ts';
 
@@ -44,6 +45,7 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
   ]);
   try {
     const measure = async (api: typeof plain, seconds: number) => {
+      const stats0 = ctx.redis.source === 'private' ? await ctx.redis.commandStats() : null;
       const cpu0 = cpuMsOf(api.pid);
       const load = await httpLoad({
         url: `${api.url}/v1/jobs`,
@@ -53,7 +55,11 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
         connections,
         durationS: seconds,
       });
-      return { load, cpuMsPerRequest: (cpuMsOf(api.pid) - cpu0) / Math.max(1, load.ok) };
+      const cpuMsPerRequest = (cpuMsOf(api.pid) - cpu0) / Math.max(1, load.ok);
+      const stats1 = stats0 ? await ctx.redis.commandStats() : null;
+      // Script calls per request: BullMQ's addJob on both sides, and on ours the budget checks.
+      const scriptsPerRequest = stats0 && stats1 ? (diffStats(stats1, stats0).byCommand.evalsha ?? 0) / Math.max(1, load.ok) : null;
+      return { load, cpuMsPerRequest, scriptsPerRequest };
     };
     await measure(withBudgets, 1);
     await measure(plain, 1);
@@ -94,6 +100,20 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
           target: 'info',
           pass: null,
         },
+        ...(ours.every((o) => o.scriptsPerRequest !== null)
+          ? [
+              {
+                figure: 'Lua script calls per request (EVALSHA: BullMQ addJob, and on ours the budget checks)',
+                unit: 'calls',
+                ours: median(ours.map((o) => o.scriptsPerRequest ?? 0)),
+                baseline: median(base.map((b) => b.scriptsPerRequest ?? 0)),
+                ratio: null,
+                target: 'info',
+                pass: null,
+                note: 'the difference is the budget checks per request: one per client per event-loop turn, shared by the requests of that turn',
+              },
+            ]
+          : []),
       ],
       details: { durationS, rounds, connections, ours, baseline: base },
     };

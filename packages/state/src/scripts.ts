@@ -49,7 +49,8 @@ export type ScriptName =
   | 'lock-release'
   | 'circuit-reset'
   | 'metrics-extremes'
-  | 'budget-check';
+  | 'budget-check'
+  | 'usage-record';
 
 export type ScriptArg = string | number;
 

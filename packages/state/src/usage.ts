@@ -8,7 +8,7 @@
  * client's own slice of it) is a sum on read, and a job costs the same few HINCRBYs whatever is
  * asked later. Fields: `<json [client, route, deployment, model]>|<r|p|c|u>` for requests, prompt
  * tokens, completion tokens and micro-dollars. Money is whole micro-dollars: Redis adds integers
- * exactly. Every key carries the `{usage}` tag, so a job's writes are one pipeline to one slot.
+ * exactly. Every key carries the `{usage}` tag, so a job's writes are one script on one slot.
  */
 import type { RedisClient } from '@switchyard/shared';
 import { epochMinute, type StateKeys, utcDate, utcMonth } from './keys.ts';
@@ -111,7 +111,7 @@ export class UsageStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Writes one job's usage in one pipeline (one slot). Rejects when Redis does: callers decide whether that matters. */
+  /** Writes one job's usage in one script call (lua/usage-record-5.lua, one slot). Rejects when Redis does: callers decide whether that matters. */
   async record(record: UsageRecord): Promise<void> {
     const at = record.at;
     const date = utcDate(at);
@@ -126,27 +126,22 @@ export class UsageStore {
     const all = this.keys.usageTotal();
     const spendDay = this.keys.spendDay(record.client, date);
     const spendMonth = this.keys.spendMonth(record.client, month);
-    const p = this.redis.pipeline();
-    for (const [key, field] of [
-      [day, combo],
-      [min, combo],
-      [all, total],
-    ] as const) {
-      p.hincrby(key, `${field}|r`, 1);
-      p.hincrby(key, `${field}|p`, Math.max(0, Math.round(record.promptTokens)));
-      p.hincrby(key, `${field}|c`, Math.max(0, Math.round(record.completionTokens)));
-      if (cost > 0) p.hincrby(key, `${field}|u`, cost);
-    }
-    p.pexpireat(day, Date.parse(`${date}T00:00:00Z`) + (USAGE_RETENTION_DAYS + 1) * DAY_MS);
-    p.pexpireat(min, (minute + 1) * 60_000 + MINUTE_RETENTION_MS);
-    // Spend is kept a day past its period, so a check right at the reset still finds the old figure expire on its own.
-    p.incrby(spendDay, cost);
-    p.pexpireat(spendDay, resets.day + DAY_MS);
-    p.incrby(spendMonth, cost);
-    p.pexpireat(spendMonth, resets.month + DAY_MS);
-    const results = await p.exec();
-    const failed = results?.find(([err]) => err);
-    if (failed) throw failed[0];
+    await this.scripts.run(
+      'usage-record',
+      [day, min, all, spendDay, spendMonth],
+      [
+        combo,
+        total,
+        Math.max(0, Math.round(record.promptTokens)),
+        Math.max(0, Math.round(record.completionTokens)),
+        cost,
+        Date.parse(`${date}T00:00:00Z`) + (USAGE_RETENTION_DAYS + 1) * DAY_MS,
+        (minute + 1) * 60_000 + MINUTE_RETENTION_MS,
+        // Spend is kept a day past its period, so a check right at the reset still finds the old figure expire on its own.
+        resets.day + DAY_MS,
+        resets.month + DAY_MS,
+      ],
+    );
   }
 
   /**
