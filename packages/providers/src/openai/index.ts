@@ -1,5 +1,5 @@
 /**
- * The OpenAI provider: chat completions over the official SDK (see compat.ts), probe = GET /models.
+ * The OpenAI provider: chat completions on the OpenAI wire (compat.ts: the thin client, the SDK for the probe), probe = GET /models.
  */
 import type { Logger } from '@switchyard/shared';
 import type { FetchLike } from '../transport/fast-fetch.ts';
