@@ -1,9 +1,11 @@
 /**
- * B3's closed-loop baseline in a process of its own: what a synchronous HTTP facade over plain
+ * B3's baseline facade in a process of its own: what a synchronous HTTP facade over plain
  * BullMQ looks like. `POST /v1/chat/completions` takes the JSON body as it is (no validation, auth,
  * rate limit, budget or OpenAI-shaped answer), enqueues it with our job data and options, waits with
  * `job.waitUntilFinished(queueEvents)` (BullMQ's per-job listeners on one QueueEvents stream reader)
- * and answers 200 with the job's return value. A plain no-op worker process runs the jobs.
+ * and answers 200 with the job's return value. In the closed loop a plain no-op worker process runs
+ * the jobs; in the open loop, on a queue of its own, bench/procs/plain-http-worker.ts, which makes
+ * the same call to the mock provider as our worker.
  * Env: REDIS_URL, BENCH_PREFIX, BENCH_QUEUE, BENCH_NAMESPACE, PORT. Prints {"ready":true} when listening.
  */
 import { randomUUID } from 'node:crypto';
