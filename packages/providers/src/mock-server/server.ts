@@ -179,6 +179,10 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
   // Hangs must be able to outlive Node's default 5-minute request timeout.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
+  // Idle keep-alive connections stay open as a vendor's front end keeps them (minutes, not Node's
+  // 5 s): a client that reuses one just as the server closes it gets "socket hang up", which the
+  // bench's open loop counted as a failed request of the direct call.
+  server.keepAliveTimeout = 72_000;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
