@@ -3,8 +3,12 @@
  * breakers, cooldowns, state and metrics; status and metrics name each by id with its provider
  * kind; a config reload swaps the list at once, and a removed deployment's metrics still show.
  */
+import { waitFor } from '@switchyard/shared/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { failure, setup, type TestContext } from './helpers.ts';
+
+/** How long another process's state event may take to reach this one's provider view (pub/sub). */
+const EVENT_DEADLINE_MS = 10_000;
 
 let t: TestContext;
 afterEach(async () => {
@@ -24,6 +28,14 @@ describe('health per deployment', () => {
     expect(await t.store.admit('openai-main')).toMatchObject({ admitted: false, reason: 'circuit_open' });
     expect(await t.store.admit('openai-backup')).toEqual({ admitted: true });
     await other.report(failure('openai-backup', 'rate_limited', { retryAfterMs: 5_000 }));
+    // This process admitted openai-backup from memory a moment ago; the cooldown started by the
+    // other one reaches its view by pub/sub, not in the same instant.
+    await waitFor(
+      async () => ((await t.store.admit('openai-backup')).admitted === false ? true : null),
+      'openai-backup denied',
+      EVENT_DEADLINE_MS,
+      5,
+    );
     expect(await t.store.admit('openai-backup')).toMatchObject({ admitted: false, reason: 'cooldown' });
 
     const statuses = await t.store.getStatus({ memo: false });
