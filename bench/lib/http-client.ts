@@ -11,7 +11,11 @@ export interface JsonResponse {
 }
 
 export class JsonClient {
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 1024, maxFreeSockets: 1024 });
+  // `timeout` is what lets Node's agent honour a server's `Keep-Alive: timeout=N` hint (it drops an
+  // idle socket a second before the server would): without it a socket the server closed after
+  // Node's default 5 s idle was reused, and the request failed with "socket hang up" (Portkey's
+  // gateway lost a request of a B9 rung to it). Servers with longer idle times keep theirs 60 s.
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 1024, maxFreeSockets: 1024, timeout: 60_000 });
 
   post(url: string, body: unknown, timeoutMs = 30_000, extraHeaders: Record<string, string> = {}): Promise<JsonResponse> {
     return this.send('POST', url, Buffer.from(JSON.stringify(body)), timeoutMs, extraHeaders);
