@@ -17,7 +17,10 @@ const FLEET_DEADLINE_MS = 2_000;
 
 async function prometheusRoutes(app: FastifyInstance) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  // The event-loop delay histogram samples the loop on a timer; prom-client's default of every 10 ms
+  // woke an idle API process 100 times a second, more wake-ups than B4's 250 status requests a
+  // second bring each process. Every 100 ms still catches a stall that spans a sample (bench/README.md, B4).
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
   // Requests by route and their durations: counted per route as they are answered (request-figures.ts).
   app.requestFigures.register(registry);
   const ctx = app.ctx;
