@@ -30,14 +30,15 @@ const PARAMS = {
 };
 const FRESH_MS = 1_000;
 const PROBE_TIMEOUT_MS = 300;
-const PROVIDERS = ['openai', 'anthropic', 'gemini', 'ollama'] as const;
+export const PROVIDERS = ['openai', 'anthropic', 'gemini', 'ollama'] as const;
 /** Probe arrivals are known to this (plus one admin round trip); ours come ~FRESH_MS + PROBE_TIMEOUT_MS apart. */
 const POLL_MS = 20;
 /** The targets, as multiples of the floor's figures in the same run. */
 const P99_OVER_FLOOR = 2;
 const CPU_OVER_FLOOR = 1.3;
 
-function providerEnv(mock: RemoteMock): Record<string, string> {
+/** B4's provider settings for our API processes: every provider at the mock server (which B4 sets to hang). */
+export function providerEnv(mock: RemoteMock): Record<string, string> {
   return {
     MOCK_PROVIDER: 'false',
     OPENAI_API_KEY: 'sk-bench0000000000000000000000',

@@ -3,7 +3,7 @@
  * provider so every route's schema drives validation, serialization (both compiled:
  * schema-compilers.ts) and the OpenAPI document.
  * Order matters: errors, then auth (sets request.clientId), then rate limits (keyed by it), then
- * docs (collects the routes registered after it), then the routes, then the dashboard (its page,
+ * the request figures (a hook per route added after them), then docs (collects the routes registered after it), then the routes, then the dashboard (its page,
  * data routes and bull-board; it reads app.ctx.state).
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
@@ -14,6 +14,7 @@ import { clientErrorHandler } from './plugins/client-errors.ts';
 import docsPlugin from './plugins/docs.ts';
 import errorsPlugin, { errorBody } from './plugins/errors.ts';
 import rateLimitPlugin from './plugins/rate-limit.ts';
+import requestFiguresPlugin from './request-figures.ts';
 import { lazyChildLoggerFactory } from './request-logger.ts';
 import chatCompletionRoutes from './routes/chat-completions.ts';
 import configRoutes from './routes/config.ts';
@@ -90,6 +91,8 @@ export async function buildApp(ctx: ApiContext, options: BuildAppOptions = {}): 
   await app.register(rateLimitPlugin, { rpm: ctx.config.RATE_LIMIT_RPM, redis: ctx.redis, namespace: ctx.config.SWITCHYARD_NAMESPACE });
   // Client budgets (usage/budget-guard.ts): a preHandler on the intake routes, only when the config sets any.
   await app.register(budgetGuard, { clients: ctx.clients, usage: ctx.state.usage });
+  // Before docs and every route: each route gets its own counting hook as it is added.
+  await app.register(requestFiguresPlugin);
   await app.register(docsPlugin);
   await app.register(prometheusRoutes);
   await app.register(healthRoutes);

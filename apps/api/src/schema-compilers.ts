@@ -3,7 +3,8 @@
  * compiled fast path (`z.compile`) in front of fastify-type-provider-zod's compilers.
  *
  * - Requests: a valid one runs generated code; an invalid one falls back to zod's runtime parser,
- *   so every 400 names the same fields with the same messages as before. Schemas zod cannot compile
+ *   so every 400 names the same fields with the same messages as before. An empty query string
+ *   gets a copy of the answer zod gave for one, worked out when the route is compiled. Schemas zod cannot compile
  *   (async refinements) keep the runtime parser. Headers of a plain data shape are checked and left
  *   as they came (see below).
  * - Responses: fastify-type-provider-zod checks a reply with `safeEncode`, zod's backward direction,
@@ -30,6 +31,7 @@ const VALID_AS_IS = Object.freeze({});
 
 export const compiledValidatorCompiler: FastifySchemaCompiler<ZodType> = (route) => {
   const validate = runtimeValidatorCompiler({ ...route, schema: z.compile(route.schema) });
+  if (route.httpPart === 'querystring') return withEmptyQueryAnswer(validate);
   if (route.httpPart !== 'headers' || !isPlainDataShape(route.schema)) return validate;
   // Fastify stores a headers validator's value as extra headers, and from then on every read of
   // request.headers copies all the headers into a new object. A plain shape's value holds the
@@ -39,6 +41,32 @@ export const compiledValidatorCompiler: FastifySchemaCompiler<ZodType> = (route)
     return result.error ? result : VALID_AS_IS;
   };
 };
+
+type Validate = ReturnType<FastifySchemaCompiler<ZodType>>;
+
+/**
+ * Most requests come without a query string (a status page polled thousands of times a second):
+ * the answer for an empty one is worked out once, and each such request gets a copy of it, so zod
+ * runs only for requests that send a query. Only when that answer is flat (a copy shares nothing)
+ * and the schema takes an empty query at all; else every request is validated as before.
+ */
+function withEmptyQueryAnswer(validate: Validate): Validate {
+  let answer: { value?: unknown; error?: unknown };
+  try {
+    answer = validate({}) as { value?: unknown; error?: unknown };
+  } catch {
+    return validate;
+  }
+  const value = answer.value;
+  if (answer.error || typeof value !== 'object' || value === null) return validate;
+  if (!Object.values(value).every((v) => v === null || typeof v !== 'object')) return validate;
+  return (data) => (isEmpty(data) ? { value: { ...value } } : validate(data));
+}
+
+function isEmpty(data: unknown): boolean {
+  for (const _ in data as object) return false;
+  return true;
+}
 
 /** Schema kinds whose parse and encode agree: they check a value and hand it back as it is. */
 const LEAVES = new Set(['string', 'number', 'int', 'boolean', 'bigint', 'null', 'undefined', 'unknown', 'any', 'enum', 'literal', 'date']);

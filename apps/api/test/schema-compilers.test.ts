@@ -212,3 +212,31 @@ describe('compiled header validation', () => {
     }
   });
 });
+
+describe('empty query strings', () => {
+  const queryRoute = (schema: ZodType) => ({ ...route(schema), method: 'GET', httpPart: 'querystring' });
+  const booleanish = z
+    .enum(['true', 'false', '1', '0', ''])
+    .optional()
+    .transform((v) => v === 'true' || v === '1');
+
+  it('get the answer zod gives for an empty query, a fresh copy each time; a query is still validated', () => {
+    const schema = z.object({ force_refresh: booleanish, days: z.coerce.number().int().min(1).default(7) });
+    const validate = compiledValidatorCompiler(queryRoute(schema));
+    const runtime = runtimeValidatorCompiler(queryRoute(schema));
+    const first = outcome(validate({}));
+    expect(first).toEqual(outcome(runtime({})));
+    expect(first).toEqual({ value: { force_refresh: false, days: 7 } });
+    expect(outcome(validate(Object.create(null)))).toEqual(first);
+    expect((validate({}) as { value: unknown }).value).not.toBe((validate({}) as { value: unknown }).value);
+    for (const query of [{ force_refresh: 'true' }, { force_refresh: 'yes' }, { days: '0' }, { days: '3', force_refresh: '1' }]) {
+      expect(outcome(validate(query)), JSON.stringify(query)).toEqual(outcome(runtime(query)));
+    }
+  });
+
+  it('a schema that refuses an empty query refuses it still', () => {
+    const schema = z.object({ q: z.string() });
+    expect(outcome(compiledValidatorCompiler(queryRoute(schema))({}))).toEqual(outcome(runtimeValidatorCompiler(queryRoute(schema))({})));
+    expect(outcome(compiledValidatorCompiler(queryRoute(schema))({})).issues).toBeDefined();
+  });
+});

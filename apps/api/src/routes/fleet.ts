@@ -87,6 +87,21 @@ const statusAnswerSchema = z.object({ providers: z.array(providerStatusSchema), 
 export default async function fleetRoutes(app: FastifyInstance) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const rendered = new WeakMap<ProviderStatus[], string>();
+  let last: { statuses: Promise<ProviderStatus[]>; body: string } | undefined;
+  /** The answer for one list of statuses, rendered once however many readers share the list. */
+  const render = (statuses: ProviderStatus[]): string => {
+    let body = rendered.get(statuses);
+    if (body === undefined) {
+      const answer = {
+        providers: statuses.map(presentStatus),
+        cache_hit: statuses.every((s) => s.cache_hit),
+        generated_at: new Date().toISOString(),
+      };
+      body = JSON.stringify(statusAnswerSchema.parse(answer));
+      rendered.set(statuses, body);
+    }
+    return body;
+  };
   // Some readers degrade to empty answers when a command fails; an empty fleet is not the truth.
   // A callback hook: it never waits, and the status route answers thousands of requests a second.
   app.addHook('preHandler', (_request, _reply, done) => {
@@ -104,21 +119,20 @@ export default async function fleetRoutes(app: FastifyInstance) {
         response: { 200: statusAnswerSchema, 400: errorSchema },
       },
     },
-    async (request, reply) => {
-      const statuses = await app.ctx.state.getStatus({ forceRefresh: request.query.force_refresh });
-      // The state store hands every reader within its memo time the same array: render it once.
-      let body = rendered.get(statuses);
-      if (body === undefined) {
-        const answer = {
-          providers: statuses.map(presentStatus),
-          cache_hit: statuses.every((s) => s.cache_hit),
-          generated_at: new Date().toISOString(),
-        };
-        body = JSON.stringify(statusAnswerSchema.parse(answer));
-        rendered.set(statuses, body);
+    (request, reply) => {
+      const pending = app.ctx.state.getStatus({ forceRefresh: request.query.force_refresh });
+      // The state store hands every reader within its memo time the same promise: once it has been
+      // rendered, its readers are answered at once, without a promise of their own.
+      if (last?.statuses === pending) {
+        reply.type('application/json; charset=utf-8').send(last.body as never);
+        return;
       }
-      // A string goes out as it is: the schema's serializer runs only for objects.
-      return reply.type('application/json; charset=utf-8').send(body as never);
+      return pending.then((statuses) => {
+        const body = render(statuses);
+        last = { statuses: pending, body };
+        // A string goes out as it is: the schema's serializer runs only for objects.
+        reply.type('application/json; charset=utf-8').send(body as never);
+      });
     },
   );
 

@@ -8,29 +8,21 @@
  * are still served, with switchyard_fleet_scrape_success 0.
  */
 import { countersToPrometheus, usageToPrometheus } from '@switchyard/state';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 const QUEUE_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'] as const;
 const FLEET_DEADLINE_MS = 2_000;
 
 async function prometheusRoutes(app: FastifyInstance) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const requests = new Counter({
-    name: 'switchyard_api_http_requests_total',
-    help: 'HTTP requests answered by this API process, by method, route template and status code.',
-    labelNames: ['method', 'route', 'status_code'] as const,
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: 'switchyard_api_http_request_duration_seconds',
-    help: 'Time to answer HTTP requests in this API process (streams excluded), by method and route template.',
-    labelNames: ['method', 'route'] as const,
-    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-    registers: [registry],
-  });
+  // The event-loop delay histogram samples the loop on a timer; prom-client's default of every 10 ms
+  // woke an idle API process 100 times a second, more wake-ups than B4's 250 status requests a
+  // second bring each process. Every 100 ms still catches a stall that spans a sample (bench/README.md, B4).
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
+  // Requests by route and their durations: counted per route as they are answered (request-figures.ts).
+  app.requestFigures.register(registry);
   const ctx = app.ctx;
   new Gauge({
     name: 'switchyard_api_open_streams',
@@ -47,32 +39,6 @@ async function prometheusRoutes(app: FastifyInstance) {
     collect() {
       this.set(ctx.hub.waiting);
     },
-  });
-
-  const routeOf = (request: FastifyRequest) => request.routeOptions.url ?? 'unmatched';
-  // The labelled children, made once per label set: prom-client hashes a label object on every
-  // inc/observe otherwise. Route templates, methods and statuses are few, so these stay small.
-  const counted = new Map<string, { inc(): void }>();
-  const timed = new Map<string, { observe(seconds: number): void }>();
-  // A callback hook: a promise per request would buy nothing here.
-  app.addHook('onResponse', (request, reply, done) => {
-    const route = routeOf(request);
-    const method = request.method;
-    const timedKey = `${method} ${route}`;
-    const countedKey = `${timedKey} ${reply.statusCode}`;
-    let count = counted.get(countedKey);
-    if (!count) {
-      count = requests.labels({ method, route, status_code: String(reply.statusCode) });
-      counted.set(countedKey, count);
-    }
-    count.inc();
-    let time = timed.get(timedKey);
-    if (!time) {
-      time = duration.labels({ method, route });
-      timed.set(timedKey, time);
-    }
-    time.observe(reply.elapsedTime / 1000);
-    done();
   });
 
   app.get(
@@ -128,5 +94,4 @@ async function fleetMetrics(app: FastifyInstance): Promise<string> {
   }
 }
 
-/** Wrapped so its onResponse hook sees every route of the app; register it before the routes. */
-export default fp(prometheusRoutes, { name: 'switchyard-prometheus' });
+export default fp(prometheusRoutes, { name: 'switchyard-prometheus', dependencies: ['switchyard-request-figures'] });
