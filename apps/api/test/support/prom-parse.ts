@@ -23,10 +23,15 @@ const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const TYPES = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
 
+/**
+ * Prometheus reads values with Go's strconv.ParseFloat, which takes NaN and Inf in any case:
+ * prom-client writes `Nan` (its event-loop lag gauges when a scrape found no sample yet).
+ */
 function parseValue(raw: string, line: number): number {
-  if (raw === '+Inf' || raw === 'Inf') return Number.POSITIVE_INFINITY;
-  if (raw === '-Inf') return Number.NEGATIVE_INFINITY;
-  if (raw === 'NaN') return Number.NaN;
+  const special = raw.toLowerCase();
+  if (special === '+inf' || special === 'inf' || special === '+infinity' || special === 'infinity') return Number.POSITIVE_INFINITY;
+  if (special === '-inf' || special === '-infinity') return Number.NEGATIVE_INFINITY;
+  if (special === 'nan') return Number.NaN;
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(raw)) throw new Error(`line ${line}: bad value "${raw}"`);
   return Number(raw);
 }
