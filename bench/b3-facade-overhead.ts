@@ -286,22 +286,24 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
       `${apiName} ${ms(med(runs, (x) => x.apiCpuMsPerReq))}, ${workerName} ${ms(med(runs, (x) => x.workerCpuMsPerReq))}, mock provider ${ms(med(runs, (x) => x.mockCpuMsPerReq))}, Redis ${ms(med(runs, (x) => x.redisCpuMsPerReq))}, load generator ${ms(med(runs, (x) => x.loadCpuMsPerReq))} ms: ${coresBusy(runs, r).toFixed(2)} cores busy`;
     /**
      * Added latency over the direct call at rate `r`, the facade's against the bare facade's (medians
-     * of the rounds); judged (ours <= the bare facade's, nothing failed) or info. `more` ends the note.
+     * of the rounds), as info: issue 22 judges the facade's added latency against the peer a user
+     * would otherwise run (B9, Portkey's gateway, same run); this row shows what our API and worker
+     * add over a bare queue making the same hops. `more` ends the note.
      */
-    const addedRow = (runs: OpenTrio, r: number, stat: 'p50' | 'p99', judged: boolean, more = ''): Row => {
+    const addedRow = (runs: OpenTrio, r: number, stat: 'p50' | 'p99', loaded: boolean, more = ''): Row => {
       const at = (side: keyof OpenTrio) => med(runs[side], (x) => x.latency[stat]);
       const ours = at('facade') - at('direct');
       const baseline = at('bare') - at('direct');
       const failures = failuresOf(runs);
       return {
-        figure: `added ${stat} over the direct call at ${r} req/s open loop${judged ? '' : ' (light load)'}`,
+        figure: `added ${stat} over the direct call at ${r} req/s open loop${loaded ? '' : ' (light load)'}`,
         unit: 'ms',
         ours,
         baseline,
         // A ratio of two differences means nothing once the bare facade's is not above the direct call's.
         ratio: baseline > 0 ? ratio(ours, baseline) : null,
-        target: judged ? "<= bare facade's" : 'info',
-        pass: judged ? ours <= baseline && failures === 0 : null,
+        target: 'info',
+        pass: null,
         note: `${stat}: facade ${ms(at('facade'))}, bare facade ${ms(at('bare'))}, direct ${ms(at('direct'))} ms${failures ? `; ${failures} requests failed or dropped` : ''}${more}`,
       };
     };

@@ -12,7 +12,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type MockServer, openrouterMockCost, startMockServer } from '@switchyard/providers/mock-server';
-import { deleteNamespace, freePort, testNamespace, testRedisUrl } from '@switchyard/shared/testing';
+import { deleteNamespace, freePort, testNamespace, testRedisUrl, waitFor } from '@switchyard/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_SCRIPT, launch, type ServiceProcess, WORKER_SCRIPT, waitForApi, waitForWorker } from '../support/processes.ts';
 
@@ -116,7 +116,16 @@ describe('a client budget across four API processes', () => {
       expect(Number(res.retryAfter)).toBeGreaterThan(0);
     }
 
-    const own = await usage(apis[1]!.url, TEAM_KEY, 'client');
+    // Spend is counted as each job ends; usage (requests, tokens) within the workers' flush (250 ms).
+    const own = await waitFor(
+      async () => {
+        const read = await usage(apis[1]!.url, TEAM_KEY, 'client');
+        return read.totals[0]?.requests === admitted ? read : null;
+      },
+      'usage to count every admitted job',
+      10_000,
+      50,
+    ).catch(() => usage(apis[1]!.url, TEAM_KEY, 'client'));
     expect(own.client).toBe('team-a');
     const spent = own.totals[0]?.cost_usd ?? 0;
     console.log(`budget $${DAILY_USD}: ${admitted} jobs admitted at $${jobCostUsd} each, spent $${spent}`);

@@ -50,7 +50,8 @@ export type ScriptName =
   | 'circuit-reset'
   | 'metrics-extremes'
   | 'budget-check'
-  | 'usage-record';
+  | 'usage-count'
+  | 'spend-add';
 
 export type ScriptArg = string | number;
 

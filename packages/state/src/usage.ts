@@ -8,7 +8,7 @@
  * client's own slice of it) is a sum on read, and a job costs the same few HINCRBYs whatever is
  * asked later. Fields: `<json [client, route, deployment, model]>|<r|p|c|u>` for requests, prompt
  * tokens, completion tokens and micro-dollars. Money is whole micro-dollars: Redis adds integers
- * exactly. Every key carries the `{usage}` tag, so a job's writes are one script on one slot.
+ * exactly. Every key carries the `{usage}` tag, so each script's keys share one slot.
  */
 import type { RedisClient } from '@switchyard/shared';
 import { epochMinute, type StateKeys, utcDate, utcMonth } from './keys.ts';
@@ -37,6 +37,8 @@ export interface UsageRecord {
   costMicros?: number | undefined;
   /** Epoch ms the job ended: the day, month and minute it counts in. */
   at: number;
+  /** How many jobs this record sums (default 1): the worker adds up a combination's jobs per minute. */
+  requests?: number | undefined;
 }
 
 export interface UsageFigures {
@@ -111,36 +113,50 @@ export class UsageStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Writes one job's usage in one script call (lua/usage-record-5.lua, one slot). Rejects when Redis does: callers decide whether that matters. */
+  /**
+   * One job's usage and spend, each written at once (lua/usage-count-3.lua and lua/spend-add-2.lua).
+   * Rejects when Redis does: callers decide whether that matters. The worker calls the two halves
+   * itself: spend at once, usage summed over a few hundred milliseconds (usage-reporter.ts).
+   */
   async record(record: UsageRecord): Promise<void> {
+    const cost = Math.max(0, Math.round(record.costMicros ?? 0));
+    await Promise.all([this.countUsage(record), cost > 0 ? this.addSpend(record.client, cost, record.at) : undefined]);
+  }
+
+  /**
+   * Adds usage to the day's, the minute's and the lifetime counters: one job's, or the sum of
+   * `requests` jobs of one combination that ended in the minute of `at`. Spend is not touched.
+   */
+  async countUsage(record: UsageRecord): Promise<void> {
     const at = record.at;
     const date = utcDate(at);
-    const month = utcMonth(at);
     const minute = epochMinute(at);
-    const resets = budgetResets(at);
-    const cost = Math.max(0, Math.round(record.costMicros ?? 0));
     const combo = JSON.stringify([record.client, record.route ?? NO_ROUTE, record.deployment, record.model]);
     const total = JSON.stringify([record.deployment, record.route ?? NO_ROUTE]);
-    const day = this.keys.usageDay(date);
-    const min = this.keys.usageMinute(minute);
-    const all = this.keys.usageTotal();
-    const spendDay = this.keys.spendDay(record.client, date);
-    const spendMonth = this.keys.spendMonth(record.client, month);
     await this.scripts.run(
-      'usage-record',
-      [day, min, all, spendDay, spendMonth],
+      'usage-count',
+      [this.keys.usageDay(date), this.keys.usageMinute(minute), this.keys.usageTotal()],
       [
         combo,
         total,
+        Math.max(1, Math.round(record.requests ?? 1)),
         Math.max(0, Math.round(record.promptTokens)),
         Math.max(0, Math.round(record.completionTokens)),
-        cost,
+        Math.max(0, Math.round(record.costMicros ?? 0)),
         Date.parse(`${date}T00:00:00Z`) + (USAGE_RETENTION_DAYS + 1) * DAY_MS,
         (minute + 1) * 60_000 + MINUTE_RETENTION_MS,
-        // Spend is kept a day past its period, so a check right at the reset still finds the old figure expire on its own.
-        resets.day + DAY_MS,
-        resets.month + DAY_MS,
       ],
+    );
+  }
+
+  /** Adds a job's cost (micro-dollars, > 0) to its client's spend of the UTC day and month of `at`. */
+  async addSpend(client: string, costMicros: number, at: number): Promise<void> {
+    const resets = budgetResets(at);
+    await this.scripts.run(
+      'spend-add',
+      [this.keys.spendDay(client, utcDate(at)), this.keys.spendMonth(client, utcMonth(at))],
+      // Spend is kept a day past its period, so a check right at the reset still finds the old figure expire on its own.
+      [Math.round(costMicros), resets.day + DAY_MS, resets.month + DAY_MS],
     );
   }
 
