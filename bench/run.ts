@@ -106,6 +106,8 @@ runTimer.unref();
 
 const selected = BENCHES.filter((b) => !args.only || args.only.includes(b.id));
 const startedAt = new Date();
+// The code measured is what the tree held at the start; a commit made during the run is named too.
+const commitAtStart = gitCommit(REPO_ROOT);
 const loadavgStart = currentLoad();
 const loadSamples: number[] = [loadavgStart[0]!];
 const sampler = setInterval(() => loadSamples.push(currentLoad()[0]!), 5_000);
@@ -160,7 +162,7 @@ try {
     ...machine(),
     redis: redisVersion,
     redisSource: args.redis === 'private' ? 'private redis-server started for the run' : 'REDIS_URL',
-    commit: gitCommit(REPO_ROOT),
+    commit: ((end) => (end === commitAtStart ? end : `${commitAtStart} (${end} at the end)`))(gitCommit(REPO_ROOT)),
     argv: process.argv.slice(2),
   };
   outcomes.sort((a, b) => a.id.localeCompare(b.id));

@@ -57,9 +57,12 @@ export function ratio(ours: number | null, baseline: number | null): number | nu
   return ours / baseline;
 }
 
+/** HEAD's short hash, with `+changes` when tracked files differ from it (the run measured code no commit holds). */
 export function gitCommit(cwd: string): string {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd, encoding: 'utf8' }).trim();
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd, encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${head}+changes` : head;
   } catch {
     return 'unknown';
   }
