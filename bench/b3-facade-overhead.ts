@@ -3,7 +3,7 @@
  * 1. Latency at 500 requests/s offered open loop (bench/lib/open-loop.ts): `POST /v1/chat/completions`
  *    through the queue (API -> BullMQ -> worker -> mock provider over HTTP -> completion message ->
  *    API), the same request through a bare queue facade (bench/procs/bare-facade.ts: BullMQ add +
- *    waitUntilFinished behind a bare Fastify route, with bench/procs/plain-http-worker.ts making the
+ *    waitUntilFinished behind a bare Fastify route, with bench/procs/plain-worker.ts (with UPSTREAM_URL) making the
  *    same upstream call), and the same request sent straight to the mock provider. Judged as ratios
  *    in one run (issue 22), the way B9 judges the facade against Portkey: the added p50 and p99 over
  *    the direct call, ours <= the bare facade's. The bare facade makes the same hops (HTTP in, Redis,
@@ -106,7 +106,7 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
       BENCH_NAMESPACE: bareHttpNamespace,
       PORT: String(bareHttpPort),
     }),
-    startBenchProc('plain-http-worker', 'bench/procs/plain-http-worker.ts', {
+    startBenchProc('plain-http-worker', 'bench/procs/plain-worker.ts', {
       ...bareHttpQueue,
       CONCURRENCY: String(WORKER_CONCURRENCY),
       UPSTREAM_URL: directUrl,
@@ -377,7 +377,7 @@ export async function run(ctx: BenchContext): Promise<Omit<BenchOutcome, 'elapse
       id: 'B3',
       title: 'facade overhead',
       ours: `POST /v1/chat/completions on one API process + one worker process (open loop: model mock/http over HTTP to the mock server; closed loop: mock/echo), ${rounds} round(s).`,
-      baseline: `open loop: a bare queue facade, BullMQ add + waitUntilFinished behind a bare Fastify route (bench/procs/bare-facade.ts) with one worker process making the same call to the mock provider (bench/procs/plain-http-worker.ts), and the same request sent straight to the mock provider as the floor for added latency; closed loop: plain BullMQ add + waitUntilFinished behind a bare Fastify route (bench/procs/bare-facade.ts), ${CONCURRENT} connections, one no-op worker process; the same round trips from ${CONCURRENT} loops in the bench process as info.`,
+      baseline: `open loop: a bare queue facade, BullMQ add + waitUntilFinished behind a bare Fastify route (bench/procs/bare-facade.ts) with one worker process making the same call to the mock provider (bench/procs/plain-worker.ts with UPSTREAM_URL), and the same request sent straight to the mock provider as the floor for added latency; closed loop: plain BullMQ add + waitUntilFinished behind a bare Fastify route (bench/procs/bare-facade.ts), ${CONCURRENT} connections, one no-op worker process; the same round trips from ${CONCURRENT} loops in the bench process as info.`,
       rows,
       details: {
         rate,

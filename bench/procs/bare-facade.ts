@@ -4,7 +4,7 @@
  * rate limit, budget or OpenAI-shaped answer), enqueues it with our job data and options, waits with
  * `job.waitUntilFinished(queueEvents)` (BullMQ's per-job listeners on one QueueEvents stream reader)
  * and answers 200 with the job's return value. In the closed loop a plain no-op worker process runs
- * the jobs; in the open loop, on a queue of its own, bench/procs/plain-http-worker.ts, which makes
+ * the jobs; in the open loop, on a queue of its own, bench/procs/plain-worker.ts with UPSTREAM_URL, which makes
  * the same call to the mock provider as our worker.
  * Env: REDIS_URL, BENCH_PREFIX, BENCH_QUEUE, BENCH_NAMESPACE, PORT. Prints {"ready":true} when listening.
  */
