@@ -1,15 +1,18 @@
 /**
  * Operator keys over real HTTP: with ADMIN_API_KEYS set, what shows every job or the whole fleet
- * (the dashboard's data and stream, bull-board and its API, /metrics, bull-board's session cookie)
+ * (the dashboard's data and stream, bull-board and its API, /metrics, /v1/config, bull-board's session cookie)
  * refuses client keys with a 403 and opens to operator keys, which also do everything a client key
  * does; without ADMIN_API_KEYS every client key sees them (one team); with ADMIN_API_KEYS but no
- * API_KEYS the jobs API is open while the operator's pages still want an operator key.
+ * API_KEYS the jobs API is open while the operator's pages still want an operator key. Jobs stay
+ * private to their key in every one of these set-ups.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionTokenFor } from '../../src/plugins/auth.ts';
 import { type ListeningTestApi, startListeningTestApi } from '../harness.ts';
 
 const CLIENT = 'client-key-0001';
+const OTHER_CLIENT = 'client-key-0002';
 const OPERATOR = 'operator-key-001';
 
 /** Routes only an operator may use when ADMIN_API_KEYS is set. */
@@ -21,6 +24,7 @@ const OPERATOR_ROUTES: Array<{ method: string; path: string }> = [
   { method: 'GET', path: '/admin/queues' },
   { method: 'GET', path: '/admin/queues/api/queues' },
   { method: 'GET', path: '/metrics' },
+  { method: 'GET', path: '/v1/config' },
 ];
 
 async function request(api: ListeningTestApi, method: string, path: string, headers: Record<string, string> = {}) {
@@ -94,18 +98,40 @@ describe('with API_KEYS and ADMIN_API_KEYS', () => {
 describe('with API_KEYS only (one team)', () => {
   let api: ListeningTestApi;
   beforeAll(async () => {
-    api = await startListeningTestApi({ API_KEYS: CLIENT });
+    api = await startListeningTestApi({ API_KEYS: `${CLIENT},${OTHER_CLIENT}` });
   });
   afterAll(async () => {
     await api?.close();
   });
 
-  it('opens the dashboard, bull-board and /metrics to every client key', async () => {
-    for (const { method, path } of OPERATOR_ROUTES) {
-      const allowed = await request(api, method, path, bearer(CLIENT));
-      expect(allowed.status, `${method} ${path}`).toBe(path === '/dashboard/api/session' ? 204 : 200);
-      expect((await request(api, method, path)).status, `${method} ${path}`).toBe(401);
+  it('opens the dashboard, bull-board, /metrics and /v1/config to every client key', async () => {
+    for (const key of [CLIENT, OTHER_CLIENT]) {
+      for (const { method, path } of OPERATOR_ROUTES) {
+        const allowed = await request(api, method, path, bearer(key));
+        expect(allowed.status, `${method} ${path}`).toBe(path === '/dashboard/api/session' ? 204 : 200);
+        expect((await request(api, method, path)).status, `${method} ${path}`).toBe(401);
+      }
     }
+  });
+
+  it("keeps jobs private all the same: another client key reads another's job as an unknown id", async () => {
+    const res = await fetch(`${api.url}/v1/jobs`, {
+      method: 'POST',
+      headers: { ...bearer(CLIENT), 'content-type': 'application/json' },
+      body: jobBody,
+    });
+    const { id } = (await res.json()) as { id: string };
+    expect((await request(api, 'GET', `/v1/jobs/${id}`, bearer(CLIENT))).status).toBe(200);
+    const theirs = await request(api, 'GET', `/v1/jobs/${id}`, bearer(OTHER_CLIENT));
+    const unknownId = randomUUID();
+    const none = await request(api, 'GET', `/v1/jobs/${unknownId}`, bearer(OTHER_CLIENT));
+    expect(theirs.status).toBe(404);
+    expect(theirs.body).toBe(none.body.replaceAll(unknownId, id));
+    for (const path of [`/v1/jobs/${id}/events`, `/v1/jobs/${id}`]) {
+      const method = path.endsWith('events') ? 'GET' : 'DELETE';
+      expect((await request(api, method, path, bearer(OTHER_CLIENT))).status, `${method} ${path}`).toBe(404);
+    }
+    expect((await request(api, 'GET', `/v1/jobs/${id}`, bearer(CLIENT))).status).toBe(200);
   });
 });
 
