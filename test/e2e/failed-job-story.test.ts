@@ -7,8 +7,9 @@
  * `aborted` with "job budget of 31 ms exhausted; 1 call(s) aborted": 5 calls made, 2 listed, the
  * 503s gone. Here it must end `budget_exhausted`, name the last 503, and list every call the mock
  * received with its queue-level attempt number, in GET /v1/jobs/:id, in the job's events, and in
- * the OpenAI facade's error. Beside it: a cancelled job stays `cancelled`, and calls we aborted
- * ourselves (a budget, a hedge that lost) are never taken for the job's last error.
+ * the OpenAI facade's errors (chat completions and the Responses API, streamed or not). Beside it:
+ * a cancelled job stays `cancelled`, and calls we aborted ourselves (a budget, a hedge that lost)
+ * are never taken for the job's last error.
  *
  * JOB_ATTEMPTS is the default (3). JOB_BACKOFF_MS is 100 (default 1,000) so that the second
  * queue-level attempt starts well inside the budget and makes calls of its own: the first attempt
@@ -220,6 +221,48 @@ describe("a failed job's whole story", () => {
       ),
     );
     expect(err.message).not.toMatch(/\baborted\b/);
+  });
+
+  it('the Responses API and both faces streaming tell the same story: 504 budget_exhausted naming the last error', async () => {
+    const client = new OpenAI({ baseURL: `${fleet.apiUrl}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 60_000 });
+    const faces: Record<string, (model: string) => Promise<unknown>> = {
+      responses: (model) => client.responses.create({ model, input: 'hi' }),
+      'responses, streamed': async (model) => {
+        for await (const _ of await client.responses.create({ model, input: 'hi', stream: true })) {
+          // A stream that opened would carry the story in response.failed; with a budget shorter than
+          // the first byte's wait it never opens and the story is the HTTP error.
+        }
+      },
+      'chat completions, streamed': async (model) => {
+        for await (const _ of await client.chat.completions.create({ model, stream: true, messages: [{ role: 'user', content: 'hi' }] })) {
+          // as above
+        }
+      },
+    };
+    const names = Object.keys(faces);
+    mock.setFaults(names.map((_, i) => ({ provider: 'mock', model: `flaky-face-${i}`, fault: 'status=503;latency=300' })));
+    const failures = await Promise.all(
+      names.map((name, i) =>
+        (faces[name] as (model: string) => Promise<unknown>)(`mock/flaky-face-${i}`).then(
+          () => null,
+          (err: unknown) => err,
+        ),
+      ),
+    );
+    for (const [i, failure] of failures.entries()) {
+      const face = names[i];
+      expect(failure, face).toBeInstanceOf(OpenAI.InternalServerError);
+      const err = failure as InstanceType<typeof OpenAI.APIError>;
+      expect(err.status, face).toBe(504);
+      expect(err.code, face).toBe('budget_exhausted');
+      expect(err.message, face).toMatch(
+        new RegExp(
+          `budget of ${BUDGET_MS} ms exhausted after \\d+ calls; last error: service_unavailable from mock: .*(503|unavailable)`,
+          'i',
+        ),
+      );
+      expect(err.message, face).not.toMatch(/\baborted\b/);
+    }
   });
 
   it('a job cancelled by its client stays cancelled, with its calls and the 503 before the cancel', async () => {
