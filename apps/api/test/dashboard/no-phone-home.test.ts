@@ -2,7 +2,8 @@
  * Nothing phones home, in real headless Chromium (support/chromium.ts): every request to anything
  * but the API's own origin is blocked and recorded, and the dashboard and bull-board must still
  * render (the dashboard its panels, bull-board the queue) with no request having left for another
- * origin and no console error (a CSP violation is one). Also: a client key, with ADMIN_API_KEYS set, is sent back to the key form with the reason.
+ * origin and no console error (a CSP violation is one). Also: a client key, with ADMIN_API_KEYS set,
+ * is sent back to the key form with the reason.
  */
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -76,6 +77,8 @@ describe('dashboard and bull-board with the network cut to the API alone', () =>
     await expect.poll(() => page.locator('[data-count="waiting"] dd').textContent(), { timeout: 10_000 }).toBe('1');
     for (const chart of ['throughput', 'errors', 'latency']) await page.locator(`#chart-${chart} canvas`).waitFor({ timeout: 10_000 });
     expect(blocked).toEqual([]);
+    // Its Content-Security-Policy refuses another origin before the request is made: a console error, not a blocked URL.
+    expect(consoleErrors).toEqual([]);
   });
 
   it("bull-board shows the queue (through the operator's session cookie), loading nothing from elsewhere", async () => {
