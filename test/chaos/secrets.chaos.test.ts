@@ -6,8 +6,8 @@
  * long-polls, the OpenAI facade streaming and not, status with last errors, metrics, the dashboard's
  * data), and clients that misplace their key (no Bearer, a query string, other headers) or present
  * a provider key or a near miss. An operator key (ADMIN_API_KEYS) reads everything an operator may
- * (every client's jobs and their events, the dashboard's data, bull-board and its session, /metrics),
- * client keys are refused there, and the operator key is misplaced the same ways. Then every log
+ * (every client's jobs and their events, the dashboard's data, bull-board and its session, /metrics,
+ * /v1/config), client keys are refused there, and the operator key is misplaced the same ways. Then every log
  * line, every response and every value in Redis is scanned for each key and its unique tail. (Every other chaos file runs the same scan over its own
  * logs, responses and Redis: the report sums them up for the whole suite.)
  */
@@ -179,7 +179,14 @@ describe('secrets', () => {
     }
     // What only an operator sees: a client key is refused (403), the operator key reads it all.
     const operator = { authorization: `Bearer ${OPERATOR_KEY}` };
-    const operatorPaths = ['/metrics', '/dashboard/api/snapshot', '/dashboard/api/series', '/admin/queues', '/admin/queues/api/queues'];
+    const operatorPaths = [
+      '/metrics',
+      '/v1/config',
+      '/dashboard/api/snapshot',
+      '/dashboard/api/series',
+      '/admin/queues',
+      '/admin/queues/api/queues',
+    ];
     const refusedToClient: number[] = [];
     for (const path of operatorPaths) {
       refusedToClient.push((await call(cluster.apiUrl, path)).status);
