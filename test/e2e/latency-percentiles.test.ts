@@ -39,10 +39,6 @@ afterAll(async () => {
 
 describe('three mock/echo calls through a worker', () => {
   it('/v1/metrics answers p50 and p95 within 10% or 1 ms of the exact ones, inside the observed range', async () => {
-    expect(
-      latencies.every((ms) => ms < 20),
-      `mock/echo calls of ${latencies} ms`,
-    ).toBe(true);
     // Nearest rank: the 2nd and the 3rd of three calls. Workers write their figures every 250 ms.
     const [min, p50, p95] = latencies as [number, number, number];
     type Latency = { count: number; p50: number; p95: number; p99: number; min: number; max: number };
