@@ -133,6 +133,40 @@ describe('plain responses', () => {
     ]);
   });
 
+  it("an item_reference to an earlier answer's message item brings its text back as an assistant message; only for its owner", async () => {
+    const first = await client.responses.create({ model: 'mock/echo', input: 'the word is amber' });
+    const itemId = first.output[0]?.id as string;
+    const input: OpenAI.Responses.ResponseInput = [
+      { role: 'user', content: 'the word is amber' },
+      { type: 'item_reference', id: itemId },
+      { role: 'user', content: 'which word?' },
+    ];
+    const second = await client.responses.create({ model: 'mock/echo', input });
+    assertOpenAi('Response', { ...second, output_text: undefined });
+    expect(second.output_text).toBe('which word?');
+    expect((await jobOf(second.id))?.messages).toEqual([
+      { role: 'user', content: 'the word is amber' },
+      { role: 'assistant', content: 'the word is amber' },
+      { role: 'user', content: 'which word?' },
+    ]);
+    // The spec lets `type` be left out of a reference.
+    const untyped = await client.responses.create({ model: 'mock/echo', input: [{ id: itemId } as never, { role: 'user', content: 'x' }] });
+    expect((await jobOf(untyped.id))?.messages[0]).toEqual({ role: 'assistant', content: 'the word is amber' });
+
+    const unknownItem = `msg_${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`;
+    const refusal = async (who: OpenAI, id: string) =>
+      (await who.responses.create({ model: 'mock/echo', input: [{ type: 'item_reference', id }] }).catch((e) => e)) as APIError;
+    const theirs = await refusal(other, itemId);
+    const unknown = await refusal(other, unknownItem);
+    expect(theirs).toBeInstanceOf(BadRequestError);
+    expect(theirs.code).toBe('item_not_found');
+    expect(theirs.param).toBe('input[0]');
+    assertOpenAi('ErrorResponse', { error: theirs.error });
+    expect(JSON.stringify(theirs.error).replaceAll(itemId, 'ID')).toBe(JSON.stringify(unknown.error).replaceAll(unknownItem, 'ID'));
+    expect((await refusal(client, first.id)).code).toBe('item_not_found'); // a response id is not an item id
+    expect((await refusal(client, '')).param).toBe('input[0].id');
+  });
+
   it('store: false answers without keeping the response', async () => {
     const data = await client.responses.create({ model: 'mock/echo', input: 'forget me', store: false });
     expect(data.status).toBe('completed');

@@ -1,7 +1,8 @@
 /**
  * Owns the Responses API request (createResponse) and its translation into an ordinary chat job.
  * What this face does: `input` as a string or a list of message items (roles user, assistant,
- * system, developer; text parts input_text / output_text), `instructions`, `model`,
+ * system, developer; text parts input_text / output_text) and references to earlier answers'
+ * message items (`item_reference`, resolved by the route from the store), `instructions`, `model`,
  * `max_output_tokens`, `temperature`, `top_p`, `metadata`, `stream`, `store`,
  * `previous_response_id`. Everything else the spec names either asks for nothing (tools: [],
  * tool_choice "none" or "auto" without tools, include: [], background: false, text.format
@@ -129,11 +130,41 @@ function partsText(content: unknown, param: string): string {
     .join('\n');
 }
 
-/** `input` as chat messages. */
-export function translateInput(input: CreateResponseRequest['input']): ChatMessage[] {
+/**
+ * An item reference: `{type: "item_reference", id}` (the spec lets `type` be left out, so an item
+ * with an id and neither a type nor a role is one too). Clients that store (the AI SDK's default
+ * provider) send an earlier answer back this way instead of its text.
+ */
+function isItemReference(item: { type?: unknown; role?: unknown; id?: unknown }): boolean {
+  return item.type === 'item_reference' || ((item.type === undefined || item.type === null) && item.role === undefined && 'id' in item);
+}
+
+/** The item references in `input`, by position: the route looks each up before translating. */
+export function itemReferences(input: CreateResponseRequest['input']): Array<{ index: number; id: string }> {
+  if (typeof input === 'string') return [];
+  return input.flatMap((item, index) => {
+    if (!isItemReference(item)) return [];
+    const { id } = item as { id?: unknown };
+    if (typeof id !== 'string' || id.length === 0 || id.length > 256) {
+      throw inputError(`input[${index}].id`, 'an item_reference needs the string id of a stored message item.');
+    }
+    return [{ index, id }];
+  });
+}
+
+/**
+ * `input` as chat messages. `references` holds the text of each referenced item (by id), looked up
+ * by the route: a referenced answer becomes an assistant message.
+ */
+export function translateInput(input: CreateResponseRequest['input'], references: ReadonlyMap<string, string> = new Map()): ChatMessage[] {
   if (typeof input === 'string') return [{ role: 'user', content: input }];
   return input.map((item, i) => {
     const param = `input[${i}]`;
+    if (isItemReference(item)) {
+      const text = references.get(String((item as { id?: unknown }).id));
+      if (text === undefined) throw inputError(param, 'the referenced item was not found.');
+      return { role: 'assistant', content: text };
+    }
     if (item.type !== undefined && item.type !== 'message') {
       throw inputError(param, `item type "${String(item.type).slice(0, 40)}" is not supported: only message items are.`);
     }
@@ -162,12 +193,13 @@ export function translateResponseRequest(
   body: CreateResponseRequest,
   models: FleetModels,
   prior: PriorTurn | null,
+  references: ReadonlyMap<string, string> = new Map(),
 ): TranslatedResponseRequest {
   rejectUnsupported(body);
   const { primary } = resolveModels(body.model, undefined, models);
   const conversation = [
     ...(prior ? [...prior.messages, { role: 'assistant' as const, content: prior.output }] : []),
-    ...translateInput(body.input),
+    ...translateInput(body.input, references),
   ];
   // Instructions are per request: a continued conversation does not carry the previous ones.
   const messages = body.instructions ? [{ role: 'system' as const, content: body.instructions }, ...conversation] : conversation;
