@@ -5,6 +5,7 @@
  * stream event is validated against OpenAI's published OpenAPI description.
  */
 
+import { waitFor } from '@switchyard/shared/testing';
 import OpenAI, { type APIError, BadRequestError, NotFoundError, RateLimitError } from 'openai';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -266,6 +267,20 @@ describe('streamed responses', () => {
     expect(continued.code).toBe('previous_response_failed');
   });
 
+  it('a client that hangs up on a stream cancels its job and nothing is stored, as on the chat face', async () => {
+    const controller = new AbortController();
+    const before = worker.started.length;
+    const request = client.responses
+      .create({ model: 'mock/echo', input: 'sleep:10000 never streamed', stream: true }, { signal: controller.signal })
+      .catch((e: unknown) => e);
+    await waitFor(() => worker.started.length > before, 'the worker to start the job', 10_000);
+    const id = worker.started.at(-1) as string;
+    controller.abort();
+    await request;
+    await waitFor(async () => (await api.ctx.jobs.view(id))?.status === 'cancelled', 'the job to be cancelled', 10_000);
+    await expect(client.responses.retrieve(`resp_${id}`)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
   it('a failure before the first token is a typed HTTP error, as on the chat face', async () => {
     const early = client.responses.create({ model: 'mock/echo', input: 'fail:rate_limited', stream: true });
     await expect(early).rejects.toBeInstanceOf(RateLimitError);
@@ -326,6 +341,32 @@ describe('errors and unsupported fields', () => {
       assertOpenAi('ErrorResponse', { error: err.error });
     }
     expect(worker.started.length).toBe(before);
+  });
+
+  it('GET refuses what asks for more than the stored JSON (a replayed stream, include, starting_after), naming it', async () => {
+    const data = await client.responses.create({ model: 'mock/echo', input: 'read me back' });
+    const replay = (await client.responses
+      .retrieve(data.id, { stream: true })
+      .then(async (stream) => {
+        for await (const _ of stream) break;
+        return stream;
+      })
+      .catch((e) => e)) as APIError;
+    expect(replay).toBeInstanceOf(BadRequestError);
+    expect(replay.param).toBe('stream');
+    for (const [query, param] of [
+      ['include[]=message.output_text.logprobs', 'include'],
+      ['include=message.output_text.logprobs', 'include'],
+      ['starting_after=3', 'starting_after'],
+    ]) {
+      const res = await fetch(`${baseURL}/responses/${data.id}?${query}`, { headers: { authorization: `Bearer ${KEY}` } });
+      expect(res.status, query).toBe(400);
+      const body = (await res.json()) as { error: { param: string } };
+      assertOpenAi('ErrorResponse', body);
+      expect(body.error.param).toBe(param);
+    }
+    const plain = await client.responses.retrieve(data.id, { stream: false, include_obfuscation: false });
+    expect(plain.output_text).toBe('read me back');
   });
 
   it('accepts the values that ask for nothing', async () => {

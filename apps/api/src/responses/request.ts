@@ -92,7 +92,7 @@ function textProblem(value: unknown): string | null {
   return type === 'text' ? null : `text.format "${String(type).slice(0, 40)}" is not supported: only plain text ({"type":"text"}) is`;
 }
 
-function unsupported(param: string, message: string): OpenAiError {
+export function unsupported(param: string, message: string): OpenAiError {
   return new OpenAiError(400, 'invalid_request_error', `Unsupported parameter: ${param}: ${message}.`, {
     code: 'unsupported_parameter',
     param,
@@ -107,6 +107,24 @@ export function rejectUnsupported(body: Record<string, unknown>): void {
     if (!check) throw unsupported(name, 'not a createResponse field this gateway knows; remove it');
     const problem = check(value, body);
     if (problem) throw unsupported(name, `${problem}; remove it`);
+  }
+}
+
+/**
+ * getResponse's query: `stream=true` (replaying a stored response as events), `include` and
+ * `starting_after` (a replay's resume point) ask for what this face does not do, so each is a 400
+ * naming it; `include_obfuscation` and values that ask for nothing are accepted.
+ */
+export function rejectUnsupportedRetrieve(query: Record<string, unknown>): void {
+  const asks = (v: unknown) => v !== undefined && v !== '' && v !== 'false' && v !== '0' && !(Array.isArray(v) && v.every((x) => x === ''));
+  if (asks(query.stream)) {
+    throw unsupported('stream', 'replaying a stored response as stream events is not supported: read it as JSON; remove it');
+  }
+  for (const name of ['include', 'include[]']) {
+    if (asks(query[name])) throw unsupported('include', 'include is not supported: there is nothing extra to include; remove it');
+  }
+  if (query.starting_after !== undefined) {
+    throw unsupported('starting_after', 'starting_after resumes a replayed stream, which is not supported; remove it');
   }
 }
 

@@ -19,6 +19,7 @@ import {
   itemReferences,
   type PriorTurn,
   rejectUnsupported,
+  rejectUnsupportedRetrieve,
   translateResponseRequest,
 } from '../responses/request.ts';
 import {
@@ -154,12 +155,14 @@ export default async function responseRoutes(app: FastifyInstance) {
     {
       schema: {
         summary: 'A stored response (store: true), to the API key that created it',
+        description: 'As JSON only: stream=true (a replay as events), include and starting_after are refused with a 400 naming them.',
         tags: ['openai'],
         params: responseParams,
-        response: { 200: responseObjectSchema, 404: errorSchema },
+        response: { 200: responseObjectSchema, 400: errorSchema, 404: errorSchema },
       },
     },
     async (request) => {
+      rejectUnsupportedRetrieve(request.query as Record<string, unknown>);
       const stored = await store.get(request.params.id, request.clientId);
       if (!stored) throw notFound(request.params.id, 'response_id', 'not_found', config.RESULT_TTL_S);
       return stored.response;
