@@ -81,6 +81,9 @@ const ONLY_WHEN_INERT: Record<string, (value: unknown, body: Record<string, unkn
   stream_options: () => null,
 };
 
+/** Every createResponse field this face knows: carried out, or accepted only while it asks for nothing. */
+export const KNOWN_FIELDS: readonly string[] = [...SUPPORTED, ...Object.keys(ONLY_WHEN_INERT)];
+
 function textProblem(value: unknown): string | null {
   if (value === null || value === undefined) return null;
   if (typeof value !== 'object' || Array.isArray(value)) return 'text must be an object';
