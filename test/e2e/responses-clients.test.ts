@@ -8,7 +8,7 @@
 import { createOpenAI } from '@ai-sdk/openai';
 import { type MockServer, startMockServer } from '@switchyard/providers/mock-server';
 import { deleteNamespace, testNamespace, testRedisUrl } from '@switchyard/shared/testing';
-import { generateText, streamText } from 'ai';
+import { generateText, type ModelMessage, streamText } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertOpenAi } from '../../apps/api/test/support/openai-spec.ts';
 import { type Fleet, startFleet } from '../support/processes.ts';
@@ -85,6 +85,19 @@ describe("the AI SDK's default OpenAI provider (Responses API)", () => {
     await expect(
       generateText({ model: openai('mock/echo'), prompt: 'x', providerOptions: { openai: { previousResponseId: 'resp_unknown' } } }),
     ).rejects.toThrow(/No stored response/);
+  });
+
+  it('a chat loop that keeps the conversation as messages: earlier answers go back as item references', async () => {
+    // The provider stores by default, so it sends an earlier answer back as
+    // {type: 'item_reference', id: <its message item id>} rather than as text.
+    const history: ModelMessage[] = [{ role: 'user', content: 'remember the word amber' }];
+    const first = await generateText({ model: openai('mock/echo'), messages: history });
+    history.push(...first.response.messages, { role: 'user', content: 'which word was it?' });
+    const second = await generateText({ model: openai('mock/echo'), messages: history });
+    expect(second.text).toBe('which word was it?');
+    history.push(...second.response.messages, { role: 'user', content: 'and once more, streamed' });
+    const third = streamText({ model: openai('mock/echo'), messages: history });
+    expect(await third.text).toBe('and once more, streamed');
   });
 
   it('streamText streams the answer token by token', async () => {

@@ -5,7 +5,8 @@
  * dead key behind the route opens its own deployment's circuit after at most threshold + in-flight
  * calls while every request succeeds through the live one; an Azure deployment answers through its
  * own URL shape; a config file rewritten under load swaps every replica without losing a request
- * or mixing two configs in one job; a bad file stops a process naming the field.
+ * or mixing two configs in one job; a bad file stops a process naming the field; the Responses face
+ * takes a route by name and falls back before its first token as the chat face does.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,7 +16,9 @@ import { type MockServer, startMockServer } from '@switchyard/providers/mock-ser
 import type { JobView } from '@switchyard/shared';
 import { deleteNamespace, testNamespace, testRedisUrl, waitFor } from '@switchyard/shared/testing';
 import OpenAI from 'openai';
+import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertOpenAi } from '../../apps/api/test/support/openai-spec.ts';
 import { API_SCRIPT, type Fleet, launch, startFleet } from '../support/processes.ts';
 
 const THRESHOLD = 3;
@@ -37,6 +40,7 @@ deployments:
   - { id: openai-main, provider: openai, base_url: "${urls.openai}", api_key: "\${OPENAI_KEY_MAIN}" }
   - { id: openai-backup, provider: openai, base_url: "${urls.openai}", api_key: "\${OPENAI_KEY_BACKUP}" }
   - { id: azure-eu, provider: azure-openai, base_url: "${urls['azure-openai']}", api_key: "\${AZURE_KEY}", api_version: "2024-10-21" }
+  - { id: openai-resp, provider: openai, base_url: "${urls.openai}", api_key: "\${OPENAI_KEY_BACKUP}" }
 routes:
   - name: gpt-4o
     targets:
@@ -46,6 +50,10 @@ routes:
     targets: [ { deployment: azure-eu, model: contoso-gpt-4o } ]
   - name: swap
     targets: [ ${swapTarget} ]
+  - name: responses
+    targets:
+      - { deployment: openai-resp, model: resp-down }
+      - { deployment: openai-backup, model: resp-live }
 default_route: gpt-4o
 `;
 }
@@ -77,7 +85,11 @@ async function apiHash(): Promise<string> {
 beforeAll(async () => {
   mock = await startMockServer();
   // The dead key: every call of the main deployment's model answers OpenAI's 401.
-  mock.setFaults([{ provider: 'openai', model: 'gpt-4o-dead-key', fault: 'error=auth' }]);
+  // And the `responses` route's first target answers 503 to every call.
+  mock.setFaults([
+    { provider: 'openai', model: 'gpt-4o-dead-key', fault: 'error=auth' },
+    { provider: 'openai', model: 'resp-down', fault: 'status=503' },
+  ]);
   dir = mkdtempSync(join(tmpdir(), 'sy-routes-'));
   configPath = join(dir, 'fleet.yaml');
   writeConfig(configYaml(mock, 'v1'));
@@ -155,6 +167,28 @@ describe('routes over deployments', () => {
     expect(mock.stats().byModel['azure-openai/contoso-gpt-4o']?.completed).toBeGreaterThanOrEqual(1);
   });
 
+  it('the Responses face takes a route by name; a target failing before the first token falls back to the next, unseen by the client', async () => {
+    const downBefore = mock.stats().byModel['openai/resp-down']?.received ?? 0;
+    const stream = await client.responses.create({ model: 'responses', input: 'routed and streamed', stream: true });
+    const events: ResponseStreamEvent[] = [];
+    for await (const event of stream) events.push(event);
+    for (const event of events) assertOpenAi('ResponseStreamEvent', event);
+    const types = events.map((e) => e.type);
+    expect(types[0]).toBe('response.created');
+    expect(types.at(-1)).toBe('response.completed');
+    expect(types).not.toContain('response.failed');
+    expect(events.flatMap((e) => (e.type === 'response.output_text.delta' ? [e.delta] : [])).join('')).toContain('routed and streamed');
+    expect(mock.stats().byModel['openai/resp-down']?.received).toBeGreaterThan(downBefore);
+    expect(mock.stats().byModel['openai/resp-live']?.completed).toBeGreaterThanOrEqual(1);
+
+    const plain = await client.responses.create({ model: 'responses', input: 'routed plainly' });
+    assertOpenAi('Response', { ...plain, output_text: undefined });
+    expect(plain.status).toBe('completed');
+    expect(plain.output_text).toContain('routed plainly');
+    const chat = await client.chat.completions.create({ model: 'responses', messages: [{ role: 'user', content: 'routed plainly' }] });
+    expect(plain.model).toBe(chat.model);
+  });
+
   it('an unknown model is the SDK’s NotFoundError (404 model_not_found); /v1/models lists the routes', async () => {
     const error = await client.chat.completions
       .create({ model: 'gpt-5-nowhere', messages: [{ role: 'user', content: 'x' }] })
@@ -178,7 +212,7 @@ describe('routes over deployments', () => {
     for (const key of Object.values(keys)) expect(text).not.toContain(key);
     const config = JSON.parse(text) as { hash: string; source: string; routes: Array<{ name: string }> };
     expect(config).toMatchObject({ source: 'file' });
-    expect(config.routes.map((r) => r.name)).toEqual(['gpt-4o', 'azure', 'swap']);
+    expect(config.routes.map((r) => r.name)).toEqual(['gpt-4o', 'azure', 'swap', 'responses']);
     expect(await workerHashes()).toEqual([config.hash, config.hash, config.hash, config.hash]);
   });
 

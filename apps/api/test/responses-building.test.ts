@@ -4,12 +4,16 @@
  * each failure class in ResponseError's short vocabulary. Every object is validated against
  * OpenAI's published OpenAPI description.
  */
+import { readFileSync } from 'node:fs';
 import type { JobResult } from '@switchyard/shared';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { OpenAiError } from '../src/openai/errors.ts';
+import { KNOWN_FIELDS, rejectUnsupported } from '../src/responses/request.ts';
 import { echoedSettings, failedResponse, finishedResponse, type ResponseState, responseError } from '../src/responses/response.ts';
 import { responseEventRenderer } from '../src/responses/stream-events.ts';
 import type { SseStream } from '../src/sse.ts';
-import { assertOpenAi } from './support/openai-spec.ts';
+import { assertOpenAi, OPENAI_SPEC_PATH } from './support/openai-spec.ts';
 
 const state: ResponseState = {
   jobId: '0b7c3c0e-8f3a-4d7e-9d7e-1f2a3b4c5d6e',
@@ -99,5 +103,51 @@ describe('stream events', () => {
     // Stored before the last event: a client reading it back on that event finds it.
     expect(stored).toEqual([['incomplete', sent.length - 1]]);
     expect(sent.map((s) => s.data.sequence_number)).toEqual(sent.map((_, i) => i));
+  });
+});
+
+describe('createResponse fields', () => {
+  type Schema = { $ref?: string; allOf?: Schema[]; anyOf?: Schema[]; properties?: Record<string, unknown> };
+  const schemas = (parse(readFileSync(OPENAI_SPEC_PATH, 'utf8')) as { components: { schemas: Record<string, Schema> } }).components.schemas;
+  /** A schema's property names, through its allOf / anyOf parts and $refs. */
+  const fields = (schema: Schema): string[] => {
+    if (schema.$ref) return fields(schemas[schema.$ref.split('/').at(-1) as string] as Schema);
+    return [...Object.keys(schema.properties ?? {}), ...[...(schema.allOf ?? []), ...(schema.anyOf ?? [])].flatMap(fields)];
+  };
+  const specFields = [...new Set(fields(schemas.CreateResponse as Schema))];
+
+  it("every field of the spec's CreateResponse is known here (carried out, or refused when it asks for something), and no other", () => {
+    expect(specFields.length).toBeGreaterThan(25);
+    expect([...KNOWN_FIELDS].sort()).toEqual([...specFields].sort());
+  });
+
+  it('each field that is only accepted while inert is refused, named, as soon as it asks for something', () => {
+    const asking: Record<string, unknown> = {
+      tools: [{ type: 'function', name: 'f', parameters: {} }],
+      tool_choice: 'required',
+      max_tool_calls: 3,
+      reasoning: { effort: 'low' },
+      background: true,
+      include: ['reasoning.encrypted_content'],
+      text: { verbosity: 'low' },
+      top_logprobs: 5,
+      truncation: 'auto',
+      service_tier: 'flex',
+      conversation: { id: 'conv_1' },
+      prompt: { id: 'pmpt_1' },
+      context_management: [{ type: 'compaction' }],
+      moderation: { model: 'omni-moderation-latest' },
+    };
+    for (const [field, value] of Object.entries(asking)) {
+      let refused: unknown;
+      try {
+        rejectUnsupported({ input: 'x', [field]: value });
+      } catch (err) {
+        refused = err;
+      }
+      expect(refused, field).toBeInstanceOf(OpenAiError);
+      expect((refused as OpenAiError).extra.param, field).toBe(field);
+      expect((refused as OpenAiError).statusCode, field).toBe(400);
+    }
   });
 });

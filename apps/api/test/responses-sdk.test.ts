@@ -5,6 +5,7 @@
  * stream event is validated against OpenAI's published OpenAPI description.
  */
 
+import { waitFor } from '@switchyard/shared/testing';
 import OpenAI, { type APIError, BadRequestError, NotFoundError, RateLimitError } from 'openai';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -133,6 +134,40 @@ describe('plain responses', () => {
     ]);
   });
 
+  it("an item_reference to an earlier answer's message item brings its text back as an assistant message; only for its owner", async () => {
+    const first = await client.responses.create({ model: 'mock/echo', input: 'the word is amber' });
+    const itemId = first.output[0]?.id as string;
+    const input: OpenAI.Responses.ResponseInput = [
+      { role: 'user', content: 'the word is amber' },
+      { type: 'item_reference', id: itemId },
+      { role: 'user', content: 'which word?' },
+    ];
+    const second = await client.responses.create({ model: 'mock/echo', input });
+    assertOpenAi('Response', { ...second, output_text: undefined });
+    expect(second.output_text).toBe('which word?');
+    expect((await jobOf(second.id))?.messages).toEqual([
+      { role: 'user', content: 'the word is amber' },
+      { role: 'assistant', content: 'the word is amber' },
+      { role: 'user', content: 'which word?' },
+    ]);
+    // The spec lets `type` be left out of a reference.
+    const untyped = await client.responses.create({ model: 'mock/echo', input: [{ id: itemId } as never, { role: 'user', content: 'x' }] });
+    expect((await jobOf(untyped.id))?.messages[0]).toEqual({ role: 'assistant', content: 'the word is amber' });
+
+    const unknownItem = `msg_${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`;
+    const refusal = async (who: OpenAI, id: string) =>
+      (await who.responses.create({ model: 'mock/echo', input: [{ type: 'item_reference', id }] }).catch((e) => e)) as APIError;
+    const theirs = await refusal(other, itemId);
+    const unknown = await refusal(other, unknownItem);
+    expect(theirs).toBeInstanceOf(BadRequestError);
+    expect(theirs.code).toBe('item_not_found');
+    expect(theirs.param).toBe('input[0]');
+    assertOpenAi('ErrorResponse', { error: theirs.error });
+    expect(JSON.stringify(theirs.error).replaceAll(itemId, 'ID')).toBe(JSON.stringify(unknown.error).replaceAll(unknownItem, 'ID'));
+    expect((await refusal(client, first.id)).code).toBe('item_not_found'); // a response id is not an item id
+    expect((await refusal(client, '')).param).toBe('input[0].id');
+  });
+
   it('store: false answers without keeping the response', async () => {
     const data = await client.responses.create({ model: 'mock/echo', input: 'forget me', store: false });
     expect(data.status).toBe('completed');
@@ -232,6 +267,20 @@ describe('streamed responses', () => {
     expect(continued.code).toBe('previous_response_failed');
   });
 
+  it('a client that hangs up on a stream cancels its job and nothing is stored, as on the chat face', async () => {
+    const controller = new AbortController();
+    const before = worker.started.length;
+    const request = client.responses
+      .create({ model: 'mock/echo', input: 'sleep:10000 never streamed', stream: true }, { signal: controller.signal })
+      .catch((e: unknown) => e);
+    await waitFor(() => worker.started.length > before, 'the worker to start the job', 10_000);
+    const id = worker.started.at(-1) as string;
+    controller.abort();
+    await request;
+    await waitFor(async () => (await api.ctx.jobs.view(id))?.status === 'cancelled', 'the job to be cancelled', 10_000);
+    await expect(client.responses.retrieve(`resp_${id}`)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
   it('a failure before the first token is a typed HTTP error, as on the chat face', async () => {
     const early = client.responses.create({ model: 'mock/echo', input: 'fail:rate_limited', stream: true });
     await expect(early).rejects.toBeInstanceOf(RateLimitError);
@@ -292,6 +341,32 @@ describe('errors and unsupported fields', () => {
       assertOpenAi('ErrorResponse', { error: err.error });
     }
     expect(worker.started.length).toBe(before);
+  });
+
+  it('GET refuses what asks for more than the stored JSON (a replayed stream, include, starting_after), naming it', async () => {
+    const data = await client.responses.create({ model: 'mock/echo', input: 'read me back' });
+    const replay = (await client.responses
+      .retrieve(data.id, { stream: true })
+      .then(async (stream) => {
+        for await (const _ of stream) break;
+        return stream;
+      })
+      .catch((e) => e)) as APIError;
+    expect(replay).toBeInstanceOf(BadRequestError);
+    expect(replay.param).toBe('stream');
+    for (const [query, param] of [
+      ['include[]=message.output_text.logprobs', 'include'],
+      ['include=message.output_text.logprobs', 'include'],
+      ['starting_after=3', 'starting_after'],
+    ]) {
+      const res = await fetch(`${baseURL}/responses/${data.id}?${query}`, { headers: { authorization: `Bearer ${KEY}` } });
+      expect(res.status, query).toBe(400);
+      const body = (await res.json()) as { error: { param: string } };
+      assertOpenAi('ErrorResponse', body);
+      expect(body.error.param).toBe(param);
+    }
+    const plain = await client.responses.retrieve(data.id, { stream: false, include_obfuscation: false });
+    expect(plain.output_text).toBe('read me back');
   });
 
   it('accepts the values that ask for nothing', async () => {

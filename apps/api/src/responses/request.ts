@@ -1,7 +1,8 @@
 /**
  * Owns the Responses API request (createResponse) and its translation into an ordinary chat job.
  * What this face does: `input` as a string or a list of message items (roles user, assistant,
- * system, developer; text parts input_text / output_text), `instructions`, `model`,
+ * system, developer; text parts input_text / output_text) and references to earlier answers'
+ * message items (`item_reference`, resolved by the route from the store), `instructions`, `model`,
  * `max_output_tokens`, `temperature`, `top_p`, `metadata`, `stream`, `store`,
  * `previous_response_id`. Everything else the spec names either asks for nothing (tools: [],
  * tool_choice "none" or "auto" without tools, include: [], background: false, text.format
@@ -80,6 +81,9 @@ const ONLY_WHEN_INERT: Record<string, (value: unknown, body: Record<string, unkn
   stream_options: () => null,
 };
 
+/** Every createResponse field this face knows: carried out, or accepted only while it asks for nothing. */
+export const KNOWN_FIELDS: readonly string[] = [...SUPPORTED, ...Object.keys(ONLY_WHEN_INERT)];
+
 function textProblem(value: unknown): string | null {
   if (value === null || value === undefined) return null;
   if (typeof value !== 'object' || Array.isArray(value)) return 'text must be an object';
@@ -91,7 +95,7 @@ function textProblem(value: unknown): string | null {
   return type === 'text' ? null : `text.format "${String(type).slice(0, 40)}" is not supported: only plain text ({"type":"text"}) is`;
 }
 
-function unsupported(param: string, message: string): OpenAiError {
+export function unsupported(param: string, message: string): OpenAiError {
   return new OpenAiError(400, 'invalid_request_error', `Unsupported parameter: ${param}: ${message}.`, {
     code: 'unsupported_parameter',
     param,
@@ -106,6 +110,24 @@ export function rejectUnsupported(body: Record<string, unknown>): void {
     if (!check) throw unsupported(name, 'not a createResponse field this gateway knows; remove it');
     const problem = check(value, body);
     if (problem) throw unsupported(name, `${problem}; remove it`);
+  }
+}
+
+/**
+ * getResponse's query: `stream=true` (replaying a stored response as events), `include` and
+ * `starting_after` (a replay's resume point) ask for what this face does not do, so each is a 400
+ * naming it; `include_obfuscation` and values that ask for nothing are accepted.
+ */
+export function rejectUnsupportedRetrieve(query: Record<string, unknown>): void {
+  const asks = (v: unknown) => v !== undefined && v !== '' && v !== 'false' && v !== '0' && !(Array.isArray(v) && v.every((x) => x === ''));
+  if (asks(query.stream)) {
+    throw unsupported('stream', 'replaying a stored response as stream events is not supported: read it as JSON; remove it');
+  }
+  for (const name of ['include', 'include[]']) {
+    if (asks(query[name])) throw unsupported('include', 'include is not supported: there is nothing extra to include; remove it');
+  }
+  if (query.starting_after !== undefined) {
+    throw unsupported('starting_after', 'starting_after resumes a replayed stream, which is not supported; remove it');
   }
 }
 
@@ -129,11 +151,41 @@ function partsText(content: unknown, param: string): string {
     .join('\n');
 }
 
-/** `input` as chat messages. */
-export function translateInput(input: CreateResponseRequest['input']): ChatMessage[] {
+/**
+ * An item reference: `{type: "item_reference", id}` (the spec lets `type` be left out, so an item
+ * with an id and neither a type nor a role is one too). Clients that store (the AI SDK's default
+ * provider) send an earlier answer back this way instead of its text.
+ */
+function isItemReference(item: { type?: unknown; role?: unknown; id?: unknown }): boolean {
+  return item.type === 'item_reference' || ((item.type === undefined || item.type === null) && item.role === undefined && 'id' in item);
+}
+
+/** The item references in `input`, by position: the route looks each up before translating. */
+export function itemReferences(input: CreateResponseRequest['input']): Array<{ index: number; id: string }> {
+  if (typeof input === 'string') return [];
+  return input.flatMap((item, index) => {
+    if (!isItemReference(item)) return [];
+    const { id } = item as { id?: unknown };
+    if (typeof id !== 'string' || id.length === 0 || id.length > 256) {
+      throw inputError(`input[${index}].id`, 'an item_reference needs the string id of a stored message item.');
+    }
+    return [{ index, id }];
+  });
+}
+
+/**
+ * `input` as chat messages. `references` holds the text of each referenced item (by id), looked up
+ * by the route: a referenced answer becomes an assistant message.
+ */
+export function translateInput(input: CreateResponseRequest['input'], references: ReadonlyMap<string, string> = new Map()): ChatMessage[] {
   if (typeof input === 'string') return [{ role: 'user', content: input }];
   return input.map((item, i) => {
     const param = `input[${i}]`;
+    if (isItemReference(item)) {
+      const text = references.get(String((item as { id?: unknown }).id));
+      if (text === undefined) throw inputError(param, 'the referenced item was not found.');
+      return { role: 'assistant', content: text };
+    }
     if (item.type !== undefined && item.type !== 'message') {
       throw inputError(param, `item type "${String(item.type).slice(0, 40)}" is not supported: only message items are.`);
     }
@@ -162,12 +214,13 @@ export function translateResponseRequest(
   body: CreateResponseRequest,
   models: FleetModels,
   prior: PriorTurn | null,
+  references: ReadonlyMap<string, string> = new Map(),
 ): TranslatedResponseRequest {
   rejectUnsupported(body);
   const { primary } = resolveModels(body.model, undefined, models);
   const conversation = [
     ...(prior ? [...prior.messages, { role: 'assistant' as const, content: prior.output }] : []),
-    ...translateInput(body.input),
+    ...translateInput(body.input, references),
   ];
   // Instructions are per request: a continued conversation does not carry the previous ones.
   const messages = body.instructions ? [{ role: 'system' as const, content: body.instructions }, ...conversation] : conversation;

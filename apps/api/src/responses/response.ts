@@ -12,6 +12,8 @@ import type { CreateResponseRequest } from './request.ts';
 
 export const responseId = (jobId: string) => `resp_${jobId}`;
 export const messageItemId = (jobId: string) => `msg_${jobId}`;
+/** The response that holds a message item of ours (one answer item per response), or null for an id that is not one. */
+export const responseIdOfItem = (itemId: string) => (itemId.startsWith('msg_') ? responseId(itemId.slice('msg_'.length)) : null);
 
 /** The request's settings a Response echoes back. */
 export interface EchoedSettings {

@@ -4,7 +4,8 @@
  * waited for or streamed by the same code (openai/job-wait.ts, openai/job-stream.ts), and answered
  * as a Response object or its typed events. `store` (the default) keeps the finished response
  * readable at GET /v1/responses/:id for RESULT_TTL_S, to the client key that created it only;
- * `previous_response_id` continues one; DELETE removes one.
+ * `previous_response_id` continues one, and an `item_reference` in `input` brings back one's answer;
+ * DELETE removes one.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -12,8 +13,23 @@ import { z } from 'zod';
 import { OpenAiError } from '../openai/errors.ts';
 import { streamJob } from '../openai/job-stream.ts';
 import { jobFailure, submitAndWait, waitBudgetMs } from '../openai/job-wait.ts';
-import { createResponseSchema, type PriorTurn, rejectUnsupported, translateResponseRequest } from '../responses/request.ts';
-import { echoedSettings, finishedResponse, type ResponseObject, type ResponseState, responseObjectSchema } from '../responses/response.ts';
+import {
+  type CreateResponseRequest,
+  createResponseSchema,
+  itemReferences,
+  type PriorTurn,
+  rejectUnsupported,
+  rejectUnsupportedRetrieve,
+  translateResponseRequest,
+} from '../responses/request.ts';
+import {
+  echoedSettings,
+  finishedResponse,
+  type ResponseObject,
+  type ResponseState,
+  responseIdOfItem,
+  responseObjectSchema,
+} from '../responses/response.ts';
 import { ResponseStore } from '../responses/store.ts';
 import { responseEventRenderer } from '../responses/stream-events.ts';
 import { errorSchema, idempotencyHeaders, OUTCOME_UNKNOWN_DOC } from './schemas.ts';
@@ -22,13 +38,16 @@ const responseParams = z.object({ id: z.string().min(1).max(256) });
 
 const deletedSchema = z.object({ id: z.string(), object: z.literal('response'), deleted: z.literal(true) });
 
-function notFound(id: string, param: string, status: 400 | 404, ttlS: number): OpenAiError {
+type NotFoundCode = 'not_found' | 'previous_response_not_found' | 'item_not_found';
+
+function notFound(id: string, param: string, code: NotFoundCode, ttlS: number): OpenAiError {
   const safe = /^[\w.-]{1,256}$/.test(id) ? id : '(invalid id)';
+  const what = code === 'item_not_found' ? 'message item' : 'response';
   return new OpenAiError(
-    status,
+    code === 'not_found' ? 404 : 400,
     'invalid_request_error',
-    `No stored response with id '${safe}'. Responses are kept for ${ttlS} s (RESULT_TTL_S) after they finish, only when created with store: true, and only for the API key that created them.`,
-    { code: status === 404 ? 'not_found' : 'previous_response_not_found', param },
+    `No stored ${what} with id '${safe}'. Responses are kept for ${ttlS} s (RESULT_TTL_S) after they finish, only when created with store: true, and only for the API key that created them.`,
+    { code, param },
   );
 }
 
@@ -36,6 +55,27 @@ export default async function responseRoutes(app: FastifyInstance) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { config, redis, logger } = app.ctx;
   const store = new ResponseStore(redis, config.SWITCHYARD_NAMESPACE, config.RESULT_TTL_S, logger);
+
+  /**
+   * The text of each message item `input` references, looked up in the store as a response is
+   * (this client's own, within RESULT_TTL_S); a 400 naming the first reference that is not found.
+   */
+  async function referencedTexts(input: CreateResponseRequest['input'], clientId: string): Promise<Map<string, string>> {
+    const references = itemReferences(input);
+    const texts = new Map<string, string>();
+    const ids = [...new Set(references.map((r) => r.id))];
+    await Promise.all(
+      ids.map(async (id) => {
+        const holder = responseIdOfItem(id);
+        const stored = holder ? await store.get(holder, clientId) : null;
+        const text = stored?.response.output.find((item) => item.id === id)?.content[0]?.text;
+        if (text !== undefined) texts.set(id, text);
+      }),
+    );
+    const missing = references.find((r) => !texts.has(r.id));
+    if (missing) throw notFound(missing.id, `input[${missing.index}]`, 'item_not_found', config.RESULT_TTL_S);
+    return texts;
+  }
 
   r.post(
     '/v1/responses',
@@ -57,7 +97,7 @@ export default async function responseRoutes(app: FastifyInstance) {
       let prior: PriorTurn | null = null;
       if (body.previous_response_id) {
         const stored = await store.get(body.previous_response_id, request.clientId);
-        if (!stored) throw notFound(body.previous_response_id, 'previous_response_id', 400, config.RESULT_TTL_S);
+        if (!stored) throw notFound(body.previous_response_id, 'previous_response_id', 'previous_response_not_found', config.RESULT_TTL_S);
         const answer = stored.response.output[0]?.content[0]?.text;
         if (stored.response.status === 'failed' || answer === undefined) {
           // The owner's own response, so saying it failed reveals nothing to anyone else.
@@ -70,7 +110,8 @@ export default async function responseRoutes(app: FastifyInstance) {
         }
         prior = { messages: stored.conversation, output: answer };
       }
-      const translated = translateResponseRequest(body, app.ctx.models, prior);
+      const references = await referencedTexts(body.input, request.clientId);
+      const translated = translateResponseRequest(body, app.ctx.models, prior, references);
       const idempotencyKey = request.headers['idempotency-key'];
       const id = jobs.jobId({ clientId: request.clientId, ...(idempotencyKey ? { idempotencyKey } : {}) });
       const state: ResponseState = {
@@ -114,14 +155,16 @@ export default async function responseRoutes(app: FastifyInstance) {
     {
       schema: {
         summary: 'A stored response (store: true), to the API key that created it',
+        description: 'As JSON only: stream=true (a replay as events), include and starting_after are refused with a 400 naming them.',
         tags: ['openai'],
         params: responseParams,
-        response: { 200: responseObjectSchema, 404: errorSchema },
+        response: { 200: responseObjectSchema, 400: errorSchema, 404: errorSchema },
       },
     },
     async (request) => {
+      rejectUnsupportedRetrieve(request.query as Record<string, unknown>);
       const stored = await store.get(request.params.id, request.clientId);
-      if (!stored) throw notFound(request.params.id, 'response_id', 404, config.RESULT_TTL_S);
+      if (!stored) throw notFound(request.params.id, 'response_id', 'not_found', config.RESULT_TTL_S);
       return stored.response;
     },
   );
@@ -138,7 +181,7 @@ export default async function responseRoutes(app: FastifyInstance) {
     },
     async (request) => {
       if (!(await store.delete(request.params.id, request.clientId)))
-        throw notFound(request.params.id, 'response_id', 404, config.RESULT_TTL_S);
+        throw notFound(request.params.id, 'response_id', 'not_found', config.RESULT_TTL_S);
       return { id: request.params.id, object: 'response' as const, deleted: true as const };
     },
   );
