@@ -1,6 +1,6 @@
 /**
  * Operator keys over real HTTP: with ADMIN_API_KEYS set, what shows every job or the whole fleet
- * (the dashboard's data and stream, bull-board and its API, /metrics, bull-board's session cookie)
+ * (the dashboard's data and stream, bull-board and its API, /metrics, /v1/config, bull-board's session cookie)
  * refuses client keys with a 403 and opens to operator keys, which also do everything a client key
  * does; without ADMIN_API_KEYS every client key sees them (one team); with ADMIN_API_KEYS but no
  * API_KEYS the jobs API is open while the operator's pages still want an operator key.
@@ -21,6 +21,7 @@ const OPERATOR_ROUTES: Array<{ method: string; path: string }> = [
   { method: 'GET', path: '/admin/queues' },
   { method: 'GET', path: '/admin/queues/api/queues' },
   { method: 'GET', path: '/metrics' },
+  { method: 'GET', path: '/v1/config' },
 ];
 
 async function request(api: ListeningTestApi, method: string, path: string, headers: Record<string, string> = {}) {
