@@ -19,7 +19,7 @@ import OpenAI from 'openai';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertOpenAi } from '../../apps/api/test/support/openai-spec.ts';
-import { API_SCRIPT, type Fleet, launch, startFleet } from '../support/processes.ts';
+import { API_SCRIPT, type Fleet, launch, startFleet, WORKER_SCRIPT } from '../support/processes.ts';
 
 const THRESHOLD = 3;
 const CONCURRENCY = 4;
@@ -227,11 +227,16 @@ describe('routes over deployments', () => {
       }
     });
     await waitFor(() => results.length >= 8 || null, 'requests under the first config', 30_000);
+    const written = Date.now();
     writeConfig(configYaml(mock, 'v2'));
-    // Noticed within 5 s by every process (file watch, with a stat poll behind it).
-    await waitFor(async () => (await apiHash()) !== before || null, 'the API on the new config', 10_000, 100);
+    // Noticed within 5 s by every process (file watch, with a stat poll behind it); a worker's swap
+    // shows in /v1/workers at its next heartbeat, at most HEARTBEAT_EVERY_MS (2 s) later.
+    // The 5 s promise itself is held by fleet-config-source.test.ts (the stat poll alone); here,
+    // beside four workers under load and another test file, a little room for a stalled loop.
+    await waitFor(async () => (await apiHash()) !== before || null, 'the API on the new config', 7_000, 100);
     const after = await apiHash();
-    await waitFor(async () => (await workerHashes()).every((h) => h === after) || null, 'every worker on the new config', 10_000, 100);
+    await waitFor(async () => (await workerHashes()).every((h) => h === after) || null, 'every worker on the new config', 9_000, 100);
+    expect(Date.now() - written).toBeLessThan(9_000);
     const swappedAt = results.length;
     await waitFor(() => results.length >= swappedAt + 8 || null, 'requests under the second config', 30_000);
     stop = true;
@@ -241,6 +246,11 @@ describe('routes over deployments', () => {
     const v1 = mock.stats().byModel['openai/swap-v1']?.received ?? 0;
     const v2 = mock.stats().byModel['azure-openai/swap-v2']?.received ?? 0;
     expect(v1 + v2).toBe(results.length);
+    // Each answer names the kind and model that served it: one config's pair, never v1's model on
+    // v2's deployment (or the reverse), and as many of each as the mock served.
+    const served = results.map((r) => r.model);
+    expect(served.filter((m) => m === 'openai/swap-v1')).toHaveLength(v1);
+    expect(served.filter((m) => m === 'azure-openai/swap-v2')).toHaveLength(v2);
     expect(v1).toBeGreaterThanOrEqual(8);
     expect(v2).toBeGreaterThanOrEqual(8);
   });
@@ -261,14 +271,17 @@ routes:
     fallbacks: [ r ]
 `,
     );
-    const api = launch({ script: API_SCRIPT, env: { ...fleet.env, SWITCHYARD_CONFIG: bad, API_PORT: '0' } });
-    const exit = await api.exited;
-    expect(exit.code).toBe(1);
-    const output = api.lines.join('\n');
-    expect(output).toContain('SWITCHYARD_TEST_UNSET_VAR');
-    expect(output).toMatch(/deployments\[1\]\.id/);
-    expect(output).toMatch(/routes\[0\]\.targets\[0\]\.deployment: unknown deployment "zzz"/);
-    expect(output).toMatch(/routes\[0\]\.targets\[0\]\.weight/);
-    expect(output).toMatch(/r -> s -> r|loop|cycle/);
+    // Every process reads the file: the API and a worker both refuse it, naming each field.
+    for (const script of [API_SCRIPT, WORKER_SCRIPT]) {
+      const proc = launch({ script, env: { ...fleet.env, SWITCHYARD_CONFIG: bad, API_PORT: '0' } });
+      const exit = await proc.exited;
+      expect(exit.code, script).toBe(1);
+      const output = proc.lines.join('\n');
+      expect(output).toMatch(/deployments\[0\]\.api_key: environment variable SWITCHYARD_TEST_UNSET_VAR is not set/);
+      expect(output).toMatch(/deployments\[1\]\.id: duplicate deployment id "openai-main"/);
+      expect(output).toMatch(/routes\[0\]\.targets\[0\]\.deployment: unknown deployment "zzz"/);
+      expect(output).toMatch(/routes\[0\]\.targets\[0\]\.weight: must be a positive number/);
+      expect(output).toMatch(/routes\[0\]\.fallbacks\[0\]: fallback loop r -> s -> r/);
+    }
   });
 });

@@ -4,7 +4,7 @@
  * carries its client's name to the worker, GET /v1/usage shows a client its own usage only and an
  * operator everyone's, a client over its daily or monthly cap gets 429 budget_exceeded with
  * retry-after to the UTC reset on every face of intake (the official SDK sees a RateLimitError),
- * and GET /metrics carries tokens and spend per deployment and route.
+ * and GET /metrics and GET /v1/metrics carry jobs, tokens and spend per deployment and route.
  */
 import type { ClientConfig } from '@switchyard/shared';
 import { budgetResets, type UsageRecord } from '@switchyard/state';
@@ -179,14 +179,48 @@ describe('budgets at intake', () => {
 });
 
 describe('GET /metrics', () => {
-  it('has tokens and spend per deployment and route, fleet-wide', async () => {
+  it('has jobs, tokens and spend per deployment and route, fleet-wide', async () => {
     await spend('team-a', 0.5);
     await spend('team-b', 0.25, { route: undefined });
     const text = (await api.app.inject({ url: '/metrics', headers: auth(ADMIN_KEY) })).body;
+    expect(text).toContain('switchyard_jobs_total{deployment="mock",route="chat"} 1');
+    expect(text).toContain('switchyard_jobs_total{deployment="mock",route="-"} 1');
     expect(text).toContain('switchyard_tokens_total{deployment="mock",route="chat",kind="prompt"} 10');
     expect(text).toContain('switchyard_tokens_total{deployment="mock",route="chat",kind="completion"} 20');
     expect(text).toContain('switchyard_cost_usd_total{deployment="mock",route="chat"} 0.5');
     expect(text).toContain('switchyard_cost_usd_total{deployment="mock",route="-"} 0.25');
     expect(text).not.toMatch(/team-a-key|team-b-key/);
+  });
+});
+
+describe('GET /v1/metrics per route', () => {
+  it('has the jobs, tokens and spend of each route over the range and per day; a client key sees its own jobs only', async () => {
+    await spend('team-a', 0.5);
+    await spend('team-a', 0.25);
+    await spend('team-b', 0.125);
+    await spend('team-b', 0.0625, { route: undefined });
+    const metrics = async (key: string) => {
+      const res = await api.app.inject({ url: '/v1/metrics?days=2', headers: auth(key) });
+      expect(res.statusCode).toBe(200);
+      return res.json() as {
+        routes: Array<{ route: string; requests: number; cost_usd: number }>;
+        daily: Array<{ date: string; routes: Array<{ route: string; requests: number }> }>;
+      };
+    };
+    const all = await metrics(ADMIN_KEY);
+    expect(all.routes).toEqual([
+      { route: 'chat', requests: 3, prompt_tokens: 30, completion_tokens: 60, cost_usd: 0.875 },
+      { route: '-', requests: 1, prompt_tokens: 10, completion_tokens: 20, cost_usd: 0.0625 },
+    ]);
+    // The days add up to the range (all of it today, or across midnight if the test straddles it).
+    const perDay = all.daily.flatMap((d) => d.routes.map((r) => `${r.route}:${r.requests}`));
+    expect(perDay.filter((r) => r.startsWith('chat:')).reduce((n, r) => n + Number(r.split(':')[1]), 0)).toBe(3);
+    expect(all.daily.map((d) => d.date)).toHaveLength(2);
+
+    expect((await metrics(KEY.b)).routes).toEqual([
+      { route: 'chat', requests: 1, prompt_tokens: 10, completion_tokens: 20, cost_usd: 0.125 },
+      { route: '-', requests: 1, prompt_tokens: 10, completion_tokens: 20, cost_usd: 0.0625 },
+    ]);
+    expect((await metrics(KEY.c)).routes).toEqual([]);
   });
 });

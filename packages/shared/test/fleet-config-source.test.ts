@@ -91,6 +91,15 @@ describe('FleetConfigSource', () => {
     expect(logged('config.reload.applied', { reason: 'file changed' })).toBeDefined();
   });
 
+  it('notices a change within 5 s on the default poll period alone, the promise that holds where fs.watch is silent', async () => {
+    const { file, source, start } = setUp(fleetYaml('one'), { fsWatch: false });
+    await start();
+    const written = Date.now();
+    writeFileSync(file, fleetYaml('five-seconds'));
+    await waitFor(() => modelOf(source.current) === 'five-seconds', 'the default poll to notice the change', 5_000);
+    expect(Date.now() - written).toBeLessThan(5_000);
+  });
+
   it('refuses an invalid file with every problem logged and keeps the running config', async () => {
     const { file, source, changes, logged, start } = setUp(fleetYaml('one'));
     await start();

@@ -81,13 +81,16 @@ export function countersToPrometheus(snapshot: CountersSnapshot, prefix = 'switc
 }
 
 /**
- * Tokens and spend per deployment and route (usage.ts's lifetime totals), fleet-wide. `route` is
+ * Jobs, tokens and spend per deployment and route (usage.ts's lifetime totals), fleet-wide. `route` is
  * "-" for jobs that named a deployment directly. Labels are ids and route names only: a client
  * name never becomes a label (its spend is in GET /v1/usage), so series stay bounded by the config.
  */
 export function usageToPrometheus(counters: readonly UsageCounter[], prefix = 'switchyard'): string {
   const lines: string[] = [];
   const label = (c: UsageCounter) => `deployment="${esc(c.deployment)}",route="${esc(c.route)}"`;
+  lines.push(`# HELP ${prefix}_jobs_total Jobs completed, fleet-wide, by route and the deployment that answered.`);
+  lines.push(`# TYPE ${prefix}_jobs_total counter`);
+  for (const c of counters) lines.push(`${prefix}_jobs_total{${label(c)}} ${c.requests}`);
   lines.push(`# HELP ${prefix}_tokens_total Tokens used by finished jobs, fleet-wide, by deployment, route and kind (prompt, completion).`);
   lines.push(`# TYPE ${prefix}_tokens_total counter`);
   for (const c of counters) {

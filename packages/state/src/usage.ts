@@ -67,10 +67,12 @@ export interface UsageWindowQuery {
   client?: string | undefined;
 }
 
-/** Lifetime tokens and cost of one deployment reached through one route (NO_ROUTE: none). */
+/** Lifetime jobs, tokens and cost of one deployment reached through one route (NO_ROUTE: none). */
 export interface UsageCounter {
   deployment: string;
   route: string;
+  /** Jobs completed (this deployment answered them). */
+  requests: number;
   prompt_tokens: number;
   completion_tokens: number;
   cost_usd: number;
@@ -208,7 +210,7 @@ export class UsageStore {
     return sortedTotals(totals);
   }
 
-  /** Lifetime tokens and cost per deployment and route, fleet-wide: GET /metrics. */
+  /** Lifetime jobs, tokens and cost per deployment and route, fleet-wide: GET /metrics. */
   async readCounters(): Promise<UsageCounter[]> {
     const hash = await this.redis.hgetall(this.keys.usageTotal());
     const byPair = new Map<string, Sums>();
@@ -217,7 +219,7 @@ export class UsageStore {
     return [...byPair]
       .map(([pair, s]) => {
         const [deployment, route] = JSON.parse(pair) as [string, string];
-        return { deployment, route, prompt_tokens: s.p, completion_tokens: s.c, cost_usd: s.u / 1_000_000 };
+        return { deployment, route, requests: s.r, prompt_tokens: s.p, completion_tokens: s.c, cost_usd: s.u / 1_000_000 };
       })
       .sort((a, b) => (a.deployment + a.route < b.deployment + b.route ? -1 : 1));
   }

@@ -93,7 +93,7 @@ describe('usage store', () => {
     expect(hour.map((r) => r.key).sort()).toEqual(['team-a', 'team-b']);
   });
 
-  it('lifetime tokens and cost per deployment and route, in Prometheus form', async () => {
+  it('lifetime jobs, tokens and cost per deployment and route, in Prometheus form', async () => {
     t = await setup('usage-prom');
     const { usage } = t.store;
     await usage.record(job());
@@ -101,10 +101,12 @@ describe('usage store', () => {
     await usage.record(job({ route: undefined, deployment: 'local-vllm', costMicros: 2_500_000 }));
     const counters = await usage.readCounters();
     expect(counters).toEqual([
-      { deployment: 'local-vllm', route: '-', prompt_tokens: 100, completion_tokens: 50, cost_usd: 2.5 },
-      { deployment: 'openai-main', route: 'gpt-4o', prompt_tokens: 200, completion_tokens: 100, cost_usd: 0.0015 },
+      { deployment: 'local-vllm', route: '-', requests: 1, prompt_tokens: 100, completion_tokens: 50, cost_usd: 2.5 },
+      { deployment: 'openai-main', route: 'gpt-4o', requests: 2, prompt_tokens: 200, completion_tokens: 100, cost_usd: 0.0015 },
     ]);
     const text = usageToPrometheus(counters);
+    expect(text).toContain('switchyard_jobs_total{deployment="openai-main",route="gpt-4o"} 2');
+    expect(text).toContain('switchyard_jobs_total{deployment="local-vllm",route="-"} 1');
     expect(text).toContain('switchyard_tokens_total{deployment="openai-main",route="gpt-4o",kind="prompt"} 200');
     expect(text).toContain('switchyard_tokens_total{deployment="openai-main",route="gpt-4o",kind="completion"} 100');
     expect(text).toContain('switchyard_cost_usd_total{deployment="local-vllm",route="-"} 2.5');

@@ -1,12 +1,13 @@
 /**
  * Owns the fleet read routes, all served from the shared state store in Redis:
  * GET /v1/providers/status (cache-first, force_refresh single-flight, cache_hit, circuit details),
- * GET /v1/metrics?days=N (daily per-provider totals, successes, failures by class, latency) and
- * GET /v1/workers (live worker replicas). Times are ISO 8601 strings; no secret is ever stored
+ * GET /v1/metrics?days=N (daily per-deployment totals, successes, failures by class, latency; per
+ * route, the jobs completed through it with their tokens and spend) and GET /v1/workers (live
+ * worker replicas). Times are ISO 8601 strings; no secret is ever stored
  * in what these read, and messages are scrubbed once more on the way out.
  */
 import { ERROR_CLASSES, redactSecrets } from '@switchyard/shared';
-import { DAILY_RETENTION_DAYS, type ProviderStatus } from '@switchyard/state';
+import { DAILY_RETENTION_DAYS, type ProviderStatus, type UsageFigures } from '@switchyard/state';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -41,6 +42,26 @@ const providerMetricsSchema = z.object({
   failed: z.number(),
   failures: z.record(z.string(), z.number()),
   latency_ms: latencySchema,
+});
+
+/**
+ * A route's figures over a day or the range, from the usage store: the jobs completed through it,
+ * their tokens and spend (`route` "-" for jobs that named a deployment). A client key sees its own
+ * jobs' only, as in GET /v1/usage: spend per route is one client's business.
+ */
+const routeMetricsSchema = z.object({
+  route: z.string(),
+  requests: z.number().int(),
+  prompt_tokens: z.number().int(),
+  completion_tokens: z.number().int(),
+  cost_usd: z.number(),
+});
+const routeMetrics = ({ key, requests, prompt_tokens, completion_tokens, cost_usd }: UsageFigures & { key: string }) => ({
+  route: key,
+  requests,
+  prompt_tokens,
+  completion_tokens,
+  cost_usd,
 });
 
 const workerSchema = z.object({
@@ -140,7 +161,8 @@ export default async function fleetRoutes(app: FastifyInstance) {
     '/v1/metrics',
     {
       schema: {
-        summary: `Daily per-provider totals, successes, failures by class and latency (1 to ${DAILY_RETENTION_DAYS} days)`,
+        summary: `Daily per-deployment totals, successes, failures by class and latency, and per-route jobs, tokens and spend (1 to ${DAILY_RETENTION_DAYS} days)`,
+        description: "`routes` and each day's `routes`: jobs completed through each route; a client key sees its own jobs' only.",
         tags: ['fleet'],
         querystring: z.object({ days: z.coerce.number().int().min(1).max(DAILY_RETENTION_DAYS).default(7) }),
         response: {
@@ -148,14 +170,31 @@ export default async function fleetRoutes(app: FastifyInstance) {
             days: z.number().int(),
             from: z.string(),
             to: z.string(),
-            daily: z.array(z.object({ date: z.string(), providers: z.array(providerMetricsSchema) })),
+            daily: z.array(z.object({ date: z.string(), providers: z.array(providerMetricsSchema), routes: z.array(routeMetricsSchema) })),
             totals: z.array(providerMetricsSchema),
+            routes: z.array(routeMetricsSchema),
           }),
           400: errorSchema,
         },
       },
     },
-    async (request) => app.ctx.state.readDailyMetrics(request.query.days),
+    async (request) => {
+      const { days } = request.query;
+      // Unauthenticated requests reach this only on an API without keys: one anonymous client, nothing to hide.
+      const own = request.authenticated && !request.operator ? request.clientName : undefined;
+      const [metrics, usage] = await Promise.all([
+        app.ctx.state.readDailyMetrics(days),
+        app.ctx.state.usage.readDays(days, { groupBy: 'route', client: own }),
+      ]);
+      return {
+        ...metrics,
+        daily: metrics.daily.map((day) => ({
+          ...day,
+          routes: usage.rows.filter((row) => row.date === day.date).map(routeMetrics),
+        })),
+        routes: usage.totals.map(routeMetrics),
+      };
+    },
   );
 
   r.get(
