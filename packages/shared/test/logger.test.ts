@@ -85,3 +85,33 @@ describe('the stdout log destination', () => {
     }
   });
 });
+
+describe('the time of a line', () => {
+  it("is the ISO 8601 time of the millisecond it was written in, as pino's isoTime writes it", () => {
+    const run = runScript(`
+      const logger = createLogger({ name: 'time-test' });
+      const spin = (ms) => { const until = Date.now() + ms; while (Date.now() < until); };
+      for (let i = 0; i < 3; i++) { console.log(JSON.stringify({ before: Date.now() })); logger.info({ i }, 'line'); logger.info({ i }, 'same ms'); console.log(JSON.stringify({ after: Date.now() })); spin(3); }
+    `);
+    expect(run.status).toBe(0);
+    const lines = parsed(run.stdout);
+    expect(lines).toHaveLength(12);
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const [before, first, second, after] = lines.slice(i * 4, i * 4 + 4) as [
+        { before: number },
+        { time: string },
+        { time: string },
+        { after: number },
+      ];
+      expect(first.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      const at = Date.parse(first.time);
+      expect(at).toBeGreaterThanOrEqual(before.before);
+      expect(Date.parse(second.time)).toBeGreaterThanOrEqual(at);
+      expect(Date.parse(second.time)).toBeLessThanOrEqual(after.after);
+      times.push(at);
+    }
+    // Lines 3 ms apart never share a rendered time.
+    expect(new Set(times).size).toBe(3);
+  });
+});
