@@ -78,6 +78,7 @@ describe('OpenAPI document', () => {
       '/v1/chat/completions',
       '/v1/responses',
       '/v1/responses/{id}',
+      '/v1/responses/{id}/input_items',
       '/v1/models',
       '/v1/providers/status',
       '/v1/metrics',
@@ -93,6 +94,9 @@ describe('OpenAPI document', () => {
     expect(body.required).toContain('messages');
     expect(Object.keys(body.properties)).toEqual(expect.arrayContaining(['model', 'messages', 'fallbacks', 'budget_ms', 'priority']));
     expect(doc.paths['/v1/jobs/{id}'].delete).toBeDefined();
+    expect(doc.paths['/v1/responses/{id}/input_items'].get.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(['limit', 'order', 'after']),
+    );
     expect(doc.paths['/v1/metrics'].get.parameters.map((p: { name: string }) => p.name)).toContain('days');
     expect(doc.components.securitySchemes.bearer.scheme).toBe('bearer');
     const ui = await a.app.inject({ method: 'GET', url: '/docs' });

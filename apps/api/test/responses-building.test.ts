@@ -1,7 +1,8 @@
 /**
  * The Response objects and stream events the Responses face builds, for outcomes the echo worker
  * cannot produce: an answer cut at max_output_tokens (status incomplete, response.incomplete) and
- * each failure class in ResponseError's short vocabulary. Every object is validated against
+ * each failure class in ResponseError's short vocabulary; input items as kept and listed, for
+ * records the face never writes (part lengths that do not fit). Every object is validated against
  * OpenAI's published OpenAPI description.
  */
 import { readFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import type { JobResult } from '@switchyard/shared';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { OpenAiError } from '../src/openai/errors.ts';
+import { inputShape, listedInputItems, pageOf } from '../src/responses/input-items.ts';
 import { KNOWN_FIELDS, rejectUnsupported } from '../src/responses/request.ts';
 import { echoedSettings, failedResponse, finishedResponse, type ResponseState, responseError } from '../src/responses/response.ts';
 import { responseEventRenderer } from '../src/responses/stream-events.ts';
@@ -149,5 +151,59 @@ describe('createResponse fields', () => {
       expect((refused as OpenAiError).extra.param, field).toBe(field);
       expect((refused as OpenAiError).statusCode, field).toBe(400);
     }
+  });
+});
+
+describe('input items as kept and listed', () => {
+  const conversation = [
+    { role: 'user' as const, content: 'earlier turn' },
+    { role: 'assistant' as const, content: 'earlier answer' },
+    { role: 'developer' as const, content: 'a\nb\n\nc' },
+    { role: 'user' as const, content: 'plain' },
+  ];
+
+  it('keeps only what the conversation lost: references and the part lengths of items with other than one part', () => {
+    expect(inputShape('hello')).toEqual([{}]);
+    expect(
+      inputShape([
+        {
+          role: 'developer',
+          content: [
+            { type: 'input_text', text: 'a\nb' },
+            { type: 'input_text', text: '' },
+            { type: 'input_text', text: 'c' },
+          ],
+        },
+        { role: 'user', content: 'plain' },
+        { role: 'user', content: [{ type: 'input_text', text: 'one part' }] },
+        { role: 'user', content: [] },
+        { type: 'item_reference', id: 'msg_x' },
+      ]),
+    ).toEqual([{ parts: [3, 0, 1] }, {}, {}, { parts: [] }, { ref: 'msg_x' }]);
+  });
+
+  it("lists the conversation's tail, parts cut back apart, each item valid; lengths that do not fit read as one part", () => {
+    const items = listedInputItems(state.jobId, conversation, [{ parts: [3, 0, 1] }, {}]);
+    expect(items.map((i) => [i.role, i.content.map((p) => p.text)])).toEqual([
+      ['developer', ['a\nb', '', 'c']],
+      ['user', ['plain']],
+    ]);
+    const page = pageOf(items, { limit: 20, order: 'asc' });
+    assertOpenAi('ResponseItemList', page);
+    const misfit = listedInputItems(state.jobId, conversation, [{ parts: [2, 2] }, {}]);
+    expect(misfit[0]?.content.map((p) => p.text)).toEqual(['a\nb\n\nc']);
+    expect(listedInputItems(state.jobId, [{ role: 'user', content: '' }], [{ parts: [] }])[0]?.content).toEqual([]);
+    // More shapes than messages (never written so): the whole conversation, nothing invented.
+    expect(listedInputItems(state.jobId, conversation.slice(0, 1), [{}, {}])).toHaveLength(1);
+  });
+
+  it('pages both ways with a cursor; an unknown cursor is null', () => {
+    const items = listedInputItems(state.jobId, conversation, undefined);
+    const ids = items.map((i) => i.id);
+    expect(new Set(ids).size).toBe(4);
+    expect(pageOf(items, { limit: 2, order: 'desc' })).toMatchObject({ first_id: ids[3], last_id: ids[2], has_more: true });
+    expect(pageOf(items, { limit: 2, order: 'desc', after: ids[2] })).toMatchObject({ first_id: ids[1], last_id: ids[0], has_more: false });
+    expect(pageOf(items, { limit: 3, order: 'asc', after: ids[0] })?.data.map((i) => i.id)).toEqual(ids.slice(1));
+    expect(pageOf(items, { limit: 3, order: 'asc', after: 'msg_elsewhere' })).toBeNull();
   });
 });

@@ -410,3 +410,214 @@ describe('privacy', () => {
     expect((await client.responses.retrieve(mine.id)).output_text).toBe('private words');
   });
 });
+
+describe('input items (listInputItems)', () => {
+  type Page = Awaited<ReturnType<OpenAI['responses']['inputItems']['list']>>;
+  /** The page's body as it came over the wire, validated against the spec's ResponseItemList. */
+  const wireBody = (page: Page) => {
+    const body = (page as unknown as { body: { first_id: string; last_id: string; has_more: boolean } }).body;
+    assertOpenAi('ResponseItemList', body);
+    return body;
+  };
+  const texts = (items: OpenAI.Responses.ResponseItem[]) =>
+    items.map((item) => (item.type === 'message' ? item.content.map((part) => ('text' in part ? part.text : '')).join('|') : item.type));
+
+  it('lists the messages a response was given, with ids, as OpenAI returns them; newest first by default', async () => {
+    const data = await client.responses.create({
+      model: 'mock/echo',
+      instructions: 'be brief',
+      input: [
+        { role: 'system', content: 'system rules' },
+        { role: 'developer', content: [{ type: 'input_text', text: 'developer rules' }] },
+        { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'an answer', annotations: [] }] } as never,
+        {
+          role: 'user',
+          content: [
+            { type: 'input_text', text: 'part one\nstill one' },
+            { type: 'input_text', text: '' },
+            { type: 'input_text', text: 'part three' },
+          ],
+        },
+      ],
+    });
+    const page = await client.responses.inputItems.list(data.id);
+    const body = wireBody(page);
+    expect(page.data).toEqual([
+      {
+        id: expect.stringMatching(/^msg_/),
+        type: 'message',
+        role: 'user',
+        status: 'completed',
+        content: [
+          { type: 'input_text', text: 'part one\nstill one' },
+          { type: 'input_text', text: '' },
+          { type: 'input_text', text: 'part three' },
+        ],
+      },
+      {
+        id: expect.stringMatching(/^msg_/),
+        type: 'message',
+        role: 'assistant',
+        status: 'completed',
+        content: [{ type: 'output_text', text: 'an answer', annotations: [], logprobs: [] }],
+      },
+      {
+        id: expect.any(String),
+        type: 'message',
+        role: 'developer',
+        status: 'completed',
+        content: [{ type: 'input_text', text: 'developer rules' }],
+      },
+      {
+        id: expect.any(String),
+        type: 'message',
+        role: 'system',
+        status: 'completed',
+        content: [{ type: 'input_text', text: 'system rules' }],
+      },
+    ]);
+    const ids = page.data.map((item) => (item as { id: string }).id);
+    expect(new Set([...ids, data.output[0]?.id]).size).toBe(5); // unique, and none is the answer's
+    expect(body).toMatchObject({ object: 'list', first_id: ids[0], last_id: ids[3], has_more: false });
+    // Stable: the same ids on every read.
+    expect((await client.responses.inputItems.list(data.id, { order: 'asc' })).data.map((item) => (item as { id: string }).id)).toEqual(
+      [...ids].reverse(),
+    );
+  });
+
+  it('pages with limit, after and order; the SDK walks every page', async () => {
+    const input = Array.from({ length: 7 }, (_, i) => ({ role: 'user' as const, content: `message ${i}` }));
+    const data = await client.responses.create({ model: 'mock/echo', input });
+    const all = input.map((m) => m.content);
+
+    const first = await client.responses.inputItems.list(data.id, { limit: 3, order: 'asc' });
+    const firstBody = wireBody(first);
+    expect(texts(first.data)).toEqual(all.slice(0, 3));
+    expect(firstBody.has_more).toBe(true);
+    const second = await client.responses.inputItems.list(data.id, { limit: 3, order: 'asc', after: firstBody.last_id });
+    expect(texts(second.data)).toEqual(all.slice(3, 6));
+    expect(wireBody(second).has_more).toBe(true);
+    const third = await second.getNextPage();
+    expect(texts(third.data)).toEqual(all.slice(6));
+    expect(wireBody(third).has_more).toBe(false);
+    expect(third.hasNextPage()).toBe(false);
+
+    const walked: OpenAI.Responses.ResponseItem[] = [];
+    for await (const item of client.responses.inputItems.list(data.id, { limit: 2 })) walked.push(item);
+    expect(texts(walked)).toEqual([...all].reverse());
+    const lastTwo = await client.responses.inputItems.list(data.id, { limit: 2, order: 'desc' });
+    expect(texts(lastTwo.data)).toEqual(['message 6', 'message 5']);
+
+    // After the last item: an empty page, still a valid list.
+    const empty = await client.responses.inputItems.list(data.id, { order: 'asc', after: wireBody(third).last_id });
+    expect(empty.data).toEqual([]);
+    expect(wireBody(empty)).toMatchObject({ has_more: false, first_id: '', last_id: '' });
+    expect((await client.responses.inputItems.list(data.id, { limit: 100 })).data).toHaveLength(7);
+  });
+
+  it('lists only the items given to a continued response; a string input is one user message', async () => {
+    const first = await client.responses.create({ model: 'mock/echo', input: 'my name is Ada' });
+    const second = await client.responses.create({ model: 'mock/echo', previous_response_id: first.id, input: 'what is my name?' });
+    const page = await client.responses.inputItems.list(second.id);
+    wireBody(page);
+    expect(page.data).toEqual([
+      {
+        id: expect.any(String),
+        type: 'message',
+        role: 'user',
+        status: 'completed',
+        content: [{ type: 'input_text', text: 'what is my name?' }],
+      },
+    ]);
+    expect(texts((await client.responses.inputItems.list(first.id)).data)).toEqual(['my name is Ada']);
+  });
+
+  it('an item_reference is listed as the referenced answer under its own id, once', async () => {
+    const first = await client.responses.create({ model: 'mock/echo', input: 'the word is amber' });
+    const itemId = first.output[0]?.id as string;
+    const second = await client.responses.create({
+      model: 'mock/echo',
+      input: [
+        { type: 'item_reference', id: itemId },
+        { role: 'user', content: 'which word?' },
+        { type: 'item_reference', id: itemId },
+      ],
+    });
+    const page = await client.responses.inputItems.list(second.id, { order: 'asc' });
+    wireBody(page);
+    expect(page.data[0]).toEqual({
+      id: itemId,
+      type: 'message',
+      role: 'assistant',
+      status: 'completed',
+      content: [{ type: 'output_text', text: 'the word is amber', annotations: [], logprobs: [] }],
+    });
+    expect(texts(page.data)).toEqual(['the word is amber', 'which word?', 'the word is amber']);
+    const ids = page.data.map((item) => (item as { id: string }).id);
+    expect(new Set(ids).size).toBe(3);
+    // One item a page: the cursor walks past both references and never loops.
+    const walked: string[] = [];
+    for await (const item of client.responses.inputItems.list(second.id, { order: 'asc', limit: 1 }))
+      walked.push((item as { id: string }).id);
+    expect(walked).toEqual(ids);
+  });
+
+  it('a record stored before input shapes were kept lists its whole conversation', async () => {
+    const first = await client.responses.create({ model: 'mock/echo', input: 'older turn' });
+    const data = await client.responses.create({ model: 'mock/echo', previous_response_id: first.id, input: 'newer turn' });
+    const key = responseKey(api.namespace, data.id);
+    const { input, ...older } = JSON.parse((await api.ctx.redis.get(key)) as string);
+    expect(input).toEqual([{}]);
+    await api.ctx.redis.set(key, JSON.stringify(older), 'EX', 60);
+    const page = await client.responses.inputItems.list(data.id, { order: 'asc' });
+    wireBody(page);
+    expect(page.data.map((item) => (item as { role: string }).role)).toEqual(['user', 'assistant', 'user']);
+    expect(texts(page.data)).toEqual(['older turn', 'older turn', 'newer turn']);
+  });
+
+  it('refuses include, a bad limit or order and an unknown after with a 400 naming it', async () => {
+    const data = await client.responses.create({ model: 'mock/echo', input: 'query checks' });
+    const viaSdk = (await client.responses.inputItems
+      .list(data.id, { include: ['message.output_text.logprobs'] })
+      .catch((e) => e)) as APIError;
+    expect(viaSdk).toBeInstanceOf(BadRequestError);
+    expect(viaSdk.param).toBe('include');
+    for (const [query, param] of [
+      ['include[]=message.output_text.logprobs', 'include'],
+      ['include=message.input_image.image_url', 'include'],
+      ['limit=0', 'querystring.limit'],
+      ['limit=101', 'querystring.limit'],
+      ['limit=two', 'querystring.limit'],
+      ['order=sideways', 'querystring.order'],
+      [`after=msg_nope`, 'after'],
+      [`after=${data.output[0]?.id}`, 'after'], // the answer is no input item
+    ]) {
+      const res = await fetch(`${baseURL}/responses/${data.id}/input_items?${query}`, { headers: { authorization: `Bearer ${KEY}` } });
+      expect(res.status, query).toBe(400);
+      const body = (await res.json()) as { error: { param: string; type: string } };
+      assertOpenAi('ErrorResponse', body);
+      expect(body.error.param, query).toBe(param);
+      expect(body.error.type).toBe('invalid_request_error');
+    }
+    // Values that ask for nothing are accepted.
+    const res = await fetch(`${baseURL}/responses/${data.id}/input_items?include=&limit=1`, {
+      headers: { authorization: `Bearer ${KEY}` },
+    });
+    expect(res.status).toBe(200);
+  });
+
+  it("another key's response, an unknown id and one not stored are the same 404 as GET", async () => {
+    const mine = await client.responses.create({ model: 'mock/echo', input: 'private input' });
+    const unstored = await client.responses.create({ model: 'mock/echo', input: 'not kept', store: false });
+    const unknownId = `resp_${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`;
+    const theirs = (await other.responses.inputItems.list(mine.id).catch((e) => e)) as APIError;
+    const unknown = (await other.responses.inputItems.list(unknownId).catch((e) => e)) as APIError;
+    const retrieved = (await other.responses.retrieve(mine.id).catch((e) => e)) as APIError;
+    expect(theirs).toBeInstanceOf(NotFoundError);
+    assertOpenAi('ErrorResponse', { error: theirs.error });
+    expect(JSON.stringify(theirs.error).replaceAll(mine.id, 'ID')).toBe(JSON.stringify(unknown.error).replaceAll(unknownId, 'ID'));
+    expect(theirs.error).toEqual(retrieved.error);
+    await expect(client.responses.inputItems.list(unstored.id)).rejects.toBeInstanceOf(NotFoundError);
+    expect(texts((await client.responses.inputItems.list(mine.id)).data)).toEqual(['private input']);
+  });
+});

@@ -113,19 +113,26 @@ export function rejectUnsupported(body: Record<string, unknown>): void {
   }
 }
 
+/** A query value that asks for something: present, and neither empty nor false. */
+const asks = (v: unknown) => v !== undefined && v !== '' && v !== 'false' && v !== '0' && !(Array.isArray(v) && v.every((x) => x === ''));
+
+/** `include` in a query (`include=` or `include[]=`, as SDKs send arrays) asks for extra fields this face never has: a 400 naming it. */
+export function rejectIncludeQuery(query: Record<string, unknown>): void {
+  for (const name of ['include', 'include[]']) {
+    if (asks(query[name])) throw unsupported('include', 'include is not supported: there is nothing extra to include; remove it');
+  }
+}
+
 /**
  * getResponse's query: `stream=true` (replaying a stored response as events), `include` and
  * `starting_after` (a replay's resume point) ask for what this face does not do, so each is a 400
  * naming it; `include_obfuscation` and values that ask for nothing are accepted.
  */
 export function rejectUnsupportedRetrieve(query: Record<string, unknown>): void {
-  const asks = (v: unknown) => v !== undefined && v !== '' && v !== 'false' && v !== '0' && !(Array.isArray(v) && v.every((x) => x === ''));
   if (asks(query.stream)) {
     throw unsupported('stream', 'replaying a stored response as stream events is not supported: read it as JSON; remove it');
   }
-  for (const name of ['include', 'include[]']) {
-    if (asks(query[name])) throw unsupported('include', 'include is not supported: there is nothing extra to include; remove it');
-  }
+  rejectIncludeQuery(query);
   if (query.starting_after !== undefined) {
     throw unsupported('starting_after', 'starting_after resumes a replayed stream, which is not supported; remove it');
   }
@@ -156,7 +163,7 @@ function partsText(content: unknown, param: string): string {
  * with an id and neither a type nor a role is one too). Clients that store (the AI SDK's default
  * provider) send an earlier answer back this way instead of its text.
  */
-function isItemReference(item: { type?: unknown; role?: unknown; id?: unknown }): boolean {
+export function isItemReference(item: { type?: unknown; role?: unknown; id?: unknown }): boolean {
   return item.type === 'item_reference' || ((item.type === undefined || item.type === null) && item.role === undefined && 'id' in item);
 }
 

@@ -12,6 +12,8 @@ import type { CreateResponseRequest } from './request.ts';
 
 export const responseId = (jobId: string) => `resp_${jobId}`;
 export const messageItemId = (jobId: string) => `msg_${jobId}`;
+/** The id of a response's `index`th input item (listInputItems); job ids hold no `_`, so it is no answer's id. */
+export const inputItemId = (jobId: string, index: number) => `msg_${jobId}_${index}`;
 /** The response that holds a message item of ours (one answer item per response), or null for an id that is not one. */
 export const responseIdOfItem = (itemId: string) => (itemId.startsWith('msg_') ? responseId(itemId.slice('msg_'.length)) : null);
 
@@ -57,14 +59,14 @@ export function responseError(message: string, error: JobError | undefined): Res
   return { code, message: redactSecrets(message) };
 }
 
-const textPartSchema = z.object({
+export const textPartSchema = z.object({
   type: z.literal('output_text'),
   text: z.string(),
   annotations: z.array(z.unknown()),
   logprobs: z.array(z.unknown()),
 });
 
-const messageItemSchema = z.object({
+export const messageItemSchema = z.object({
   id: z.string(),
   type: z.literal('message'),
   role: z.literal('assistant'),

@@ -1,14 +1,16 @@
 /**
  * Owns stored responses (`store`, the default): one Redis key per response,
  * `<namespace>:{resp:<id>}` (its own hash tag, so responses spread over a cluster's slots), holding
- * the Response object, the conversation that led to it (for previous_response_id) and its owner as
- * a digest of the client id, expiring after RESULT_TTL_S. A response belongs to the client key that
+ * the Response object, the conversation that led to it (for previous_response_id), which part of it
+ * was this request's input (for listInputItems) and its owner as a digest of the client id,
+ * expiring after RESULT_TTL_S. A response belongs to the client key that
  * created it: for any other key it does not exist, exactly as an unknown id does. Records are
  * validated with zod on the way out; a bad one is logged and treated as missing.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { chatMessageSchema, type Logger, type RedisClient } from '@switchyard/shared';
 import { z } from 'zod';
+import { inputShapeSchema } from './input-items.ts';
 import { type ResponseObject, responseObjectSchema } from './response.ts';
 
 export const responseKey = (namespace: string, id: string) => `${namespace}:{resp:${id}}`;
@@ -23,6 +25,8 @@ const storedResponseSchema = z.object({
   response: responseObjectSchema,
   /** The conversation without instructions: what a continuation puts before its own input. */
   conversation: z.array(chatMessageSchema),
+  /** This request's own input items, the conversation's tail (input-items.ts); absent in older records. */
+  input: inputShapeSchema.optional(),
 });
 export type StoredResponse = z.infer<typeof storedResponseSchema>;
 
@@ -34,8 +38,13 @@ export class ResponseStore {
     private readonly logger: Logger,
   ) {}
 
-  async save(clientId: string, response: ResponseObject, conversation: StoredResponse['conversation']): Promise<void> {
-    const record: StoredResponse = { owner: ownerDigest(clientId), response, conversation };
+  async save(
+    clientId: string,
+    response: ResponseObject,
+    conversation: StoredResponse['conversation'],
+    input: NonNullable<StoredResponse['input']>,
+  ): Promise<void> {
+    const record: StoredResponse = { owner: ownerDigest(clientId), response, conversation, input };
     await this.redis.set(responseKey(this.namespace, response.id), JSON.stringify(record), 'EX', this.ttlS);
   }
 

@@ -5,7 +5,7 @@
  * as a Response object or its typed events. `store` (the default) keeps the finished response
  * readable at GET /v1/responses/:id for RESULT_TTL_S, to the client key that created it only;
  * `previous_response_id` continues one, and an `item_reference` in `input` brings back one's answer;
- * DELETE removes one.
+ * its input items are listed at GET /v1/responses/:id/input_items; DELETE removes one.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -13,11 +13,13 @@ import { z } from 'zod';
 import { OpenAiError } from '../openai/errors.ts';
 import { streamJob } from '../openai/job-stream.ts';
 import { jobFailure, submitAndWait, waitBudgetMs } from '../openai/job-wait.ts';
+import { inputItemListSchema, inputShape, listedInputItems, listInputItemsQuery, pageOf } from '../responses/input-items.ts';
 import {
   type CreateResponseRequest,
   createResponseSchema,
   itemReferences,
   type PriorTurn,
+  rejectIncludeQuery,
   rejectUnsupported,
   rejectUnsupportedRetrieve,
   translateResponseRequest,
@@ -40,8 +42,13 @@ const deletedSchema = z.object({ id: z.string(), object: z.literal('response'), 
 
 type NotFoundCode = 'not_found' | 'previous_response_not_found' | 'item_not_found';
 
+/** An id as it may appear in a message: as sent when it looks like an id, else a placeholder. */
+const safeId = (id: string) => (/^[\w.-]{1,256}$/.test(id) ? id : '(invalid id)');
+
+const jobIdOfResponse = (id: string) => id.slice('resp_'.length);
+
 function notFound(id: string, param: string, code: NotFoundCode, ttlS: number): OpenAiError {
-  const safe = /^[\w.-]{1,256}$/.test(id) ? id : '(invalid id)';
+  const safe = safeId(id);
   const what = code === 'item_not_found' ? 'message item' : 'response';
   return new OpenAiError(
     code === 'not_found' ? 404 : 400,
@@ -123,7 +130,7 @@ export default async function responseRoutes(app: FastifyInstance) {
       const finished = async (response: ResponseObject) => {
         if (!state.settings.store) return;
         // The answer is in hand: a Redis hiccup costs the stored copy, never the answer.
-        await store.save(request.clientId, response, translated.conversation).catch((err: Error) => {
+        await store.save(request.clientId, response, translated.conversation, inputShape(body.input)).catch((err: Error) => {
           logger.warn({ jobId: id, responseId: response.id, err: { message: err.message } }, 'response not stored');
         });
       };
@@ -166,6 +173,39 @@ export default async function responseRoutes(app: FastifyInstance) {
       const stored = await store.get(request.params.id, request.clientId);
       if (!stored) throw notFound(request.params.id, 'response_id', 'not_found', config.RESULT_TTL_S);
       return stored.response;
+    },
+  );
+
+  r.get(
+    '/v1/responses/:id/input_items',
+    {
+      schema: {
+        summary: "A stored response's input items (the messages it was given), to the API key that created it",
+        description:
+          'Cursor pages (`after`, `limit` 1-100, `order` asc|desc, newest first by default). With previous_response_id, only the items given to that response; instructions are no item. include is refused with a 400 naming it.',
+        tags: ['openai'],
+        params: responseParams,
+        querystring: listInputItemsQuery,
+        response: { 200: inputItemListSchema, 400: errorSchema, 404: errorSchema },
+      },
+    },
+    async (request) => {
+      rejectIncludeQuery(request.query);
+      const { id } = request.params;
+      const stored = await store.get(id, request.clientId);
+      if (!stored) throw notFound(id, 'response_id', 'not_found', config.RESULT_TTL_S);
+      const items = listedInputItems(jobIdOfResponse(stored.response.id), stored.conversation, stored.input);
+      const { limit, order, after } = request.query;
+      const page = pageOf(items, { limit, order, after });
+      if (!page) {
+        throw new OpenAiError(
+          400,
+          'invalid_request_error',
+          `No input item with id '${safeId(after ?? '')}' in response ${stored.response.id}. Fix: pass the last_id of the page before, or leave after out to start from the first page.`,
+          { code: 'item_not_found', param: 'after' },
+        );
+      }
+      return page;
     },
   );
 
