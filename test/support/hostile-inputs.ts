@@ -18,6 +18,7 @@ export const ROUTES = [
   '/v1/responses',
   '/v1/responses/{id}',
   '/v1/responses/{id}/input_items',
+  '/v1/responses/{id}/cancel',
   '/v1/models',
   '/v1/models/{id}',
   '/v1/providers/status',

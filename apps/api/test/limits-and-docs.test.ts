@@ -79,6 +79,7 @@ describe('OpenAPI document', () => {
       '/v1/responses',
       '/v1/responses/{id}',
       '/v1/responses/{id}/input_items',
+      '/v1/responses/{id}/cancel',
       '/v1/models',
       '/v1/providers/status',
       '/v1/metrics',
@@ -94,6 +95,7 @@ describe('OpenAPI document', () => {
     expect(body.required).toContain('messages');
     expect(Object.keys(body.properties)).toEqual(expect.arrayContaining(['model', 'messages', 'fallbacks', 'budget_ms', 'priority']));
     expect(doc.paths['/v1/jobs/{id}'].delete).toBeDefined();
+    expect(doc.paths['/v1/responses/{id}/cancel'].post).toBeDefined();
     expect(doc.paths['/v1/responses/{id}/input_items'].get.parameters.map((p: { name: string }) => p.name)).toEqual(
       expect.arrayContaining(['limit', 'order', 'after']),
     );

@@ -411,7 +411,7 @@ describe('privacy', () => {
   });
 });
 
-describe('input items (listInputItems)', () => {
+describe('input items (listInputItems) and cancel', () => {
   type Page = Awaited<ReturnType<OpenAI['responses']['inputItems']['list']>>;
   /** The page's body as it came over the wire, validated against the spec's ResponseItemList. */
   const wireBody = (page: Page) => {
@@ -619,5 +619,24 @@ describe('input items (listInputItems)', () => {
     expect(theirs.error).toEqual(retrieved.error);
     await expect(client.responses.inputItems.list(unstored.id)).rejects.toBeInstanceOf(NotFoundError);
     expect(texts((await client.responses.inputItems.list(mine.id)).data)).toEqual(['private input']);
+  });
+
+  it('cancel answers 400 for a stored response (none runs in the background) and the GET 404 for anyone else', async () => {
+    const mine = await client.responses.create({ model: 'mock/echo', input: 'too late to cancel' });
+    const refused = (await client.responses.cancel(mine.id).catch((e) => e)) as APIError;
+    expect(refused).toBeInstanceOf(BadRequestError);
+    assertOpenAi('ErrorResponse', { error: refused.error });
+    expect((refused.error as { type: string }).type).toBe('invalid_request_error');
+    expect(refused.message).toContain('Cannot cancel a synchronous response');
+    expect(refused.message).toContain('background');
+    expect((await client.responses.retrieve(mine.id)).status).toBe('completed'); // unchanged
+
+    const unknownId = `resp_${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`;
+    const theirs = (await other.responses.cancel(mine.id).catch((e) => e)) as APIError;
+    const unknown = (await other.responses.cancel(unknownId).catch((e) => e)) as APIError;
+    const retrieved = (await other.responses.retrieve(mine.id).catch((e) => e)) as APIError;
+    expect(theirs).toBeInstanceOf(NotFoundError);
+    expect(JSON.stringify(theirs.error).replaceAll(mine.id, 'ID')).toBe(JSON.stringify(unknown.error).replaceAll(unknownId, 'ID'));
+    expect(theirs.error).toEqual(retrieved.error);
   });
 });

@@ -5,7 +5,8 @@
  * as a Response object or its typed events. `store` (the default) keeps the finished response
  * readable at GET /v1/responses/:id for RESULT_TTL_S, to the client key that created it only;
  * `previous_response_id` continues one, and an `item_reference` in `input` brings back one's answer;
- * its input items are listed at GET /v1/responses/:id/input_items; DELETE removes one.
+ * its input items are listed at GET /v1/responses/:id/input_items; DELETE removes one. Cancel is
+ * refused as OpenAI refuses it for a response not run in the background, which none here is.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -206,6 +207,30 @@ export default async function responseRoutes(app: FastifyInstance) {
         );
       }
       return page;
+    },
+  );
+
+  r.post(
+    '/v1/responses/:id/cancel',
+    {
+      schema: {
+        summary: 'Cancels a background response: refused, as none runs in the background here',
+        description:
+          "OpenAI cancels only responses created with background: true, which this face refuses; a stored response is finished, so this is a 400 (another key's or an unknown id: the same 404 as GET). A response still running stops when its request or stream is closed.",
+        tags: ['openai'],
+        params: responseParams,
+        response: { 400: errorSchema, 404: errorSchema },
+      },
+    },
+    async (request) => {
+      const stored = await store.get(request.params.id, request.clientId);
+      if (!stored) throw notFound(request.params.id, 'response_id', 'not_found', config.RESULT_TTL_S);
+      throw new OpenAiError(
+        400,
+        'invalid_request_error',
+        `Cannot cancel a synchronous response: only responses created with background: true can be cancelled, and this gateway runs none in the background (response ${stored.response.id} has finished, status ${stored.response.status}). A response still running stops when its request or stream is closed.`,
+        { code: null, param: null },
+      );
     },
   );
 
