@@ -80,4 +80,20 @@ export function timerLateness(ms: number): Promise<number> {
   return new Promise((resolve) => setTimeout(() => resolve(Math.max(0, performance.now() - armed - ms)), ms));
 }
 
+/**
+ * Waits, when fewer than `marginMs` are left in the current UTC minute, until the next minute has
+ * begun; returns the time it then is. Metrics and usage are kept per UTC minute and per UTC day (a
+ * day ends where a minute does): a test that writes calls and then reads "this minute" or "today"
+ * by the clock calls it first, so everything it does within `marginMs` lands in one minute and one
+ * day, whenever the suite runs. It waits in one run of every 60 s / `marginMs`, never past `marginMs`.
+ */
+export async function clearOfMinuteBoundary(marginMs = 5_000): Promise<number> {
+  if (marginMs >= 60_000) throw new RangeError(`marginMs must be under a minute, got ${marginMs}`);
+  const nextMinute = (Math.floor(Date.now() / 60_000) + 1) * 60_000;
+  if (nextMinute - Date.now() >= marginMs) return Date.now();
+  // A timer may fire a millisecond early: wait until the clock reads the next minute.
+  while (Date.now() < nextMinute) await new Promise((r) => setTimeout(r, nextMinute - Date.now() + 1));
+  return Date.now();
+}
+
 export { parseMonitorLine, type RedisCommandWatch, type WatchedCommand, watchRedisCommands } from './redis-command-watch.ts';
