@@ -34,7 +34,7 @@ export async function deleteNamespace(url: string, namespace: string): Promise<n
   return deleted;
 }
 
-/** Polls `check` until it returns a truthy value or the deadline passes (then throws with `what`). */
+/** Polls `check` until it returns a truthy value or the deadline passes (then, after a last check, throws with `what`). */
 export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 10_000, everyMs = 25): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -46,6 +46,14 @@ export async function waitFor<T>(check: () => T | Promise<T>, what: string, time
       last = err;
     }
     await new Promise((r) => setTimeout(r, everyMs));
+  }
+  // One last look: a machine that held this process from before the deadline until past it would
+  // otherwise fail a wait whose condition came true meanwhile, never having checked it.
+  try {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+  } catch (err) {
+    last = err;
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { clearOfMinuteBoundary } from '../src/testing.ts';
+import { clearOfMinuteBoundary, waitFor } from '../src/testing.ts';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -22,5 +22,18 @@ describe('clearOfMinuteBoundary', () => {
 
   it('refuses a margin of a minute or more', async () => {
     await expect(clearOfMinuteBoundary(60_000)).rejects.toThrow(RangeError);
+  });
+});
+
+describe('waitFor', () => {
+  it('looks once more after its deadline: a condition that came true while the process was held is met', async () => {
+    const start = Date.now();
+    // Polled every 200 ms with a 50 ms deadline: the second look is already past it.
+    const value = await waitFor(() => (Date.now() - start >= 50 ? 'met' : null), 'the deadline to pass', 50, 200);
+    expect(value).toBe('met');
+  });
+
+  it('still throws, naming what it waited for, when the condition never holds', async () => {
+    await expect(waitFor(() => null, 'nothing at all', 30, 10)).rejects.toThrow(/timed out after 30 ms waiting for nothing at all/);
   });
 });
