@@ -12,7 +12,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type MockServer, openrouterMockCost, startMockServer } from '@switchyard/providers/mock-server';
-import { deleteNamespace, testNamespace, testRedisUrl, waitFor } from '@switchyard/shared/testing';
+import { clearOfDayBoundary, deleteNamespace, testNamespace, testRedisUrl, waitFor } from '@switchyard/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   API_SCRIPT,
@@ -102,6 +102,8 @@ const usage = async (api: string, key: string, groupBy: string) =>
 
 describe('a client budget across four API processes', () => {
   it('eight callers hammering one client overshoot its daily cap by at most the requests in flight', async () => {
+    // The cap is a day's: spent and checked within one UTC day (it resets at midnight).
+    await clearOfDayBoundary(120_000);
     // One job of the uncapped client: what a job costs, as the vendor reports it.
     const probe = await chat(apis[0]!.url, FREE_KEY);
     expect(probe.status).toBe(200);

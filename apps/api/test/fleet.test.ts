@@ -4,7 +4,7 @@
  * live workers, and GET /metrics parsed by a strict Prometheus text parser, its counters equal to
  * /v1/metrics.
  */
-import { clearOfMinuteBoundary } from '@switchyard/shared/testing';
+import { clearOfDayBoundary } from '@switchyard/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from './harness.ts';
 import { type Family, parsePrometheus, sampleValue } from './support/prom-parse.ts';
@@ -116,7 +116,7 @@ describe('GET /v1/metrics and GET /metrics', () => {
   let reportedOn: string;
 
   beforeAll(async () => {
-    reportedOn = new Date(await clearOfMinuteBoundary()).toISOString().slice(0, 10);
+    reportedOn = new Date(await clearOfDayBoundary()).toISOString().slice(0, 10);
     const outcomes: Array<[string, number]> = [
       ['success', 40],
       ['success', 120],

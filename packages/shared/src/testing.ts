@@ -90,17 +90,29 @@ export function timerLateness(ms: number): Promise<number> {
 
 /**
  * Waits, when fewer than `marginMs` are left in the current UTC minute, until the next minute has
- * begun; returns the time it then is. Metrics and usage are kept per UTC minute and per UTC day (a
- * day ends where a minute does): a test that writes calls and then reads "this minute" or "today"
- * by the clock calls it first, so everything it does within `marginMs` lands in one minute and one
- * day, whenever the suite runs. It waits in one run of every 60 s / `marginMs`, never past `marginMs`.
+ * begun; returns the time it then is. Metrics and usage are kept per UTC minute: a test that writes
+ * calls and then reads "this minute" by the clock calls it first, so everything it does within
+ * `marginMs` lands in one minute. It waits in one run of every 60 s / `marginMs`, never past `marginMs`.
  */
-export async function clearOfMinuteBoundary(marginMs = 5_000): Promise<number> {
-  if (marginMs >= 60_000) throw new RangeError(`marginMs must be under a minute, got ${marginMs}`);
-  const nextMinute = (Math.floor(Date.now() / 60_000) + 1) * 60_000;
-  if (nextMinute - Date.now() >= marginMs) return Date.now();
-  // A timer may fire a millisecond early: wait until the clock reads the next minute.
-  while (Date.now() < nextMinute) await new Promise((r) => setTimeout(r, nextMinute - Date.now() + 1));
+export function clearOfMinuteBoundary(marginMs = 5_000): Promise<number> {
+  return clearOfBoundary(60_000, marginMs);
+}
+
+/**
+ * The same for UTC days (budgets, usage and daily metrics are kept per day; a month ends where a
+ * day does): waits only within `marginMs` of midnight UTC, so a test reading "today" or "this
+ * month" back can afford a margin far longer than it takes.
+ */
+export function clearOfDayBoundary(marginMs = 60_000): Promise<number> {
+  return clearOfBoundary(86_400_000, marginMs);
+}
+
+async function clearOfBoundary(periodMs: number, marginMs: number): Promise<number> {
+  if (!(marginMs >= 0 && marginMs < periodMs)) throw new RangeError(`marginMs must be from 0 to under ${periodMs} ms, got ${marginMs}`);
+  const next = (Math.floor(Date.now() / periodMs) + 1) * periodMs;
+  if (next - Date.now() >= marginMs) return Date.now();
+  // A timer may fire a millisecond early: wait until the clock reads the next period.
+  while (Date.now() < next) await new Promise((r) => setTimeout(r, next - Date.now() + 1));
   return Date.now();
 }
 

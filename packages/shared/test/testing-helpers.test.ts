@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { clearOfMinuteBoundary, waitFor } from '../src/testing.ts';
+import { clearOfDayBoundary, clearOfMinuteBoundary, waitFor } from '../src/testing.ts';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -22,6 +22,17 @@ describe('clearOfMinuteBoundary', () => {
 
   it('refuses a margin of a minute or more', async () => {
     await expect(clearOfMinuteBoundary(60_000)).rejects.toThrow(RangeError);
+  });
+});
+
+describe('clearOfDayBoundary', () => {
+  it('returns at once away from midnight UTC, waits for it within the margin', async () => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 11, 5, 23, 58, 0) });
+    expect(await clearOfDayBoundary(60_000)).toBe(Date.UTC(2026, 11, 5, 23, 58, 0));
+    vi.setSystemTime(Date.UTC(2026, 11, 31, 23, 59, 30));
+    const cleared = clearOfDayBoundary(60_000);
+    await vi.advanceTimersByTimeAsync(30_001);
+    expect(await cleared).toBeGreaterThanOrEqual(Date.UTC(2027, 0, 1));
   });
 });
 
