@@ -77,7 +77,7 @@ describe('8 processes reporting at the same moment', () => {
     expect(await redis.hgetall(store.keys.provider('mock').circuit)).toEqual(mockCircuitBefore);
 
     // Exactly one open transition was published, at exactly the threshold.
-    await waitFor(() => events.some((e) => e.type === 'circuit' && e.to === 'open'), 'the open event', 5_000);
+    await waitFor(() => events.some((e) => e.type === 'circuit' && e.to === 'open'), 'the open event', 15_000);
     await sub.close();
     const transitions = events.filter((e) => e.type === 'circuit' && e.from !== e.to);
     expect(transitions).toHaveLength(1);
