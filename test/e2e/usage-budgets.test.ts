@@ -103,7 +103,7 @@ const usage = async (api: string, key: string, groupBy: string) =>
 describe('a client budget across four API processes', () => {
   it('eight callers hammering one client overshoot its daily cap by at most the requests in flight', async () => {
     // The cap is a day's: spent and checked within one UTC day (it resets at midnight).
-    await clearOfDayBoundary(120_000);
+    await clearOfDayBoundary(45_000);
     // One job of the uncapped client: what a job costs, as the vendor reports it.
     const probe = await chat(apis[0]!.url, FREE_KEY);
     expect(probe.status).toBe(200);

@@ -101,9 +101,10 @@ export function clearOfMinuteBoundary(marginMs = 5_000): Promise<number> {
 /**
  * The same for UTC days (budgets, usage and daily metrics are kept per day; a month ends where a
  * day does): waits only within `marginMs` of midnight UTC, so a test reading "today" or "this
- * month" back can afford a margin far longer than it takes.
+ * month" back can afford a margin far longer than it takes. The wait counts against the test's
+ * own timeout (60 s; hooks 120 s): `marginMs` plus what the test does must stay under it.
  */
-export function clearOfDayBoundary(marginMs = 60_000): Promise<number> {
+export function clearOfDayBoundary(marginMs = 15_000): Promise<number> {
   return clearOfBoundary(86_400_000, marginMs);
 }
 
