@@ -7,7 +7,6 @@
  */
 import type { FaultRule, MockStats } from '@switchyard/providers/mock-server';
 import { mockBaseUrls } from '@switchyard/providers/mock-server';
-import { freePort } from '@switchyard/shared/testing';
 import { type Proc, spawnTs } from './processes.ts';
 
 export class RemoteMock {
@@ -21,18 +20,23 @@ export class RemoteMock {
   }
 
   static async start(): Promise<RemoteMock> {
-    const port = await freePort();
+    // Port 0: the server binds one of its own choosing and prints its URL. A port picked here would
+    // stay free for the seconds the child takes to start, and any process on the machine could take it.
     const proc = spawnTs('mock-provider', 'packages/providers/src/mock-server/main.ts', {
-      MOCK_PORT: String(port),
+      MOCK_PORT: '0',
       MOCK_HOST: '127.0.0.1',
     });
+    let url: string;
     try {
-      await proc.waitForLine(/listening on/, 120_000);
+      const line = await proc.waitForLine(/listening on/, 120_000);
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
+      if (!match) throw new Error(`mock-provider printed no usable address: ${line}`);
+      url = match[1] as string;
     } catch (err) {
       await proc.stop('SIGKILL');
       throw err;
     }
-    return new RemoteMock(`http://127.0.0.1:${port}`, proc);
+    return new RemoteMock(url, proc);
   }
 
   private async admin(method: string, path: string, body?: unknown): Promise<unknown> {

@@ -237,18 +237,30 @@ export interface ApiProc extends Proc {
   port: number;
 }
 
-/** One API replica (apps/api/src/main.ts) on a free loopback port, resolved once /readyz answers 200. */
+/**
+ * One API replica (apps/api/src/main.ts) on a free loopback port, resolved once /readyz answers 200.
+ * At LOG_LEVEL info or finer the API binds a port of its own choosing and logs it: a port picked
+ * here would stay free for the seconds the child takes to start, and any process on the machine
+ * could take it meanwhile. Below info there is no such line, so then a free port is picked here.
+ */
 export async function startApi(name: string, env: Record<string, string>, timeoutMs = 120_000): Promise<ApiProc> {
-  const port = await freePort();
+  const logsItsAddress = ['info', 'debug', 'trace'].includes(env.LOG_LEVEL ?? 'info');
+  let port = logsItsAddress ? 0 : await freePort();
   const proc = spawnTs(name, 'apps/api/src/main.ts', { ...env, API_HOST: '127.0.0.1', API_PORT: String(port) });
-  const url = `http://127.0.0.1:${port}`;
   try {
-    await waitForHttp(`${url}/readyz`, proc, timeoutMs);
+    if (logsItsAddress) {
+      const line = await proc.waitForLine(/"switchyard api listening"/, timeoutMs);
+      const address = (JSON.parse(line) as { address?: unknown }).address;
+      const match = typeof address === 'string' ? /^http:\/\/127\.0\.0\.1:(\d+)$/.exec(address) : null;
+      if (!match) throw new Error(`${name} logged no usable address: ${line}`);
+      port = Number(match[1]);
+    }
+    await waitForHttp(`http://127.0.0.1:${port}/readyz`, proc, timeoutMs);
   } catch (err) {
     await proc.stop('SIGKILL');
     throw err;
   }
-  return Object.assign(proc, { url, port });
+  return Object.assign(proc, { url: `http://127.0.0.1:${port}`, port });
 }
 
 /** A bench/procs script that prints one line `{"ready":...}` when it is ready. */

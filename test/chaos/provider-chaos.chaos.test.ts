@@ -318,7 +318,17 @@ describe('provider chaos', () => {
     );
 
     // Metrics: GET /v1/metrics (readDailyMetrics) against the calls in the jobs and at the mock server.
-    const metrics = (await call(cluster.apiUrl, '/v1/metrics?days=2')).json();
+    // Workers add metrics up in the process and write them every 250 ms, after the job: read until
+    // each provider's total is the jobs' (or 30 s went by; the comparison below then names what is off).
+    // A loaded machine can hold a worker's flush past the pause above; a lost or doubled count never converges.
+    const jobsTotalOf = (p: string) => Object.values(callsBy[p] ?? {}).reduce((a, b) => a + b, 0);
+    const totalsMatch = (m: { totals: Array<{ provider: string; total: number }> }) =>
+      (['openai', 'anthropic', 'gemini'] as const).every((p) => (m.totals.find((t) => t.provider === p)?.total ?? 0) === jobsTotalOf(p));
+    let metrics = (await call(cluster.apiUrl, '/v1/metrics?days=2')).json();
+    for (const settleBy = Date.now() + 30_000; !totalsMatch(metrics) && Date.now() < settleBy; ) {
+      await sleep(250);
+      metrics = (await call(cluster.apiUrl, '/v1/metrics?days=2')).json();
+    }
     const counters = (await call(cluster.apiUrl, '/v1/providers/status')).json();
     const prom = (await call(cluster.apiUrl, '/metrics')).text;
     const stats = mock.stats();

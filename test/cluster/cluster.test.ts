@@ -139,7 +139,7 @@ describe.runIf(canRun)('on a 3-master Redis Cluster', () => {
         expect(await Promise.all(members.map((_, i) => next(i)))).toEqual(Array(4).fill('done 1'));
         const circuit = await store.breaker.read('mock');
         expect(circuit).toMatchObject({ state: 'open', consecutive_failures: THRESHOLD, trips: 1 });
-        await waitFor(() => opened.length > 0, 'the circuit-open event', 5_000);
+        await waitFor(() => opened.length > 0, 'the circuit-open event', 15_000);
         expect(opened).toEqual([THRESHOLD]);
         expect(await store.admit('mock')).toMatchObject({ admitted: false });
       } finally {

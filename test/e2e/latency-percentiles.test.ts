@@ -40,12 +40,13 @@ afterAll(async () => {
 describe('three mock/echo calls through a worker', () => {
   it('/v1/metrics answers p50 and p95 within 10% or 1 ms of the exact ones, inside the observed range', async () => {
     // Nearest rank: the 2nd and the 3rd of three calls. Workers write their figures every 250 ms.
+    // Two days: read past midnight UTC, the calls are yesterday's (the namespace is this file's own).
     const [min, p50, p95] = latencies as [number, number, number];
     type Latency = { count: number; p50: number; p95: number; p99: number; min: number; max: number };
     let latency: Latency | undefined;
     const deadline = Date.now() + 10_000;
     while (latency?.count !== 3 && Date.now() < deadline) {
-      const body = (await (await fetch(`${fleet.apiUrl}/v1/metrics?days=1`)).json()) as {
+      const body = (await (await fetch(`${fleet.apiUrl}/v1/metrics?days=2`)).json()) as {
         totals: Array<{ provider: string; latency_ms: Latency }>;
       };
       latency = body.totals.find((p) => p.provider === 'mock')?.latency_ms;

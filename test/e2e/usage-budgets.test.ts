@@ -12,9 +12,17 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type MockServer, openrouterMockCost, startMockServer } from '@switchyard/providers/mock-server';
-import { deleteNamespace, freePort, testNamespace, testRedisUrl, waitFor } from '@switchyard/shared/testing';
+import { clearOfDayBoundary, deleteNamespace, testNamespace, testRedisUrl, waitFor } from '@switchyard/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_SCRIPT, launch, type ServiceProcess, WORKER_SCRIPT, waitForApi, waitForWorker } from '../support/processes.ts';
+import {
+  API_SCRIPT,
+  launch,
+  listeningAddress,
+  type ServiceProcess,
+  WORKER_SCRIPT,
+  waitForApi,
+  waitForWorker,
+} from '../support/processes.ts';
 
 const APIS = 4;
 const CALLERS = 8;
@@ -56,14 +64,19 @@ clients:
     RATE_LIMIT_RPM: '0',
     JOB_ATTEMPTS: '1',
   };
+  // Each API binds a port of its own choosing and logs it: a port picked here would stay free for
+  // the seconds the child takes to start, and any process on this shared machine could take it.
   for (let i = 0; i < APIS; i++) {
-    const port = await freePort();
-    const proc = launch({ name: `api-${i}`, script: API_SCRIPT, env: { ...env, API_HOST: '127.0.0.1', API_PORT: String(port) } });
-    apis.push({ proc, url: `http://127.0.0.1:${port}` });
+    const proc = launch({ name: `api-${i}`, script: API_SCRIPT, env: { ...env, API_HOST: '127.0.0.1', API_PORT: '0' } });
+    apis.push({ proc, url: '' });
   }
   for (let i = 0; i < 2; i++)
     workers.push(launch({ name: `worker-${i}`, script: WORKER_SCRIPT, env: { ...env, WORKER_CONCURRENCY: '16' } }));
-  await Promise.all([...apis.map((a) => waitForApi(a.proc, a.url)), ...workers.map((w) => waitForWorker(w))]);
+  const apiReady = async (a: { proc: ServiceProcess; url: string }) => {
+    a.url = await listeningAddress(a.proc);
+    await waitForApi(a.proc, a.url);
+  };
+  await Promise.all([...apis.map(apiReady), ...workers.map((w) => waitForWorker(w))]);
 }, 120_000);
 
 afterAll(async () => {
@@ -89,6 +102,8 @@ const usage = async (api: string, key: string, groupBy: string) =>
 
 describe('a client budget across four API processes', () => {
   it('eight callers hammering one client overshoot its daily cap by at most the requests in flight', async () => {
+    // The cap is a day's: spent and checked within one UTC day (it resets at midnight).
+    await clearOfDayBoundary(45_000);
     // One job of the uncapped client: what a job costs, as the vendor reports it.
     const probe = await chat(apis[0]!.url, FREE_KEY);
     expect(probe.status).toBe(200);

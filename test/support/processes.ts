@@ -359,8 +359,8 @@ export interface Fleet {
   stop(): Promise<void>;
 }
 
-/** The address the API logged it listens on (`switchyard api listening`). */
-async function listeningAddress(api: ServiceProcess): Promise<string> {
+/** The address the API logged it listens on (`switchyard api listening`): start it with API_PORT 0 at LOG_LEVEL info or finer. */
+export async function listeningAddress(api: ServiceProcess): Promise<string> {
   const line = await api
     .waitForLine((l) => l.includes('"switchyard api listening"'), START_TIMEOUT_MS)
     .catch(async (err: unknown) => {

@@ -4,6 +4,7 @@
  * live workers, and GET /metrics parsed by a strict Prometheus text parser, its counters equal to
  * /v1/metrics.
  */
+import { clearOfDayBoundary } from '@switchyard/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from './harness.ts';
 import { type Family, parsePrometheus, sampleValue } from './support/prom-parse.ts';
@@ -111,8 +112,11 @@ describe('GET /v1/workers', () => {
 describe('GET /v1/metrics and GET /metrics', () => {
   let prom: Map<string, Family>;
   let text: string;
+  /** The UTC day the calls below were reported on: its day in /v1/metrics, even read past midnight. */
+  let reportedOn: string;
 
   beforeAll(async () => {
+    reportedOn = new Date(await clearOfDayBoundary()).toISOString().slice(0, 10);
     const outcomes: Array<[string, number]> = [
       ['success', 40],
       ['success', 120],
@@ -164,7 +168,7 @@ describe('GET /v1/metrics and GET /metrics', () => {
     }
     expect(sampleValue(prom, 'switchyard_provider_latency_seconds_count', { provider: 'mock' })).toBe(mock.latency_ms.count);
     expect(sampleValue(prom, 'switchyard_provider_latency_seconds_bucket', { provider: 'mock', le: '0.1' })).toBe(1);
-    const today = daily.daily.at(-1);
+    const today = daily.daily.find((d: { date: string }) => d.date === reportedOn);
     expect(today.providers.find((p: { provider: string }) => p.provider === 'mock').total).toBe(8);
   });
 

@@ -87,7 +87,7 @@ describe('GET /v1/jobs/:id/events', () => {
     try {
       // Nobody follows this one: no per-job PUBLISH at all.
       const quiet = await submit(api, 'sleep:100 quiet');
-      expect((await api.app.inject({ url: `/v1/jobs/${quiet}?wait_ms=5000` })).json().status).toBe('completed');
+      expect((await api.app.inject({ url: `/v1/jobs/${quiet}?wait_ms=30000` })).json().status).toBe('completed');
 
       // Fill every slot, so the followed job waits in the queue until its stream is open.
       const blockers = await Promise.all(Array.from({ length: 8 }, () => submit(api, 'hold: blocker')));
@@ -117,7 +117,7 @@ describe('GET /v1/jobs/:id/events', () => {
 
   it('a final job: one state event, then the stream ends; an unknown job: 404', async () => {
     const id = await submit(api, 'done soon');
-    await waitFor(async () => (await api.ctx.jobs.view(id))?.status === 'completed', 'completion', 5000);
+    await waitFor(async () => (await api.ctx.jobs.view(id))?.status === 'completed', 'completion', 30_000);
     const res = await api.app.inject({ method: 'GET', url: `/v1/jobs/${id}/events` });
     const events = parseSse(res.body);
     expect(events).toHaveLength(1);
@@ -156,11 +156,11 @@ describe('completion messages', () => {
     try {
       const quiet = await submit(api, 'nobody waits');
       const failing = await submit(api, 'fail:bad_request');
-      await waitFor(async () => (await api.ctx.jobs.view(quiet))?.status === 'completed' || null, 'quiet completed', 5_000, 10);
-      await waitFor(async () => (await api.ctx.jobs.view(failing))?.status === 'failed' || null, 'failing failed', 5_000, 10);
+      await waitFor(async () => (await api.ctx.jobs.view(quiet))?.status === 'completed' || null, 'quiet completed', 30_000, 10);
+      await waitFor(async () => (await api.ctx.jobs.view(failing))?.status === 'failed' || null, 'failing failed', 30_000, 10);
 
       const polled = await submit(api, 'sleep:300 long-polled');
-      expect((await api.app.inject({ url: `/v1/jobs/${polled}?wait_ms=5000` })).json().status).toBe('completed');
+      expect((await api.app.inject({ url: `/v1/jobs/${polled}?wait_ms=30000` })).json().status).toBe('completed');
 
       const facade = await api.app.inject({
         method: 'POST',
@@ -227,7 +227,9 @@ describe('DELETE /v1/jobs/:id', () => {
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ id, status: 'cancelled' });
     const polled = await poll;
-    expect(Date.now() - started).toBeLessThan(1000);
+    // Woken by the cancel, not left to a RECHECK_MS (5 s) read back: anything under RECHECK_MS
+    // proves it, however slowly this machine ran the DELETE's own round trips.
+    expect(Date.now() - started).toBeLessThan(RECHECK_MS);
     expect(polled.json()).toMatchObject({ id, status: 'cancelled', error: { class: 'aborted' } });
     expect(await idle.ctx.jobs.queue.getJob(id)).toBeUndefined();
     expect((await idle.app.inject({ method: 'GET', url: `/v1/jobs/${id}` })).json().status).toBe('cancelled');
@@ -235,7 +237,7 @@ describe('DELETE /v1/jobs/:id', () => {
 
   it('an active job has its provider calls aborted within 100 ms of the worker hearing of it', async () => {
     const id = await submit(api, 'sleep:20000 long answer');
-    await waitFor(() => worker.started.includes(id), 'the worker to start the job', 5000);
+    await waitFor(() => worker.started.includes(id), 'the worker to start the job', 30_000);
     const started = Date.now();
     const res = await api.app.inject({ method: 'DELETE', url: `/v1/jobs/${id}` });
     const took = Date.now() - started;
@@ -248,7 +250,7 @@ describe('DELETE /v1/jobs/:id', () => {
 
   it('a final job is returned unchanged; an unknown one is a 404', async () => {
     const id = await submit(api, 'keep me');
-    await waitFor(async () => (await api.ctx.jobs.view(id))?.status === 'completed', 'completion', 5000);
+    await waitFor(async () => (await api.ctx.jobs.view(id))?.status === 'completed', 'completion', 30_000);
     const res = await api.app.inject({ method: 'DELETE', url: `/v1/jobs/${id}` });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ id, status: 'completed', result: { content: 'keep me' } });

@@ -4,6 +4,7 @@
  * dashboard's chart series and GET /metrics. The coarse histogram of old answered p50 25 ms and
  * p95 47 ms here (the middle of a 0-50 ms bucket).
  */
+import { clearOfDayBoundary } from '@switchyard/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ListeningTestApi, startListeningTestApi } from './harness.ts';
 import { parsePrometheus, sampleValue } from './support/prom-parse.ts';
@@ -14,10 +15,13 @@ const LATENCIES_MS = [0.94, 1.08, 1.21];
 const EXACT = { p50: 1.08, p95: 1.21 };
 
 let api: ListeningTestApi;
+/** The UTC day the calls were reported on: their day in /v1/metrics, even read past midnight. */
+let reportedOn: string;
 const get = (path: string) => fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${KEY}` } });
 
 beforeAll(async () => {
   api = await startListeningTestApi({ API_KEYS: KEY, MOCK_PROVIDER: 'true', DEFAULT_MODEL: 'mock/echo' });
+  reportedOn = new Date(await clearOfDayBoundary()).toISOString().slice(0, 10);
   for (const latencyMs of LATENCIES_MS) await api.state.report({ provider: 'mock', model: 'echo', outcome: 'success', latencyMs });
   await api.state.flush(); // a worker flushes every 250 ms
 });
@@ -27,15 +31,15 @@ afterAll(async () => {
 
 describe('three mock/echo calls of about 1 ms', () => {
   it('/v1/metrics answers p50 and p95 within 1 ms of the exact ones, and the observed range', async () => {
-    const res = await get('/v1/metrics?days=1');
+    const res = await get('/v1/metrics?days=2');
     expect(res.status).toBe(200);
     type Latency = { p50: number; p95: number } & Record<string, number>;
     const body = (await res.json()) as {
-      daily: Array<{ providers: Array<{ provider: string; latency_ms: Latency }> }>;
+      daily: Array<{ date: string; providers: Array<{ provider: string; latency_ms: Latency }> }>;
       totals: Array<{ latency_ms: Latency }>;
     };
     for (const latency of [
-      body.daily[0]?.providers.find((p) => p.provider === 'mock')?.latency_ms as Latency,
+      body.daily.find((d) => d.date === reportedOn)?.providers.find((p) => p.provider === 'mock')?.latency_ms as Latency,
       body.totals[0]?.latency_ms as Latency,
     ]) {
       expect(latency).toMatchObject({ count: 3, min: 0.94, max: 1.21 });

@@ -66,7 +66,7 @@ describe('with Redis stopped', () => {
 
   it('healthz stays fast; readiness and Redis-backed routes answer 503 fast; then it all recovers', async () => {
     await redis.stop();
-    await waitFor(() => api.ctx.redis.status !== 'ready', 'the API to notice', 5000);
+    await waitFor(() => api.ctx.redis.status !== 'ready', 'the API to notice', 15_000);
 
     for (let i = 0; i < 21; i++) {
       const { value, turns } = await settleInTurns(api.app.inject({ method: 'GET', url: '/healthz' }));

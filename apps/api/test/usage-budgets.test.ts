@@ -7,6 +7,7 @@
  * and GET /metrics and GET /v1/metrics carry jobs, tokens and spend per deployment and route.
  */
 import type { ClientConfig } from '@switchyard/shared';
+import { clearOfDayBoundary } from '@switchyard/shared/testing';
 import { budgetResets, type UsageRecord } from '@switchyard/state';
 import OpenAI, { RateLimitError } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -121,6 +122,8 @@ describe('GET /v1/usage', () => {
 
 describe('budgets at intake', () => {
   it('refuses a client over its daily cap with 429 budget_exceeded and retry-after to UTC midnight; others go on', async () => {
+    // Spent and checked against today's cap: both in one day.
+    await clearOfDayBoundary();
     expect((await submit(KEY.a)).statusCode).toBe(202);
     await spend('team-a', 0.01);
     const before = Date.now();
@@ -152,6 +155,8 @@ describe('budgets at intake', () => {
   });
 
   it('a monthly cap waits for the first of the next UTC month', async () => {
+    // Spent and checked against this month's cap: both in one month.
+    await clearOfDayBoundary();
     await spend('team-b', 0.015);
     expect((await submit(KEY.b)).statusCode).toBe(202);
     await spend('team-b', 0.005);

@@ -12,11 +12,14 @@ const ADMIN_KEY = 'usage-cli-admin-5e1d';
 const CLIENTS: ClientConfig[] = [{ name: 'team-a', key: 'usage-cli-team-a-9c2b' }];
 let api: TestApi;
 let url: string;
+/** The UTC day the usage below was recorded on: its row's date, even if the tests run past midnight. */
+let recordedOn: string;
 
 beforeAll(async () => {
   api = await startTestApi({ ADMIN_API_KEYS: ADMIN_KEY, RATE_LIMIT_RPM: '0' }, { clients: CLIENTS });
   url = await api.app.listen({ host: '127.0.0.1', port: 0 });
   const at = Date.now();
+  recordedOn = new Date(at).toISOString().slice(0, 10);
   const base = { route: 'gpt-4o', deployment: 'openai-main', model: 'gpt-4o', at };
   await api.ctx.state.usage.record({ ...base, client: 'team-a', promptTokens: 1_200, completionTokens: 300, costMicros: 6_000_000 });
   await api.ctx.state.usage.record({
@@ -34,15 +37,13 @@ afterAll(async () => {
 
 const run = (args: string[], key: string) => runInProcess(args, { SWITCHYARD_URL: url, SWITCHYARD_API_KEY: key });
 
-const today = () => new Date().toISOString().slice(0, 10);
-
 describe('switchyard usage', () => {
   it('prints a line per day and key, then totals, grouped as asked', async () => {
     const byDeployment = await run(['usage', '--days', '3', '--group-by', 'deployment'], ADMIN_KEY);
     expect(byDeployment.code, byDeployment.stderr).toBe(0);
     const lines = byDeployment.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^DATE +DEPLOYMENT +REQUESTS +PROMPT +COMPLETION +COST$/);
-    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${today()} +openai-main +1 +1,200 +300 +\\$6\\.00$`)));
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${recordedOn} +openai-main +1 +1,200 +300 +\\$6\\.00$`)));
     expect(lines).toContainEqual(expect.stringMatching(/^TOTAL +openai-main +1 +1,200 +300 +\$6\.00$/));
     expect(lines).toContainEqual(expect.stringMatching(/^TOTAL +local +1 +10 +5 +\$0\.000025$/));
     expect(byDeployment.stdout).toMatch(/\(UTC\)\n$/);

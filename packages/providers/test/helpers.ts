@@ -112,6 +112,8 @@ export async function pollUntil(check: () => boolean, what: string, timeoutMs = 
     if (check()) return performance.now() - started;
     await new Promise((r) => setTimeout(r, everyMs));
   }
+  // One last look: a stall spanning the deadline must not fail a wait whose condition came true.
+  if (check()) return performance.now() - started;
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 

@@ -151,14 +151,14 @@ describe('admin API', () => {
 
   it('the OpenRouter account drives /key and the probe reports credits', async () => {
     await admin('POST', 'openrouter/account', { limit: 10, usage: 10 });
-    const probe = await makeAdapter('openrouter', server.baseUrls).probe({ timeoutMs: 1_000 });
+    const probe = await makeAdapter('openrouter', server.baseUrls).probe({ timeoutMs: 10_000 });
     expect(probe).toMatchObject({
       state: 'credits_exhausted',
       credits: { limit: 10, usage: 10, remaining: 0 },
       error: { class: 'credits_exhausted' },
     });
     await admin('POST', 'openrouter/account', { limit: null, usage: 3 });
-    const unlimited = await makeAdapter('openrouter', server.baseUrls).probe({ timeoutMs: 1_000 });
+    const unlimited = await makeAdapter('openrouter', server.baseUrls).probe({ timeoutMs: 10_000 });
     expect(unlimited).toMatchObject({ state: 'active', credits: { limit: null, remaining: null, usage: 3 } });
     const credits = await fetch(`${server.url}/openrouter/api/v1/credits`, { headers: { authorization: 'Bearer k' } });
     expect(await credits.json()).toEqual({ data: { total_credits: 1000, total_usage: 3 } });

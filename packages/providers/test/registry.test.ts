@@ -55,7 +55,7 @@ describe('registry', () => {
       const result = await adapter.chat(userRequest(resolved.model, `hi from ${ref}`), callOptions(false));
       expect(result.content).toBe(`hi from ${ref}`);
     }
-    const probes = await Promise.all([...runtime.adapters.values()].map((a) => a.probe({ timeoutMs: 1_000 })));
+    const probes = await Promise.all([...runtime.adapters.values()].map((a) => a.probe({ timeoutMs: 10_000 })));
     expect(probes.map((p) => p.state)).toEqual(Array(6).fill('active'));
   });
 

@@ -1,4 +1,4 @@
-import { freePort, testRedisUrl, waitFor, watchRedisCommands } from '@switchyard/shared/testing';
+import { clearOfDayBoundary, freePort, testRedisUrl, waitFor, watchRedisCommands } from '@switchyard/shared/testing';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bucketFieldOf, createStateStore, utcDate } from '../src/index.ts';
@@ -139,6 +139,8 @@ describe('report() is fire-and-forget-safe', () => {
 
   it('adds metrics up in the process: 500 reports become one pipeline per flush, with exact totals', async () => {
     t = await setup('ff3', {}, { metricsFlushMs: 60_000 });
+    // The day hash read back is today's by the clock: the reports and the read in one day.
+    await clearOfDayBoundary();
     // Metrics hashes only (the breaker's Lua also runs HINCRBY, on its circuit hash).
     const watch = await watchRedisCommands(
       testRedisUrl(),

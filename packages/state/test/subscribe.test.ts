@@ -16,7 +16,7 @@ describe('state events', () => {
     const subscription = store.subscribe((event) => events.push(event));
     await subscription.ready;
     for (let i = 0; i < 2; i++) await store.report({ provider: 'mock', model: 'echo', outcome: 'service_unavailable', latencyMs: 5 });
-    const opened = await waitFor(() => events.find((e) => e.type === 'circuit' && e.to === 'open'), 'circuit open event', 5000);
+    const opened = await waitFor(() => events.find((e) => e.type === 'circuit' && e.to === 'open'), 'circuit open event', 15_000);
     expect(opened).toMatchObject({ type: 'circuit', provider: 'mock', to: 'open' });
     await subscription.close();
     await store.close();

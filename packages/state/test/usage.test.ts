@@ -4,6 +4,7 @@
  * dashboard, lifetime totals for Prometheus, expiry of every key, and the budget check: one atomic
  * step against a client's day and month spend, with the reset it waits for.
  */
+import { clearOfDayBoundary } from '@switchyard/shared/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { budgetResets, epochMinute, type UsageRecord, usageToPrometheus, utcDate, utcMonth } from '../src/index.ts';
 import { setup, type TestContext } from './helpers.ts';
@@ -32,6 +33,8 @@ function job(over: Partial<UsageRecord> = {}): UsageRecord {
 describe('usage store', () => {
   it('reads each day and key back, grouped any way, with totals; a client sees its own slice', async () => {
     t = await setup('usage-read');
+    // Written and read back by today's date (and month): all of it in one day.
+    await clearOfDayBoundary();
     const { usage } = t.store;
     const now = Date.now();
     await usage.record(job());
@@ -115,6 +118,8 @@ describe('usage store', () => {
 
   it('a malformed field is skipped, never thrown', async () => {
     t = await setup('usage-bad');
+    // Written and read back by today's date (and month): all of it in one day.
+    await clearOfDayBoundary();
     const { usage, keys } = t.store;
     await usage.record(job());
     await t.redis.hset(keys.usageDay(utcDate(Date.now())), 'not json|r', '3', '["x","-","d","m"]|r', 'NaN', '["x"]|q', '1');
@@ -126,6 +131,8 @@ describe('usage store', () => {
 describe('budget check', () => {
   it('allows until the day cap is reached, then names the day and its UTC reset', async () => {
     t = await setup('budget-day');
+    // Written and read back by today's date (and month): all of it in one day.
+    await clearOfDayBoundary();
     const { usage } = t.store;
     const limits = { dailyUsd: 0.002, monthlyUsd: 1 };
     expect(await usage.checkBudget('team-a', limits)).toEqual({ allowed: true });
@@ -146,6 +153,8 @@ describe('budget check', () => {
 
   it('the month is checked first: its reset is the later one', async () => {
     t = await setup('budget-month');
+    // Written and read back by today's date (and month): all of it in one day.
+    await clearOfDayBoundary();
     const { usage } = t.store;
     await usage.record(job({ costMicros: 5_000 }));
     const verdict = await usage.checkBudget('team-a', { dailyUsd: 0.001, monthlyUsd: 0.004 });

@@ -3,6 +3,7 @@
  * request, the snapshot (providers, queue counts, workers), the chart series, bull-board, and the
  * SSE stream pushing snapshots and circuit events as they happen.
  */
+import { clearOfMinuteBoundary } from '@switchyard/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ListeningTestApi, startListeningTestApi } from '../harness.ts';
 
@@ -110,6 +111,8 @@ describe('dashboard with API_KEYS set', () => {
   });
 
   it('series: per-minute throughput, error classes and latency quantiles for uPlot', async () => {
+    // The last point is this minute's: the reports and the read must fall in the same one.
+    await clearOfMinuteBoundary(10_000);
     for (let i = 0; i < 4; i++) await api.state.report({ provider: 'mock', model: 'echo', outcome: 'success', latencyMs: 40 + i });
     await api.state.report({ provider: 'mock', model: 'echo', outcome: 'rate_limited', latencyMs: 5, retryAfterMs: 10 });
     await api.state.flush(); // metrics are added up in the process; a worker flushes every 250 ms

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { Router } from '../../src/router/index.ts';
 import { CandidatePlanner } from '../../src/routing/planner.ts';
 import { createStrategies } from '../../src/routing/strategies/index.ts';
-import { FakeAdapter, FakeFleet, REQUEST, silentLogger, TEST_CONFIG } from '../router/fakes.ts';
+import { FakeAdapter, FakeFleet, REQUEST, silentLogger, TEST_CONFIG, untilSettled, useFakeTime } from '../router/fakes.ts';
 
 /** Deterministic uniform [0, 1) (mulberry32): the weighted counts below are the same on every run. */
 function seeded(seed: number): () => number {
@@ -171,35 +171,42 @@ describe('strategies through the router', () => {
     expect(main.calls.length / 400).toBeLessThan(0.8);
   });
 
-  it('latency: most traffic to the faster deployment, the slower still sampled', async () => {
-    const fast = new FakeAdapter('openai', { latencyMs: 1 });
-    const slow = new FakeAdapter('openai', { latencyMs: 30 });
-    const runtime = runtimeOf({ fast, slow }, [
-      route(
-        'r',
-        [
-          ['slow', 'm'],
-          ['fast', 'm'],
-        ],
-        { strategy: 'latency' },
-      ),
-    ]);
-    // The figures the fleet would hold: each deployment's mean latency over its successes.
-    const seen = new Map<string, { sum: number; n: number }>();
-    const load = (id: string): DeploymentLoad | undefined => {
-      const s = seen.get(id);
-      return s ? { inFlight: 0, latencyMs: s.sum / s.n, samples: s.n } : undefined;
-    };
-    const { router } = makeRouter(runtime, { load });
-    router.onCallEnd(({ attempt }) => {
-      if (attempt.outcome !== 'success' || !attempt.deployment) return;
-      const s = seen.get(attempt.deployment) ?? { sum: 0, n: 0 };
-      seen.set(attempt.deployment, { sum: s.sum + attempt.latency_ms, n: s.n + 1 });
+  describe('latency, on fake time', () => {
+    // The latencies it learns are the calls' own (1 ms and 30 ms), not what a busy machine added:
+    // on real timers, one early call of the fast deployment held up past 30 ms ranks it the slower
+    // until the 10% exploration has measured it a few more times, tens of jobs later.
+    useFakeTime();
+
+    it('latency: most traffic to the faster deployment, the slower still sampled', async () => {
+      const fast = new FakeAdapter('openai', { latencyMs: 1 });
+      const slow = new FakeAdapter('openai', { latencyMs: 30 });
+      const runtime = runtimeOf({ fast, slow }, [
+        route(
+          'r',
+          [
+            ['slow', 'm'],
+            ['fast', 'm'],
+          ],
+          { strategy: 'latency' },
+        ),
+      ]);
+      // The figures the fleet would hold: each deployment's mean latency over its successes.
+      const seen = new Map<string, { sum: number; n: number }>();
+      const load = (id: string): DeploymentLoad | undefined => {
+        const s = seen.get(id);
+        return s ? { inFlight: 0, latencyMs: s.sum / s.n, samples: s.n } : undefined;
+      };
+      const { router } = makeRouter(runtime, { load });
+      router.onCallEnd(({ attempt }) => {
+        if (attempt.outcome !== 'success' || !attempt.deployment) return;
+        const s = seen.get(attempt.deployment) ?? { sum: 0, n: 0 };
+        seen.set(attempt.deployment, { sum: s.sum + attempt.latency_ms, n: s.n + 1 });
+      });
+      for (let i = 0; i < 100; i++) await untilSettled(router.route({ id: `l${i}`, candidates: ['r'], request: REQUEST }));
+      // About 90% once both are measured (the strategy explores 10%); the slower is called now and then.
+      expect(fast.calls.length).toBeGreaterThan(75);
+      expect(slow.calls.length).toBeGreaterThanOrEqual(3);
     });
-    for (let i = 0; i < 100; i++) await router.route({ id: `l${i}`, candidates: ['r'], request: REQUEST });
-    // About 90% once both are measured (the strategy explores 10%); the slower is called now and then.
-    expect(fast.calls.length).toBeGreaterThan(75);
-    expect(slow.calls.length).toBeGreaterThanOrEqual(3);
   });
 
   it('least-busy: the deployment with fewer calls in flight across the fleet goes first', () => {
