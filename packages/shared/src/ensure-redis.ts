@@ -76,7 +76,40 @@ export interface PrivateRedis {
   stop(): Promise<void>;
 }
 
-/** Starts a redis-server of our own on a free loopback port; resolves once it answers PING. */
+/** The `process_id` of the Redis server answering at `url` (INFO server), or undefined when none answers in time. */
+export async function redisServerPid(url: string, deadlineMs = 1000): Promise<number | undefined> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: deadlineMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  client.on('error', () => {});
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const info = (async () => {
+      await client.connect();
+      const match = /^process_id:(\d+)/m.exec(await client.info('server'));
+      return match ? Number(match[1]) : undefined;
+    })();
+    const deadline = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), deadlineMs);
+    });
+    return await Promise.race([info.catch(() => undefined), deadline]);
+  } finally {
+    clearTimeout(timer);
+    client.disconnect();
+  }
+}
+
+/**
+ * Starts a redis-server of our own on a free loopback port; resolves once it answers and the server
+ * answering is that process. A free port is only free until someone binds it: another process may
+ * take it between freePort() and redis-server's bind, and when that someone is another Redis, a PING
+ * alone would pass. So the answer's `process_id` must be our child's, and without a fixed `port` a
+ * lost race is tried again on another port.
+ */
 export async function startPrivateRedis(options: {
   dataDir: string;
   port?: number;
@@ -85,8 +118,21 @@ export async function startPrivateRedis(options: {
   extraArgs?: string[];
   deadlineMs?: number;
 }): Promise<PrivateRedis> {
-  const port = options.port ?? (await freePort());
   mkdirSync(options.dataDir, { recursive: true });
+  const tries = options.port === undefined ? 3 : 1;
+  let lastError: Error | undefined;
+  for (let attempt = 0; attempt < tries; attempt++) {
+    const started = await startRedisOnce(options, options.port ?? (await freePort()));
+    if ('url' in started) return started;
+    lastError = started.error;
+  }
+  throw lastError as Error;
+}
+
+async function startRedisOnce(
+  options: { dataDir: string; binary?: string; appendonly?: boolean; extraArgs?: string[]; deadlineMs?: number },
+  port: number,
+): Promise<PrivateRedis | { error: Error }> {
   const child = spawn(
     options.binary ?? 'redis-server',
     [
@@ -104,17 +150,33 @@ export async function startPrivateRedis(options: {
       'no',
       ...(options.extraArgs ?? []),
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
+  // redis-server logs to stdout ("Address already in use" among it): its tail explains a failed
+  // start. Once started, the pipes are drained unread so a long-running server never blocks on them.
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-2000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const drain = () => {
+    for (const stream of [child.stdout, child.stderr]) {
+      stream?.off('data', keep);
+      stream?.resume();
+    }
+  };
   const url = `redis://127.0.0.1:${port}`;
   const deadline = Date.now() + (options.deadlineMs ?? 5000);
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
-    if (await redisAnswers(url, 250)) {
+    const pid = await redisServerPid(url, 250);
+    if (pid !== undefined && pid !== child.pid) {
+      child.kill('SIGKILL');
+      return { error: new Error(`port ${port} is taken by another Redis server (pid ${pid}), not the redis-server started for it`) };
+    }
+    if (pid !== undefined) {
+      drain();
       const stop = () =>
         new Promise<void>((resolve) => {
           if (child.exitCode !== null || child.signalCode !== null) return resolve();
@@ -130,7 +192,14 @@ export async function startPrivateRedis(options: {
     await new Promise((r) => setTimeout(r, 50));
   }
   child.kill('SIGKILL');
-  throw new Error(`redis-server did not start on port ${port}: ${stderr.trim().slice(0, 500) || 'no output'}`);
+  const said = output
+    .trim()
+    .split('\n')
+    .filter((line) => /error|warning|fatal|can't|could not|in use/i.test(line))
+    .join(' | ');
+  return {
+    error: new Error(`redis-server did not start on port ${port}: ${said.slice(-500) || output.trim().slice(-500) || 'no output'}`),
+  };
 }
 
 export async function ensureRedis(options: EnsureRedisOptions = {}): Promise<EnsuredRedis> {

@@ -1,9 +1,10 @@
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { ensureRedis, freePort, redisAnswers } from '../src/ensure-redis.ts';
+import { ensureRedis, freePort, redisAnswers, redisServerPid, startPrivateRedis } from '../src/ensure-redis.ts';
 
 describe('ensureRedis (the logic behind pnpm start and pnpm test)', () => {
   it('starts a private appendonly redis-server when nothing answers, and stops it', async () => {
@@ -55,5 +56,36 @@ describe('ensureRedis (the logic behind pnpm start and pnpm test)', () => {
         deadlineMs: 300,
       }),
     ).rejects.toThrow(/apt-get install -y redis-server/);
+  });
+
+  it('a private redis-server is the process answering on its port: a port another Redis holds is refused, not shared', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sy-redis-'));
+    const first = await startPrivateRedis({ dataDir: join(dataDir, 'a'), appendonly: false });
+    try {
+      expect(await redisServerPid(first.url)).toBe(first.process.pid);
+      // The race a free port can lose: another Redis took it first. A PING would pass; the pid does not.
+      await expect(startPrivateRedis({ dataDir: join(dataDir, 'b'), port: first.port, appendonly: false })).rejects.toThrow(
+        `port ${first.port} is taken by another Redis server (pid ${first.process.pid})`,
+      );
+      const client = new Redis(first.url);
+      expect(await client.ping()).toBe('PONG');
+      client.disconnect();
+    } finally {
+      await first.stop();
+    }
+  });
+
+  it('a port held by something else fails with what redis-server said', async () => {
+    const occupant = createServer();
+    const port = await new Promise<number>((resolve) =>
+      occupant.listen(0, '127.0.0.1', () => resolve((occupant.address() as { port: number }).port)),
+    );
+    try {
+      await expect(startPrivateRedis({ dataDir: mkdtempSync(join(tmpdir(), 'sy-redis-')), port, appendonly: false })).rejects.toThrow(
+        new RegExp(`redis-server did not start on port ${port}: .*(in use|bind)`, 'i'),
+      );
+    } finally {
+      occupant.close();
+    }
   });
 });
