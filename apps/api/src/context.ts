@@ -36,6 +36,12 @@ export interface ApiContext {
   models: FleetModels;
   /** Named clients (keys, budgets) of the running fleet config: auth and the budget guard read them per request, so a reload takes effect at once. */
   clients: () => readonly ClientConfig[];
+  /**
+   * Whether the queue's and the subscriber's connections are up (no I/O: their client state).
+   * Each connection reconnects on its own schedule after an outage, so the request connection
+   * answering PING does not mean submissions and completion wake-ups work yet (GET /readyz).
+   */
+  otherConnections: () => { queue: boolean; subscriber: boolean };
 }
 
 export interface ApiContextOptions {
@@ -126,6 +132,7 @@ export async function createApiContext(
     fleet,
     models,
     clients,
+    otherConnections: () => ({ queue: queueRedis.status === 'ready', subscriber: subscriber.status === 'ready' }),
     async close() {
       await fleet.stop().catch(() => {});
       await state.close().catch(() => {});

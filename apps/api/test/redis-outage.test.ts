@@ -121,6 +121,8 @@ describe('with Redis stopped', () => {
     // Back on the same port: nothing is restarted on the API side.
     redis = await startPrivateRedis({ dataDir, port: redis.port, appendonly: false });
     await waitFor(async () => (await api.app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200, 'readyz to recover', 10_000);
+    // Ready means every connection is back, not only the one /readyz pings: a submission is taken at once.
+    expect((await api.app.inject({ method: 'GET', url: '/readyz' })).json().checks).toEqual({ redis: 'up', queue: 'up', subscriber: 'up' });
     const submitted = await api.app.inject({
       method: 'POST',
       url: '/v1/jobs',
