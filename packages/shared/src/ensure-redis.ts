@@ -27,8 +27,11 @@ export interface EnsureRedisOptions {
   log?: (line: string) => void;
 }
 
-/** One PING, one connect attempt, a hard deadline; never retries. */
-export async function redisAnswers(url: string, deadlineMs = 1000): Promise<boolean> {
+/**
+ * One connect attempt and one question, under a hard deadline; never retries. `fallback` is the
+ * answer when nothing answers in time or the connection fails.
+ */
+async function askOnce<T>(url: string, deadlineMs: number, ask: (client: Redis) => Promise<T>, fallback: T): Promise<T> {
   const client = new Redis(url, {
     lazyConnect: true,
     connectTimeout: deadlineMs,
@@ -39,18 +42,23 @@ export async function redisAnswers(url: string, deadlineMs = 1000): Promise<bool
   client.on('error', () => {});
   let timer: NodeJS.Timeout | undefined;
   try {
-    const ping = (async () => {
+    const answer = (async () => {
       await client.connect();
-      return (await client.ping()) === 'PONG';
+      return ask(client);
     })();
-    const deadline = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), deadlineMs);
+    const deadline = new Promise<T>((resolve) => {
+      timer = setTimeout(() => resolve(fallback), deadlineMs);
     });
-    return await Promise.race([ping.catch(() => false), deadline]);
+    return await Promise.race([answer.catch(() => fallback), deadline]);
   } finally {
     clearTimeout(timer);
     client.disconnect();
   }
+}
+
+/** One PING, one connect attempt, a hard deadline; never retries. */
+export function redisAnswers(url: string, deadlineMs = 1000): Promise<boolean> {
+  return askOnce(url, deadlineMs, async (client) => (await client.ping()) === 'PONG', false);
 }
 
 export function freePort(): Promise<number> {
@@ -77,30 +85,26 @@ export interface PrivateRedis {
 }
 
 /** The `process_id` of the Redis server answering at `url` (INFO server), or undefined when none answers in time. */
-export async function redisServerPid(url: string, deadlineMs = 1000): Promise<number | undefined> {
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: deadlineMs,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-  });
-  client.on('error', () => {});
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const info = (async () => {
-      await client.connect();
+export function redisServerPid(url: string, deadlineMs = 1000): Promise<number | undefined> {
+  return askOnce(
+    url,
+    deadlineMs,
+    async (client) => {
       const match = /^process_id:(\d+)/m.exec(await client.info('server'));
       return match ? Number(match[1]) : undefined;
-    })();
-    const deadline = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), deadlineMs);
-    });
-    return await Promise.race([info.catch(() => undefined), deadline]);
-  } finally {
-    clearTimeout(timer);
-    client.disconnect();
-  }
+    },
+    undefined,
+  );
+}
+
+export interface PrivateRedisOptions {
+  dataDir: string;
+  /** A fixed port (a restart on the same one); default: a free one, tried again if lost. */
+  port?: number;
+  binary?: string;
+  appendonly?: boolean;
+  extraArgs?: string[];
+  deadlineMs?: number;
 }
 
 /**
@@ -110,14 +114,7 @@ export async function redisServerPid(url: string, deadlineMs = 1000): Promise<nu
  * alone would pass. So the answer's `process_id` must be our child's, and without a fixed `port` a
  * lost race is tried again on another port.
  */
-export async function startPrivateRedis(options: {
-  dataDir: string;
-  port?: number;
-  binary?: string;
-  appendonly?: boolean;
-  extraArgs?: string[];
-  deadlineMs?: number;
-}): Promise<PrivateRedis> {
+export async function startPrivateRedis(options: PrivateRedisOptions): Promise<PrivateRedis> {
   mkdirSync(options.dataDir, { recursive: true });
   const tries = options.port === undefined ? 3 : 1;
   let lastError: Error | undefined;
@@ -129,10 +126,7 @@ export async function startPrivateRedis(options: {
   throw lastError as Error;
 }
 
-async function startRedisOnce(
-  options: { dataDir: string; binary?: string; appendonly?: boolean; extraArgs?: string[]; deadlineMs?: number },
-  port: number,
-): Promise<PrivateRedis | { error: Error }> {
+async function startRedisOnce(options: PrivateRedisOptions, port: number): Promise<PrivateRedis | { error: Error }> {
   const child = spawn(
     options.binary ?? 'redis-server',
     [
