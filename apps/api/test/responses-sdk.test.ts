@@ -37,6 +37,15 @@ afterAll(async () => {
 
 const jobOf = async (responseId: string) => (await api.ctx.jobs.queue.getJob(responseId.slice('resp_'.length)))?.data.request;
 
+/** A GET with `query` that must be refused: 400, an ErrorResponse by the spec; its error. */
+async function refusedQuery(path: string, query: string): Promise<{ param: string; type: string }> {
+  const res = await fetch(`${baseURL}${path}?${query}`, { headers: { authorization: `Bearer ${KEY}` } });
+  expect(res.status, query).toBe(400);
+  const body = (await res.json()) as { error: { param: string; type: string } };
+  assertOpenAi('ErrorResponse', body);
+  return body.error;
+}
+
 async function collect(params: Omit<OpenAI.Responses.ResponseCreateParamsStreaming, 'stream'>): Promise<ResponseStreamEvent[]> {
   const stream = await client.responses.create({ ...params, stream: true });
   const events: ResponseStreamEvent[] = [];
@@ -359,11 +368,7 @@ describe('errors and unsupported fields', () => {
       ['include=message.output_text.logprobs', 'include'],
       ['starting_after=3', 'starting_after'],
     ]) {
-      const res = await fetch(`${baseURL}/responses/${data.id}?${query}`, { headers: { authorization: `Bearer ${KEY}` } });
-      expect(res.status, query).toBe(400);
-      const body = (await res.json()) as { error: { param: string } };
-      assertOpenAi('ErrorResponse', body);
-      expect(body.error.param).toBe(param);
+      expect((await refusedQuery(`/responses/${data.id}`, query as string)).param).toBe(param);
     }
     const plain = await client.responses.retrieve(data.id, { stream: false, include_obfuscation: false });
     expect(plain.output_text).toBe('read me back');
@@ -592,12 +597,9 @@ describe('input items (listInputItems) and cancel', () => {
       [`after=msg_nope`, 'after'],
       [`after=${data.output[0]?.id}`, 'after'], // the answer is no input item
     ]) {
-      const res = await fetch(`${baseURL}/responses/${data.id}/input_items?${query}`, { headers: { authorization: `Bearer ${KEY}` } });
-      expect(res.status, query).toBe(400);
-      const body = (await res.json()) as { error: { param: string; type: string } };
-      assertOpenAi('ErrorResponse', body);
-      expect(body.error.param, query).toBe(param);
-      expect(body.error.type).toBe('invalid_request_error');
+      const error = await refusedQuery(`/responses/${data.id}/input_items`, query as string);
+      expect(error.param, query).toBe(param);
+      expect(error.type).toBe('invalid_request_error');
     }
     // Values that ask for nothing are accepted.
     const res = await fetch(`${baseURL}/responses/${data.id}/input_items?include=&limit=1`, {
