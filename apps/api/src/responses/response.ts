@@ -11,6 +11,8 @@ import { finishReason, servedModel } from '../openai/response.ts';
 import type { CreateResponseRequest } from './request.ts';
 
 export const responseId = (jobId: string) => `resp_${jobId}`;
+/** The job behind response `id` (`resp_<job id>`). */
+export const jobIdOfResponse = (id: string) => id.slice('resp_'.length);
 export const messageItemId = (jobId: string) => `msg_${jobId}`;
 /** The id of a response's `index`th input item (listInputItems); job ids hold no `_`, so it is no answer's id. */
 export const inputItemId = (jobId: string, index: number) => `msg_${jobId}_${index}`;

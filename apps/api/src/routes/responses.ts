@@ -16,7 +16,6 @@ import { streamJob } from '../openai/job-stream.ts';
 import { jobFailure, submitAndWait, waitBudgetMs } from '../openai/job-wait.ts';
 import { inputItemListSchema, inputShape, listedInputItems, listInputItemsQuery, pageOf } from '../responses/input-items.ts';
 import {
-  type CreateResponseRequest,
   createResponseSchema,
   itemReferences,
   type PriorTurn,
@@ -28,6 +27,7 @@ import {
 import {
   echoedSettings,
   finishedResponse,
+  jobIdOfResponse,
   type ResponseObject,
   type ResponseState,
   responseIdOfItem,
@@ -46,8 +46,6 @@ type NotFoundCode = 'not_found' | 'previous_response_not_found' | 'item_not_foun
 /** An id as it may appear in a message: as sent when it looks like an id, else a placeholder. */
 const safeId = (id: string) => (/^[\w.-]{1,256}$/.test(id) ? id : '(invalid id)');
 
-const jobIdOfResponse = (id: string) => id.slice('resp_'.length);
-
 function notFound(id: string, param: string, code: NotFoundCode, ttlS: number): OpenAiError {
   const safe = safeId(id);
   const what = code === 'item_not_found' ? 'message item' : 'response';
@@ -65,11 +63,10 @@ export default async function responseRoutes(app: FastifyInstance) {
   const store = new ResponseStore(redis, config.SWITCHYARD_NAMESPACE, config.RESULT_TTL_S, logger);
 
   /**
-   * The text of each message item `input` references, looked up in the store as a response is
+   * The text of each message item `input` references (`references`), looked up in the store as a response is
    * (this client's own, within RESULT_TTL_S); a 400 naming the first reference that is not found.
    */
-  async function referencedTexts(input: CreateResponseRequest['input'], clientId: string): Promise<Map<string, string>> {
-    const references = itemReferences(input);
+  async function referencedTexts(references: ReturnType<typeof itemReferences>, clientId: string): Promise<Map<string, string>> {
     const texts = new Map<string, string>();
     const ids = [...new Set(references.map((r) => r.id))];
     await Promise.all(
@@ -118,7 +115,9 @@ export default async function responseRoutes(app: FastifyInstance) {
         }
         prior = { messages: stored.conversation, output: answer };
       }
-      const references = await referencedTexts(body.input, request.clientId);
+      // Most requests reference nothing: no store round trip, no wait.
+      const referenced = itemReferences(body.input);
+      const references = referenced.length > 0 ? await referencedTexts(referenced, request.clientId) : undefined;
       const translated = translateResponseRequest(body, app.ctx.models, prior, references);
       const idempotencyKey = request.headers['idempotency-key'];
       const id = jobs.jobId({ clientId: request.clientId, ...(idempotencyKey ? { idempotencyKey } : {}) });
